@@ -1,0 +1,361 @@
+"""The command line: parse flags, call the core, print, and map errors to exit codes (only here)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from clipper import __version__, fetch
+from clipper.clipcmd import video_id_of
+from clipper.config import DEFAULT_CONFIG_NAME, MODES, Config, load_config
+from clipper.errors import ClipperError, Interrupted, NoteError
+from clipper.notes import Note, find_notes, parse_note
+from clipper.plan import ClipJob, clip_name, default_url, dry_run_lines, plan_jobs, slug
+from clipper.progress import make_reporter
+from clipper.runner import Runner, manifest_entry
+from clipper.timecode import format_timestamp, parse_range
+
+EXIT_PROBLEMS = 1
+EXIT_INTERRUPTED = 130
+_YOUTUBE_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
+
+
+def _error(message: str) -> None:
+    click.echo(f"clipper: {message}" if not re.match(r"^\S+:\d*:? ", message) else message, err=True)
+
+
+def _load_config(config_path: Path | None, **overrides: Any) -> Config:
+    if config_path is not None:
+        config = load_config(config_path, required=True)
+    else:
+        config = load_config(Path(DEFAULT_CONFIG_NAME))
+    return config.with_overrides(**overrides)
+
+
+def _load_notes(paths: Sequence[Path]) -> tuple[list[Note], list[ClipperError]]:
+    notes: list[Note] = []
+    problems: list[ClipperError] = []
+    for path in find_notes(list(paths)):
+        if not path.exists():
+            problems.append(NoteError("no such file or folder", path))
+            continue
+        try:
+            note = parse_note(path)
+        except NoteError as error:
+            problems.append(error)
+            continue
+        if note is not None:
+            notes.append(note)
+            problems.extend(note.problems)
+    return notes, problems
+
+
+def _plan(paths: Sequence[Path], config: Config) -> tuple[list[ClipJob], list[ClipperError]]:
+    notes, problems = _load_notes(paths)
+    jobs, clashes = plan_jobs(notes, config)
+    return jobs, [*problems, *clashes]
+
+
+def _report(problems: Sequence[ClipperError]) -> None:
+    for problem in problems:
+        _error(str(problem))
+
+
+def job_json(job: ClipJob) -> dict[str, Any]:
+    return {
+        "note": str(job.note),
+        "line": job.line,
+        "video_id": job.video_id,
+        "url": job.url,
+        "source": job.source,
+        "title": job.title,
+        "start": job.start,
+        "end": job.end,
+        "duration": job.duration,
+        "output": job.output,
+    }
+
+
+def _table(jobs: Sequence[ClipJob]) -> list[str]:
+    rows = [("OUTPUT", "RANGE", "LENGTH", "TITLE", "NOTE")]
+    for job in jobs:
+        rows.append(
+            (
+                job.output,
+                f"{format_timestamp(job.start)}-{format_timestamp(job.end)}",
+                f"{job.duration:.1f}s",
+                job.title[:48],
+                f"{job.note}:{job.line}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1] for row in rows]
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Config file (default: ./{DEFAULT_CONFIG_NAME} when it exists).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clipper")
+@click.option("-v", "--verbose", is_flag=True, help="Show every command run and full error details.")
+@click.option("-q", "--quiet", is_flag=True, help="Show only problems.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+    """Turn markdown video notes into video clips."""
+    ctx.obj = {"verbose": verbose, "quiet": quiet}
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of clips on stdout.")
+@config_option
+def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> None:
+    """List the clips the notes in PATHS (files or folders) ask for."""
+    config = _config_or_exit(config_path)
+    jobs, problems = _plan(paths, config)
+    _report(problems)
+    if as_json:
+        click.echo(json.dumps([job_json(job) for job in jobs], indent=2, ensure_ascii=False))
+    else:
+        for line in _table(jobs):
+            click.echo(line)
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _config_or_exit(config_path: Path | None, **overrides: Any) -> Config:
+    try:
+        return _load_config(config_path, **overrides)
+    except ClipperError as error:
+        _error(str(error))
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool) -> int:
+    """Run jobs with progress; print a summary; return the exit status."""
+    reporter = make_reporter(quiet=ctx.obj["quiet"], verbose=ctx.obj["verbose"])
+    runner = Runner(config, reporter, force=force)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        results = runner.run(jobs)
+    except Interrupted as error:
+        _error(str(error))
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    counts = {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
+    if as_json:
+        click.echo(json.dumps([manifest_entry(r, config) for r in results], indent=2, ensure_ascii=False))
+    if not ctx.obj["quiet"] or counts["failed"]:
+        click.echo(
+            f"clipper: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+            f" -> {config.output_dir}",
+            err=True,
+        )
+        for result in results:
+            if result.status == "failed":
+                click.echo(
+                    f"  failed {result.job.output} ({result.job.note}:{result.job.line}): {result.error}", err=True
+                )
+    return EXIT_PROBLEMS if counts["failed"] else 0
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+mode_option = click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    help="reencode: frame-accurate and clean (default); copy: fastest, keyframe-aligned.",
+)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the exact commands, run nothing, write nothing.")
+@config_option
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
+@mode_option
+@click.option("--force", is_flag=True, help="Make clips again even when they exist and verify.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    dry_run: bool,
+    config_path: Path | None,
+    output_dir: Path | None,
+    jobs: int | None,
+    mode: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
+    config = _config_or_exit(config_path, output_dir=output_dir, jobs=jobs, mode=mode)
+    clip_jobs, problems = _plan(paths, config)
+    _report(problems)
+    if dry_run:
+        for line in dry_run_lines(clip_jobs, config, fetch.js_runtime()):
+            click.echo(line)
+        sys.exit(EXIT_PROBLEMS if problems else 0)
+    status = _run_jobs(ctx, clip_jobs, config, force, as_json)
+    sys.exit(status or (EXIT_PROBLEMS if problems else 0))
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("time_range", metavar="RANGE", required=False)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Clip file (default: named by the naming template, in the output folder).",
+)
+@click.option("--highlight", type=click.IntRange(min=1), help="With a note as SOURCE: which highlight (1 = first).")
+@click.option("--dry-run", is_flag=True, help="Print the exact commands, run nothing, write nothing.")
+@mode_option
+@click.option("--force", is_flag=True, help="Make the clip again even when it exists and verifies.")
+@config_option
+@click.pass_context
+def cut(
+    ctx: click.Context,
+    source: str,
+    time_range: str | None,
+    output: Path | None,
+    highlight: int | None,
+    dry_run: bool,
+    mode: str | None,
+    force: bool,
+    config_path: Path | None,
+) -> None:
+    """Cut one clip: SOURCE is a URL, a YouTube id, a media file, or a note with --highlight N.
+
+    RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40.
+    """
+    config = _config_or_exit(config_path, mode=mode)
+    try:
+        job = _single_job(source, time_range, highlight, config)
+    except ClipperError as error:
+        _error(str(error))
+        sys.exit(EXIT_PROBLEMS)
+    if output is not None:
+        config = replace(config, output_dir=output.parent.absolute())
+        job = replace(job, output=output.name)
+    if dry_run:
+        for line in dry_run_lines([job], config, fetch.js_runtime()):
+            click.echo(line)
+        return
+    sys.exit(_run_jobs(ctx, [job], config, force, as_json=False))
+
+
+def _single_job(source: str, time_range: str | None, highlight: int | None, config: Config) -> ClipJob:
+    path = Path(source)
+    if path.suffix.lower() == ".md" and path.is_file():
+        if highlight is None:
+            raise ClipperError("a note as SOURCE needs --highlight N (see `clipper plan` for the list)", path)
+        jobs, problems = _plan([path], config)
+        note = parse_note(path)
+        if note is None:
+            raise NoteError("not a clipper note (no front matter with a video_id)", path)
+        if highlight > len(note.highlights):
+            detail = f"; {problems[0]}" if problems else ""
+            raise NoteError(f"has {len(note.highlights)} usable highlight(s), not {highlight}{detail}", path)
+        wanted = note.highlights[highlight - 1]
+        job = next(j for j in jobs if (j.start, j.end) == (wanted.start, wanted.end))
+        if time_range is not None:
+            start, end = _range(time_range)
+            job = replace(job, start=start, end=end)
+        return job
+    if time_range is None:
+        raise click.UsageError("RANGE is required (e.g. 3:34-4:30)")
+    start, end = _range(time_range)
+    video_id: str | None
+    if path.exists():
+        video_id, url, media = slug(path.stem, 40), path.absolute().as_uri(), str(path.absolute())
+    else:
+        video_id = video_id_of(source) or (source if _YOUTUBE_ID_RE.fullmatch(source) else None)
+        if video_id is not None:
+            url = source if "://" in source else default_url(video_id)
+        elif re.match(r"^[a-z][a-z0-9+.-]*://", source, re.IGNORECASE):
+            url, video_id = source, slug(Path(source.split("?")[0]).stem or "clip", 40)
+        else:
+            raise ClipperError(f"{source!r} is not a file, a URL or a YouTube video id")
+        media = config.sources.get(video_id, url)
+    output = clip_name(config.naming, video_id=video_id, start=start, end=end, title=video_id, index=1, extension="mp4")
+    return ClipJob(
+        video_id=video_id,
+        url=url,
+        source=media,
+        title=video_id,
+        start=start,
+        end=end,
+        output=output,
+        note=Path(source),
+        line=0,
+    )
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        return parse_range(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="RANGE") from None
+
+
+@cli.command()
+def doctor() -> None:
+    """Report the yt-dlp, ffmpeg and ffprobe that will be used, and what is missing."""
+    missing = False
+    import yt_dlp.version
+
+    click.echo(f"clipper   {__version__}")
+    click.echo(f"yt-dlp    {yt_dlp.version.__version__}")
+    try:
+        import yt_dlp_ejs  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+
+        click.echo("yt-dlp-ejs installed (YouTube's JavaScript challenges)")
+    except ImportError:
+        click.echo("yt-dlp-ejs MISSING: pip install 'yt-dlp[default]' (needed for YouTube)")
+    for tool in ("ffmpeg", "ffprobe"):
+        found = shutil.which(tool)
+        if found is None:
+            missing = True
+            click.echo(f"{tool:<9} MISSING: install ffmpeg (Debian/Ubuntu: sudo apt-get install ffmpeg)")
+            continue
+        first = subprocess.run([found, "-version"], capture_output=True, text=True).stdout.splitlines()
+        click.echo(f"{tool:<9} {first[0] if first else '?'} ({found})")
+    runtime = fetch.js_runtime()
+    if runtime is None:
+        click.echo("js runtime MISSING: pip install deno (or put deno, or node >= 20, on PATH); needed for YouTube")
+    else:
+        click.echo(f"js runtime {runtime[0]} ({runtime[1]})")
+    sys.exit(EXIT_PROBLEMS if missing else 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for the ``clipper`` script and ``python -m clipper``."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="clipper", standalone_mode=True)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    return 0

@@ -1,0 +1,143 @@
+"""config.yaml -> a frozen, validated Config that is passed around (never a global)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from clipper.errors import ConfigError
+
+MODES = ("reencode", "copy")
+DEFAULT_CONFIG_NAME = "config.yaml"
+NAMING_FIELDS = ("video_id", "start", "end", "title", "index")
+DEFAULT_FORMAT_SORT = ("vcodec:h264", "res:1080", "acodec:aac", "ext:mp4:m4a")
+
+
+def default_jobs() -> int:
+    """Clips in flight at once: one per core, at least 2 (downloads wait on the network), at most 4."""
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for a run. Paths are absolute once loaded."""
+
+    output_dir: Path = Path("clips")
+    jobs: int = field(default_factory=default_jobs)
+    mode: str = "reencode"
+    naming: str = "{video_id}-{start}"
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    format: str = "bv*+ba/b"
+    format_sort: tuple[str, ...] = DEFAULT_FORMAT_SORT
+    retries: int = 3
+    source_file: Path | None = None
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with the command-line flags that were given (None means not given)."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if "output_dir" in given:
+            given["output_dir"] = Path(given["output_dir"]).absolute()
+        config = replace(self, **given)
+        _validate(config, None, {})
+        return config
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "output_dir": (str,),
+    "jobs": (int,),
+    "mode": (str,),
+    "naming": (str,),
+    "sources": (dict,),
+    "format": (str,),
+    "format_sort": (list, str),
+    "retries": (int,),
+}
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line number of each top-level key, for error messages."""
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+
+
+def _fail(message: str, path: Path | None, lines: Mapping[str, int], key: str) -> ConfigError:
+    return ConfigError(message, path, lines.get(key))
+
+
+def load_config(path: Path | None, *, required: bool = False) -> Config:
+    """Load and validate a config file; with no file, the defaults (relative to the current folder)."""
+    if path is None or (not required and not path.exists()):
+        return replace(Config(), output_dir=Path("clips").absolute())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config: {error.strerror}", path) from None
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise ConfigError(
+            f"not valid YAML: {getattr(error, 'problem', None) or error}",
+            path,
+            mark.line + 1 if mark is not None else None,
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a mapping of keys to values", path, 1)
+    lines = _key_lines(text)
+    known = {f.name for f in fields(Config)} - {"source_file"}
+    for key, value in data.items():
+        if key not in known:
+            raise _fail(f"unknown key {key!r} (known: {', '.join(sorted(known))})", path, lines, str(key))
+        if value is None or isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+            wanted = " or ".join("list" if t is list else "mapping" if t is dict else t.__name__ for t in _TYPES[key])
+            raise _fail(f"{key} must be a {wanted}, not {type(value).__name__}", path, lines, key)
+    base = path.parent.absolute()
+    values: dict[str, Any] = dict(data)
+    values["output_dir"] = base / str(data.get("output_dir", "clips"))
+    if "sources" in data:
+        sources: dict[str, str] = {}
+        for video_id, target in data["sources"].items():
+            if not isinstance(target, str) or not target:
+                raise _fail(f"sources.{video_id} must be a path or URL string", path, lines, "sources")
+            sources[str(video_id)] = target if re.match(r"^[a-z][a-z0-9+.-]*://", target) else str(base / target)
+        values["sources"] = MappingProxyType(sources)
+    if isinstance(data.get("format_sort"), str):
+        values["format_sort"] = tuple(p.strip() for p in data["format_sort"].split(",") if p.strip())
+    elif "format_sort" in data:
+        values["format_sort"] = tuple(str(p) for p in data["format_sort"])
+    config = Config(**values, source_file=path)
+    _validate(config, path, lines)
+    return config
+
+
+def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> None:
+    if config.jobs < 1:
+        raise _fail(f"jobs must be at least 1, not {config.jobs}", path, lines, "jobs")
+    if config.retries < 0:
+        raise _fail(f"retries must be 0 or more, not {config.retries}", path, lines, "retries")
+    if config.mode not in MODES:
+        raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
+    try:
+        config.naming.format(**{name: "x" for name in NAMING_FIELDS})
+    except (KeyError, IndexError, ValueError) as error:
+        raise _fail(
+            f"naming {config.naming!r} is not a valid template ({error}); fields: "
+            + ", ".join("{" + n + "}" for n in NAMING_FIELDS),
+            path,
+            lines,
+            "naming",
+        ) from None

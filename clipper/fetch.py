@@ -1,0 +1,186 @@
+"""yt-dlp, through its Python API: which media a URL serves, and full downloads into the cache.
+
+Commands are data: ``resolve_argv`` builds the yt-dlp command line that ``--dry-run`` prints, and
+``resolve`` runs exactly that argv through ``yt_dlp.parse_options`` and ``YoutubeDL`` (never a shell,
+never a subprocess). Every argv is hardened: no config files, no plugins, the URL after ``--``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from clipper.errors import FetchError
+
+HARDENING = ("--ignore-config", "--no-plugin-dirs", "--no-playlist")
+
+
+@dataclass(frozen=True)
+class MediaStream:
+    """One URL ffmpeg can read, with the headers the host wants and what it carries."""
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    has_video: bool = True
+    has_audio: bool = True
+
+
+def js_runtime() -> tuple[str, str] | None:
+    """The JavaScript runtime yt-dlp should use for YouTube: the ``deno`` package, else deno or node on PATH."""
+    try:
+        import deno  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        path = deno.find_deno_bin()
+        if path and os.path.exists(path):
+            return ("deno", str(path))
+    except (ImportError, OSError, RuntimeError):
+        pass
+    for name in ("deno", "node"):
+        found = shutil.which(name)
+        if found and (name == "deno" or _node_major(found) >= 20):
+            return (name, found)
+    return None
+
+
+def _node_major(path: str) -> int:
+    try:
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+        return int(version.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
+
+
+def runtime_args(runtime: tuple[str, str] | None) -> list[str]:
+    if runtime is None:
+        return []
+    name, path = runtime
+    return ["--no-js-runtimes", "--js-runtimes", f"{name}:{path}"]
+
+
+def resolve_argv(url: str, fmt: str, format_sort: tuple[str, ...], runtime: tuple[str, str] | None = None) -> list[str]:
+    """The yt-dlp command that finds the media URLs of ``url`` for the chosen format."""
+    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), "-f", fmt]
+    if format_sort:
+        argv += ["-S", ",".join(format_sort)]
+    return [*argv, "--get-url", "--", url]
+
+
+def _hardened_options(argv: list[str]) -> dict[str, Any]:
+    import yt_dlp
+
+    if argv[:1] != ["yt-dlp"] or argv[1 : 1 + len(HARDENING)] != list(HARDENING) or "--" not in argv:
+        raise ValueError("refusing to run a yt-dlp argv that was not built by clipper")
+    os.environ["YTDLP_NO_PLUGINS"] = "1"
+    options: dict[str, Any] = dict(yt_dlp.parse_options(argv[1:]).ydl_opts)
+    options.update(quiet=True, no_warnings=True, noprogress=True, forceurl=False, simulate=True, logger=_QuietLogger())
+    return options
+
+
+class _QuietLogger:
+    """yt-dlp's messages, kept for error reports instead of printed over the progress bars."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def debug(self, message: str) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        self.messages.append(message)
+
+    def error(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def resolve(argv: list[str]) -> list[MediaStream]:
+    """Run the yt-dlp argv from ``resolve_argv`` (format selection only, nothing downloaded)."""
+    import yt_dlp
+
+    options = _hardened_options(argv)
+    url = argv[argv.index("--") + 1]
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except yt_dlp.utils.DownloadError as error:
+        raise FetchError(_short(str(error)), retryable=_is_network(str(error))) from None
+    if not info:
+        raise FetchError(f"yt-dlp found no media at {url}")
+    formats = info.get("requested_formats") or [info]
+    streams = []
+    for fmt in formats:
+        vcodec, acodec = fmt.get("vcodec"), fmt.get("acodec")
+        streams.append(
+            MediaStream(
+                url=fmt["url"],
+                headers=MappingProxyType(dict(fmt.get("http_headers") or {})),
+                has_video=vcodec != "none",
+                has_audio=acodec != "none",
+            )
+        )
+    return streams
+
+
+def download_argv(
+    url: str, fmt: str, format_sort: tuple[str, ...], target: str, runtime: tuple[str, str] | None = None
+) -> list[str]:
+    """The yt-dlp command that downloads the whole video once (native downloader) to ``target``."""
+    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), "-f", fmt]
+    if format_sort:
+        argv += ["-S", ",".join(format_sort)]
+    return [*argv, "--merge-output-format", "mkv", "--no-part", "--no-mtime", "-o", target, "--", url]
+
+
+def download(argv: list[str], on_progress: Callable[[int, int | None], None]) -> str:
+    """Run the argv from ``download_argv``; report (bytes done, bytes total) as it goes; return the file."""
+    import yt_dlp
+
+    options = _hardened_options(argv)
+    options.update(simulate=False)
+
+    def hook(status: dict[str, Any]) -> None:
+        if status.get("status") == "downloading":  # ignore statuses we do not know, as yt-dlp advises
+            on_progress(
+                int(status.get("downloaded_bytes") or 0),
+                status.get("total_bytes") or status.get("total_bytes_estimate"),
+            )
+
+    options["progress_hooks"] = [hook]
+    url = argv[argv.index("--") + 1]
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=True)
+    except yt_dlp.utils.DownloadError as error:
+        raise FetchError(_short(str(error)), retryable=_is_network(str(error))) from None
+    downloads = (info or {}).get("requested_downloads") or []
+    if not downloads or not downloads[0].get("filepath"):
+        raise FetchError(f"yt-dlp downloaded nothing from {url}")
+    return str(downloads[0]["filepath"])
+
+
+def _short(message: str) -> str:
+    return message.replace("ERROR: ", "").strip().splitlines()[-1] if message.strip() else "yt-dlp failed"
+
+
+def _is_network(message: str) -> bool:
+    lowered = message.lower()
+    return any(
+        word in lowered
+        for word in (
+            "http error",
+            "timed out",
+            "connection",
+            "unable to download",
+            "network",
+            "temporarily",
+            "reset by peer",
+            "incomplete",
+        )
+    )

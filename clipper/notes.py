@@ -1,0 +1,397 @@
+"""Markdown note -> Note, Highlight, KeyPoint, TranscriptLine (frozen dataclasses with line numbers).
+
+Only the front matter and the ``## Highlights`` section are parsed eagerly (that is all planning needs);
+``key_points()`` and ``transcript()`` tokenize their own sections on demand, so planning thousands of
+notes stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from yt_dlp.utils import parse_duration
+
+from clipper.clipcmd import ClipOptions, UnsafeCommand, parse_clip_command, video_id_of
+from clipper.errors import NoteError
+from clipper.timecode import parse_timestamp
+
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MD = MarkdownIt("commonmark")
+_SECTION_RE = re.compile(r"^##\s+(.+?)\s*#*\s*$")
+_FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
+_QUOTES = "\"'“”‘’«»"
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """One highlight of a note: what to clip and what it says."""
+
+    title: str
+    line: int
+    start: float
+    end: float
+    options: ClipOptions
+    command_line: int
+    link_start: float | None = None
+    quote: str = ""
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    title: str
+    time: float | None
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    time: float
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """A ``## `` section kept as raw text; ``line`` is the 1-based line of its first body line."""
+
+    title: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Note:
+    path: Path
+    video_id: str
+    title: str
+    url: str | None
+    channel: str | None
+    duration: float | None
+    meta: Mapping[str, Any]
+    highlights: tuple[Highlight, ...]
+    sections: Mapping[str, Section] = field(repr=False)
+    problems: tuple[NoteError, ...] = ()
+
+
+def _strip_quotes(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        return text[1:-1].strip()
+    return text
+
+
+def time_of_link(href: str, text: str) -> float | None:
+    """Seconds a timestamp link points at: its text (``3:34``) or else its ``t=`` parameter."""
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        pass
+    query = parse_qs(urlparse(href).query)
+    values = query.get("t") or query.get("start")
+    seconds = parse_duration(values[0]) if values else None
+    return float(seconds) if seconds is not None else None
+
+
+def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any] | None, int]:
+    """Return (front matter, index of the first body line); (None, 0) when there is none."""
+    if not text.startswith("---\n"):
+        return None, 0
+    end = text.find("\n---\n", 3)
+    if end == -1:
+        end = text.find("\n---", 3)
+        if end == -1 or text[end + 4 :].strip():
+            raise NoteError("front matter starts with --- but never ends", path, 1)
+    block = text[4 : end + 1]
+    try:
+        data = yaml.load(block, Loader=_YAML_LOADER)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise NoteError(f"front matter is not valid YAML: {problem}", path, line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise NoteError("front matter must be a YAML mapping (key: value lines)", path, 2)
+    return data, block.count("\n") + 2
+
+
+def _split_sections(lines: list[str], first: int) -> dict[str, Section]:
+    sections: dict[str, Section] = {}
+    in_fence = False
+    title: str | None = None
+    start = first
+    for index in range(first, len(lines) + 1):
+        line = lines[index] if index < len(lines) else None
+        if line is not None and _FENCE_RE.match(line):
+            in_fence = not in_fence
+        match = None if (line is None or in_fence) else _SECTION_RE.match(line)
+        if line is None or match:
+            if title is not None and title.lower() not in sections:
+                sections[title.lower()] = Section(title, start + 1, "\n".join(lines[start:index]))
+            if match:
+                title, start = match.group(1), index + 1
+    return sections
+
+
+def parse_note(path: Path) -> Note | None:
+    """Parse a note file. Returns None for markdown that is not a note (no front matter with a video).
+
+    Raises NoteError when the file claims to be a note but cannot be read as one. Problems with single
+    highlights do not raise: they are collected in ``Note.problems`` and the other highlights are kept.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise NoteError(f"not UTF-8 text ({error.reason} at byte {error.start})", path) from None
+    except OSError as error:
+        raise NoteError(f"cannot read: {error.strerror}", path) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta, body_start = _split_front_matter(path, text)
+    if meta is None:
+        return None
+    lines = text.split("\n")
+    sections = _split_sections(lines, body_start)
+    video_id = meta.get("video_id")
+    url = meta.get("url")
+    if video_id is None and isinstance(url, str):
+        video_id = video_id_of(url)
+    if video_id is None:
+        if "highlights" in sections:
+            raise NoteError("front matter has no video_id (and no YouTube url to take it from)", path, 1)
+        return None
+    if not isinstance(video_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", video_id):
+        raise NoteError(f"video_id {video_id!r} must be letters, digits, - or _", path, _meta_line(lines, "video_id"))
+    if url is not None and not isinstance(url, str):
+        raise NoteError("url must be a string", path, _meta_line(lines, "url"))
+    duration = meta.get("duration")
+    if duration is not None and not isinstance(duration, (int, float)):
+        duration = parse_duration(str(duration))
+
+    highlights: list[Highlight] = []
+    problems: list[NoteError] = []
+    section = sections.get("highlights")
+    if section is not None:
+        for item in _highlight_blocks(section):
+            try:
+                highlights.append(_build_highlight(item, video_id, url))
+            except NoteError as error:
+                problems.append(NoteError(error.message, path, error.line))
+    title = meta.get("title")
+    channel = meta.get("channel")
+    return Note(
+        path=path,
+        video_id=video_id,
+        title=str(title) if title is not None else video_id,
+        url=url,
+        channel=str(channel) if channel is not None else None,
+        duration=float(duration) if duration is not None else None,
+        meta=meta,
+        highlights=tuple(highlights),
+        sections=sections,
+        problems=tuple(problems),
+    )
+
+
+def _meta_line(lines: list[str], key: str) -> int:
+    for number, line in enumerate(lines[1:], start=2):
+        if line.startswith(f"{key}:"):
+            return number
+        if line == "---":
+            break
+    return 1
+
+
+def _tokens(section: Section) -> list[Token]:
+    tokens = _MD.parse(section.text)
+    return tokens
+
+
+def _line_of(token: Token, section: Section) -> int:
+    return section.line + (token.map[0] if token.map else 0)
+
+
+@dataclass
+class _RawHighlight:
+    title: str
+    line: int
+    link_start: float | None = None
+    command: str | None = None
+    command_line: int = 0
+    quote_lines: list[str] = field(default_factory=list)
+    speaker: str | None = None
+    quote_time: float | None = None
+
+
+def _inline_lines(token: Token) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """Yield (text, links) for each source line of an inline token; links are (href, text)."""
+    text, links = "", list[tuple[str, str]]()
+    href: str | None = None
+    link_text = ""
+    for child in token.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            yield text, links
+            text, links = "", []
+        elif child.type == "link_open":
+            href, link_text = str(child.attrs.get("href", "")), ""
+        elif child.type == "link_close":
+            links.append((href or "", link_text))
+            href = None
+        elif child.type in ("text", "code_inline"):
+            if href is not None:
+                link_text += child.content
+            text += child.content
+        elif child.type == "image":
+            pass
+    yield text, links
+
+
+def _highlight_blocks(section: Section) -> Iterator[_RawHighlight]:
+    tokens = _tokens(section)
+    current: _RawHighlight | None = None
+    quote_depth = 0
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.tag == "h3":
+            if current is not None:
+                yield current
+            current = _RawHighlight(_strip_quotes(tokens[index + 1].content), _line_of(token, section))
+        elif current is None:
+            continue
+        elif token.type == "blockquote_open":
+            quote_depth += 1
+        elif token.type == "blockquote_close":
+            quote_depth -= 1
+        elif token.type == "fence" and current.command is None:
+            current.command = token.content
+            current.command_line = _line_of(token, section) + 1
+        elif token.type == "inline" and quote_depth:
+            for text, links in _inline_lines(token):
+                stripped = text.strip()
+                if stripped[:2] in ("--", "—", "–") or stripped[:1] in ("—", "–"):
+                    attribution = stripped.lstrip("-—– ").strip()
+                    speaker = attribution
+                    if links:
+                        link_href, link_text = links[-1]
+                        speaker = attribution[: len(attribution) - len(link_text)].rstrip(" ,")
+                        current.quote_time = time_of_link(link_href, link_text)
+                    current.speaker = speaker or None
+                elif stripped:
+                    current.quote_lines.append(stripped)
+        elif token.type == "inline" and current.link_start is None:
+            for _, links in _inline_lines(token):
+                for link_href, link_text in links:
+                    if "t=" in link_href:
+                        current.link_start = time_of_link(link_href, link_text)
+                        break
+    if current is not None:
+        yield current
+
+
+def _build_highlight(raw: _RawHighlight, video_id: str, url: str | None) -> Highlight:
+    if raw.command is None:
+        raise NoteError(f"highlight {raw.title!r} has no clip command (a ```bash block with yt-dlp)", line=raw.line)
+    try:
+        options = parse_clip_command(raw.command, video_id, url)
+    except UnsafeCommand as error:
+        raise NoteError(str(error), line=raw.command_line) from None
+    return Highlight(
+        title=raw.title,
+        line=raw.line,
+        start=options.start,
+        end=options.end,
+        options=options,
+        command_line=raw.command_line,
+        link_start=raw.link_start,
+        quote=_strip_quotes(" ".join(raw.quote_lines)),
+        speaker=raw.speaker,
+    )
+
+
+def key_points(note: Note) -> tuple[KeyPoint, ...]:
+    """The ``## Key Points`` list: ``**title** ([0:38](url)) - text``."""
+    section = note.sections.get("key points")
+    if section is None:
+        return ()
+    points: list[KeyPoint] = []
+    tokens = _tokens(section)
+    for index, token in enumerate(tokens):
+        if token.type != "list_item_open":
+            continue
+        inline = next((t for t in tokens[index:] if t.type == "inline"), None)
+        if inline is None:
+            continue
+        title, time = "", None
+        in_strong = False
+        href: str | None = None
+        link_text = ""
+        rest = ""
+        for child in inline.children or []:
+            if child.type == "strong_open":
+                in_strong = True
+            elif child.type == "strong_close":
+                in_strong = False
+            elif child.type == "link_open":
+                href, link_text = str(child.attrs.get("href", "")), ""
+            elif child.type == "link_close":
+                if time is None:
+                    time = time_of_link(href or "", link_text)
+                href = None
+            elif child.type in ("text", "code_inline", "softbreak"):
+                content = " " if child.type == "softbreak" else child.content
+                if in_strong:
+                    title += content
+                elif href is not None:
+                    link_text += content
+                else:
+                    rest += content
+        text = re.sub(r"^\s*\(\s*\)\s*", "", rest).lstrip(" -—–").strip()
+        points.append(KeyPoint(title.strip(), time, text, _line_of(token, section)))
+    return tuple(points)
+
+
+def transcript(note: Note) -> tuple[TranscriptLine, ...]:
+    """The ``## Transcript`` paragraphs that start with a timestamp link, in order."""
+    section = note.sections.get("transcript")
+    if section is None:
+        return ()
+    result: list[TranscriptLine] = []
+    tokens = _tokens(section)
+    for index, token in enumerate(tokens):
+        if token.type != "inline" or not token.children or index == 0 or tokens[index - 1].type != "paragraph_open":
+            continue
+        children = token.children
+        if children[0].type != "link_open":
+            continue
+        close = next((i for i, c in enumerate(children) if c.type == "link_close"), None)
+        if close is None:
+            continue
+        link_text = "".join(c.content for c in children[1:close])
+        time = time_of_link(str(children[0].attrs.get("href", "")), link_text)
+        if time is None:
+            continue
+        text = "".join(" " if c.type in ("softbreak", "hardbreak") else c.content for c in children[close + 1 :])
+        result.append(TranscriptLine(time, text.strip(), _line_of(tokens[index - 1], section)))
+    return tuple(result)
+
+
+def find_notes(paths: list[Path]) -> list[Path]:
+    """Expand files and folders (searched recursively for ``*.md``) into a sorted, de-duplicated list."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*.md")):
+                if candidate.is_file():
+                    found[candidate] = None
+        else:
+            found[path] = None
+    return list(found)

@@ -1,0 +1,193 @@
+"""Notes + config -> ClipJob list: what to clip, from where, under which name. Pure."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipper.config import Config
+from clipper.cut import cut_argv
+from clipper.errors import PlanError
+from clipper.fetch import MediaStream, resolve_argv
+from clipper.notes import Highlight, Note
+from clipper.timecode import format_timestamp, name_timestamp
+
+_URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to make."""
+
+    video_id: str
+    url: str  # the note's video URL (what the clip's metadata links to)
+    source: str  # where the media is read from: a URL, or a local file path
+    title: str  # the highlight's title
+    start: float
+    end: float
+    output: str  # file name inside the output folder
+    note: Path
+    line: int
+    video_title: str = ""
+    channel: str | None = None
+    quote: str = ""
+    speaker: str | None = None
+    format: str | None = None
+    format_sort: tuple[str, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def source_is_local(self) -> bool:
+        return not _URL_RE.match(self.source)
+
+    @property
+    def key(self) -> tuple[str, float, float]:
+        return (self.video_id, self.start, self.end)
+
+
+def slug(text: str, max_length: int = 60) -> str:
+    """A safe file-name fragment: ASCII letters, digits and dashes."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
+    return cleaned[:max_length].rstrip("-") or "clip"
+
+
+def clip_name(template: str, *, video_id: str, start: float, end: float, title: str, index: int, extension: str) -> str:
+    """Render the naming template into a safe file name (no folders, no hidden files)."""
+    stem = template.format(
+        video_id=video_id, start=name_timestamp(start), end=name_timestamp(end), title=slug(title), index=index
+    )
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-") or "clip"
+    return f"{stem}.{extension}"
+
+
+def default_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def job_for(note: Note, highlight: Highlight, index: int, config: Config) -> ClipJob:
+    """The clip job for one highlight of a note."""
+    options = highlight.options
+    extension = options.merge_output_format or "mp4"
+    output = options.output or clip_name(
+        config.naming,
+        video_id=note.video_id,
+        start=highlight.start,
+        end=highlight.end,
+        title=highlight.title,
+        index=index,
+        extension=extension,
+    )
+    url = note.url or options.url or default_url(note.video_id)
+    return ClipJob(
+        video_id=note.video_id,
+        url=url,
+        source=config.sources.get(note.video_id, options.url or url),
+        title=highlight.title,
+        start=highlight.start,
+        end=highlight.end,
+        output=output,
+        note=note.path,
+        line=highlight.line,
+        video_title=note.title,
+        channel=note.channel,
+        quote=highlight.quote,
+        speaker=highlight.speaker,
+        format=options.format,
+        format_sort=options.format_sort,
+    )
+
+
+def plan_jobs(notes: Iterable[Note], config: Config) -> tuple[list[ClipJob], list[PlanError]]:
+    """All clip jobs of the notes, duplicates (same video and range) once; name clashes are errors.
+
+    Returns the jobs that can run and one error per refused clip; a clash refuses the later clip and
+    keeps the first, so nothing is silently overwritten.
+    """
+    jobs: list[ClipJob] = []
+    by_key: dict[tuple[str, float, float], ClipJob] = {}
+    by_output: dict[str, ClipJob] = {}
+    errors: list[PlanError] = []
+    for note in notes:
+        for index, highlight in enumerate(note.highlights, start=1):
+            job = job_for(note, highlight, index, config)
+            if job.key in by_key:
+                continue
+            clash = by_output.get(job.output.lower())
+            if clash is not None:
+                errors.append(
+                    PlanError(
+                        f"clip {job.output} would overwrite the clip from {clash.note}:{clash.line} "
+                        f"({clash.video_id} {clash.start:g}-{clash.end:g}s); give one of them another -o name",
+                        job.note,
+                        job.line,
+                    )
+                )
+                continue
+            by_key[job.key] = job
+            by_output[job.output.lower()] = job
+            jobs.append(job)
+    return jobs, errors
+
+
+# --- Commands: one place builds them; --dry-run prints them and the runner runs them. ---
+
+MEDIA_PLACEHOLDER = "$MEDIA_URL"
+
+
+def temp_path(job: ClipJob, config: Config) -> Path:
+    """Where a clip is written before it is verified and renamed into place (same folder: atomic rename)."""
+    return config.output_dir / f".{job.output}.part"
+
+
+def final_path(job: ClipJob, config: Config) -> Path:
+    return config.output_dir / job.output
+
+
+def resolve_command(job: ClipJob, config: Config, runtime: tuple[str, str] | None) -> list[str] | None:
+    """The yt-dlp argv that finds the media of a URL source; None for a local file."""
+    if job.source_is_local:
+        return None
+    return resolve_argv(job.source, job.format or config.format, job.format_sort or config.format_sort, runtime)
+
+
+def cut_command(job: ClipJob, config: Config, streams: Sequence[MediaStream] | None = None) -> list[str]:
+    """The ffmpeg argv that writes the clip to its temporary name.
+
+    ``streams`` are what the resolve command found; without them (a dry run of a URL source) the
+    argv reads ``$MEDIA_URL``, the URL that yt-dlp prints.
+    """
+    if streams is None:
+        streams = [MediaStream(job.source if job.source_is_local else MEDIA_PLACEHOLDER)]
+    return cut_argv(streams, job.start, job.duration, config.mode, str(temp_path(job, config)))
+
+
+def shell_join(argv: Sequence[str]) -> str:
+    """Shell-quote an argv for printing; the media URL placeholder stays a shell variable."""
+    return " ".join(f'"{arg}"' if arg == MEDIA_PLACEHOLDER else shlex.quote(arg) for arg in argv)
+
+
+def dry_run_lines(jobs: Sequence[ClipJob], config: Config, runtime: tuple[str, str] | None) -> list[str]:
+    """The exact commands a batch runs, as a copy-pasteable shell script."""
+    lines: list[str] = []
+    resolved: set[str] = set()
+    for job in jobs:
+        lines.append(
+            f"# {job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
+            f" ({job.note}:{job.line}), mode {config.mode}"
+        )
+        resolve = resolve_command(job, config, runtime)
+        if resolve is not None and job.source not in resolved:
+            lines.append("# find the media URL once per video (yt-dlp prints one URL per stream)")
+            lines.append("MEDIA_URL=$(" + shell_join(resolve) + " | head -n 1)")
+            resolved.add(job.source)
+        lines.append(shell_join(cut_command(job, config)))
+        lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
+    return lines

@@ -1,0 +1,59 @@
+"""Timestamps as people write them in notes (``M:SS``, ``H:MM:SS``, ``1:20:00.5``)."""
+
+from __future__ import annotations
+
+import re
+
+from yt_dlp.utils import parse_duration
+
+_TIMESTAMP_RE = re.compile(r"\d+(?::[0-5]?\d){0,2}(?:\.\d+)?")
+
+
+def parse_timestamp(text: str) -> float:
+    """Return seconds for ``SS``, ``M:SS``, ``H:MM:SS`` with optional fraction; raise ValueError otherwise.
+
+    The shape is checked here (so ``1:2:3:4`` or ``1h`` are refused) and the value is computed by
+    yt-dlp's own ``parse_duration``, the parser it uses for ``--download-sections``.
+    """
+    text = text.strip()
+    if not _TIMESTAMP_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a timestamp (use M:SS, H:MM:SS or seconds, e.g. 1:20:00.5)")
+    seconds = parse_duration(text)
+    if seconds is None:  # pragma: no cover - the regex admits only what parse_duration reads
+        raise ValueError(f"{text!r} is not a timestamp")
+    return float(seconds)
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """Parse ``START-END`` into seconds; END must be after START."""
+    start_text, sep, end_text = text.strip().partition("-")
+    if not sep:
+        raise ValueError(f"{text!r} is not a range (use START-END, e.g. 3:34-4:30)")
+    start, end = parse_timestamp(start_text), parse_timestamp(end_text)
+    if end <= start:
+        raise ValueError(f"range {text.strip()!r} ends before it starts")
+    return start, end
+
+
+def format_timestamp(seconds: float) -> str:
+    """``38`` -> ``0:38``, ``4800.5`` -> ``1:20:00.5`` (the notes' own style)."""
+    whole = int(seconds)
+    fraction = seconds - whole
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if fraction > 1e-9:
+        text += f"{fraction:.3f}".lstrip("0").rstrip("0")
+    return text
+
+
+def name_timestamp(seconds: float) -> str:
+    """A file-name friendly stamp: ``38`` -> ``0m38s``, ``3723`` -> ``1h02m03s``, ``38.5`` -> ``0m38.5s``."""
+    whole = int(seconds)
+    fraction = seconds - whole
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    sec_text = f"{secs:02d}"
+    if fraction > 1e-9:
+        sec_text += f"{fraction:.3f}".lstrip("0").rstrip("0")
+    return f"{hours}h{minutes:02d}m{sec_text}s" if hours else f"{minutes}m{sec_text}s"
