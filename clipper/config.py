@@ -59,6 +59,14 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "format_sort": (list, str),
     "retries": (int,),
 }
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -103,17 +111,19 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         if key not in known:
             raise _fail(f"unknown key {key!r} (known: {', '.join(sorted(known))})", path, lines, str(key))
         if value is None or isinstance(value, bool) or not isinstance(value, _TYPES[key]):
-            wanted = " or ".join("list" if t is list else "mapping" if t is dict else t.__name__ for t in _TYPES[key])
-            raise _fail(f"{key} must be a {wanted}, not {type(value).__name__}", path, lines, key)
+            wanted = " or ".join(_TYPE_NAMES[t] for t in _TYPES[key])
+            got = "empty" if value is None else _TYPE_NAMES.get(type(value), type(value).__name__)
+            raise _fail(f"{key} must be {wanted}, not {got}", path, lines, key)
     base = path.parent.absolute()
     values: dict[str, Any] = dict(data)
-    values["output_dir"] = base / str(data.get("output_dir", "clips"))
+    values["output_dir"] = base / Path(str(data.get("output_dir", "clips"))).expanduser()
     if "sources" in data:
         sources: dict[str, str] = {}
         for video_id, target in data["sources"].items():
             if not isinstance(target, str) or not target:
                 raise _fail(f"sources.{video_id} must be a path or URL string", path, lines, "sources")
-            sources[str(video_id)] = target if re.match(r"^[a-z][a-z0-9+.-]*://", target) else str(base / target)
+            is_url = re.match(r"^[a-z][a-z0-9+.-]*://", target)
+            sources[str(video_id)] = target if is_url else str(base / Path(target).expanduser())
         values["sources"] = MappingProxyType(sources)
     if isinstance(data.get("format_sort"), str):
         values["format_sort"] = tuple(p.strip() for p in data["format_sort"].split(",") if p.strip())
@@ -132,8 +142,9 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
     if config.mode not in MODES:
         raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
     try:
-        config.naming.format(**{name: "x" for name in NAMING_FIELDS})
-    except (KeyError, IndexError, ValueError) as error:
+        # Values of the same types clip_name passes, so "{index:03d}" is accepted and "{index[0]}" refused.
+        config.naming.format(video_id="x", start="0m00s", end="0m01s", title="x", index=1)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
         raise _fail(
             f"naming {config.naming!r} is not a valid template ({error}); fields: "
             + ", ".join("{" + n + "}" for n in NAMING_FIELDS),

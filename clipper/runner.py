@@ -139,7 +139,9 @@ class Runner:
             except JobError as error:
                 if self.children.stopping.is_set():
                     return ClipResult(job, "failed", "interrupted", attempts=attempts)
-                if error.retryable and attempts <= self.config.retries:
+                # Reading over the network can fail in many ways that a second try fixes.
+                retryable = error.retryable or not job.source_is_local
+                if retryable and attempts <= self.config.retries:
                     delay = self.retry_delay * 2 ** (attempts - 1)
                     self.reporter.message(
                         f"{job.output}: {error.message}; retrying in {delay:g}s ({attempts}/{self.config.retries})"

@@ -6,7 +6,7 @@ import re
 
 from yt_dlp.utils import parse_duration
 
-_TIMESTAMP_RE = re.compile(r"\d+(?::[0-5]?\d){0,2}(?:\.\d+)?")
+_TIMESTAMP_RE = re.compile(r"\d+(?::[0-5]?\d){0,2}(?:\.\d+)?", re.ASCII)
 
 
 def parse_timestamp(text: str) -> float:
@@ -37,23 +37,21 @@ def parse_range(text: str) -> tuple[float, float]:
 
 def format_timestamp(seconds: float) -> str:
     """``38`` -> ``0:38``, ``4800.5`` -> ``1:20:00.5`` (the notes' own style)."""
-    whole = int(seconds)
-    fraction = seconds - whole
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
+    hours, minutes, secs, fraction = _split(seconds)
     text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    if fraction > 1e-9:
-        text += f"{fraction:.3f}".lstrip("0").rstrip("0")
-    return text
+    return text + fraction
 
 
 def name_timestamp(seconds: float) -> str:
     """A file-name friendly stamp: ``38`` -> ``0m38s``, ``3723`` -> ``1h02m03s``, ``38.5`` -> ``0m38.5s``."""
-    whole = int(seconds)
-    fraction = seconds - whole
+    hours, minutes, secs, fraction = _split(seconds)
+    sec_text = f"{secs:02d}{fraction}"
+    return f"{hours}h{minutes:02d}m{sec_text}s" if hours else f"{minutes}m{sec_text}s"
+
+
+def _split(seconds: float) -> tuple[int, int, int, str]:
+    """(hours, minutes, seconds, ".fff" or "") rounded to the millisecond first, so 59.9996 is 1:00, not 0:591."""
+    whole, millis = divmod(round(seconds * 1000), 1000)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    sec_text = f"{secs:02d}"
-    if fraction > 1e-9:
-        sec_text += f"{fraction:.3f}".lstrip("0").rstrip("0")
-    return f"{hours}h{minutes:02d}m{sec_text}s" if hours else f"{minutes}m{sec_text}s"
+    return hours, minutes, secs, f".{millis:03d}".rstrip("0") if millis else ""

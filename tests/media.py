@@ -9,6 +9,7 @@ import contextlib
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,6 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
     root: Path
     requests: list[tuple[str, str | None]]
     bytes_sent: list[int]
+    dropped: list[str]
 
     def log_message(self, format: str, *args: object) -> None:  # keep test output clean
         pass
@@ -103,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head: bool) -> None:
         self.requests.append((self.path, self.headers.get("Range")))
         name = self.path.split("?")[0].lstrip("/")
-        mode, _, name = name.partition("/") if name.startswith(("drop/", "404/")) else ("", "", name)
+        mode, _, name = name.partition("/") if name.startswith(("drop/", "drop1/", "404/", "slow/")) else ("", "", name)
         path = self.root / name
         if mode == "404" or not path.is_file():
             self.send_response(404)
@@ -136,7 +138,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        limit = length // 3 if mode == "drop" else length
+        drop = mode == "drop" or (mode == "drop1" and length > 100_000 and not self.dropped)
+        if drop:
+            self.dropped.append(self.path)
+        limit = length // 3 if drop else length
         with path.open("rb") as handle:
             handle.seek(start)
             remaining = limit
@@ -150,7 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self.bytes_sent.append(len(chunk))
                 remaining -= len(chunk)
-        if mode == "drop":
+                if mode == "slow":
+                    time.sleep(0.05)
+        if drop:
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(2)
@@ -158,9 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def serve(root: Path) -> Iterator[tuple[str, _Handler]]:
-    """Serve ``root`` on 127.0.0.1 (a free port). ``/drop/NAME`` cuts every response after a third,
-    ``/404/NAME`` answers 404. Yields (base URL, handler class holding the request log and byte count)."""
-    handler = type("Handler", (_Handler,), {"root": root, "requests": [], "bytes_sent": []})
+    """Serve ``root`` on 127.0.0.1 (a free port). ``/drop/NAME`` cuts every response after a third
+    (``/drop1/NAME`` only the first large one),
+    ``/404/NAME`` answers 404, ``/slow/NAME`` sends about 1 MB/s. Yields (base URL, handler class holding the request log and byte count)."""
+    handler = type("Handler", (_Handler,), {"root": root, "requests": [], "bytes_sent": [], "dropped": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,0 +1,225 @@
+"""End to end: the real CLI, real yt-dlp and ffmpeg, media served from 127.0.0.1. Clips are decoded and
+compared with the source frames."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_NOTE, FPS, Served
+from verify import check_clip
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE_CLIPS = {
+    "u3HBJVjpXuw-0m38s.mp4": (38, 95),
+    "u3HBJVjpXuw-3m34s.mp4": (214, 270),
+    "u3HBJVjpXuw-6m07s.mp4": (367, 420),
+    "u3HBJVjpXuw-10m34s.mp4": (634, 695),
+}
+
+
+def clipper(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "clipper", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def write_config(folder: Path, source: str, **extra: object) -> Path:
+    lines = ["output_dir: out", "sources:", f"  u3HBJVjpXuw: {json.dumps(source)}"]
+    lines += [f"{key}: {json.dumps(value)}" for key, value in extra.items()]
+    path = folder / "clipper.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def copy_note(folder: Path) -> Path:
+    notes = folder / "notes"
+    notes.mkdir()
+    (notes / EXAMPLE_NOTE.name).write_text(EXAMPLE_NOTE.read_text())
+    return notes
+
+
+def test_batch_makes_the_example_notes_clips_frame_accurate(tmp_path: Path, server: Served,
+                                                            long_thumbs: list[bytes]) -> None:
+    notes = copy_note(tmp_path)
+    config = write_config(tmp_path, server.url("long.mp4"))
+
+    result = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.glob("*.mp4")) == sorted(EXAMPLE_CLIPS)
+    assert not list(out.glob(".*.part"))
+    for name, (start, end) in EXAMPLE_CLIPS.items():
+        check = check_clip(out / name, long_thumbs, start, end, FPS)
+        assert abs(check.first_error) <= 1, (name, check)
+        assert abs(check.last_error) <= 1, (name, check)
+        assert abs(check.frames - check.expected_frames) <= 1, (name, check)
+        assert check.preroll_packets == 0, (name, check)
+        assert abs(check.duration - (end - start)) <= 0.05, (name, check)
+    manifest = json.loads((out / "manifest.json").read_text())["clips"]
+    assert {name: entry["status"] for name, entry in manifest.items()} == dict.fromkeys(EXAMPLE_CLIPS, "done")
+    assert manifest["u3HBJVjpXuw-3m34s.mp4"]["start"] == 214
+    assert "4 done, 0 skipped, 0 failed" in result.stderr
+
+    # A second run finds every clip made and verified: nothing is redone, no file is touched.
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
+    again = clipper("batch", str(notes), "--config", str(config), "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 done, 4 skipped, 0 failed" in again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")} == stamps
+    assert [entry["status"] for entry in json.loads(again.stdout)] == ["skipped"] * 4
+
+
+def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, server: Served) -> None:
+    notes = copy_note(tmp_path)
+    config = write_config(tmp_path, server.url("slow/long.mp4"), jobs=1)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "clipper", "batch", str(notes), "--config", str(config)],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(out.glob("*.mp4")):
+        time.sleep(0.02)
+    finished_first = sorted(p.name for p in out.glob("*.mp4"))
+    assert finished_first, "no clip was finished before the deadline"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert not list(out.glob(".*.part")), "a partial file was left behind"
+    kept = sorted(p.name for p in out.glob("*.mp4"))
+    assert len(kept) < len(EXAMPLE_CLIPS), "the run ended before it could be interrupted"
+    stamps = {name: (out / name).stat().st_mtime_ns for name in kept}
+    assert not [p for p in psutil_children(process.pid)], "ffmpeg children outlived the run"
+
+    resumed = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(p.name for p in out.glob("*.mp4")) == sorted(EXAMPLE_CLIPS)
+    assert f"{len(EXAMPLE_CLIPS) - len(kept)} done, {len(kept)} skipped, 0 failed" in resumed.stderr
+    assert {name: (out / name).stat().st_mtime_ns for name in kept} == stamps
+
+
+def psutil_children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (read from /proc; the run has ended, so there should be none)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def one_clip_note(folder: Path) -> Path:
+    notes = folder / "notes"
+    notes.mkdir()
+    (notes / "n.md").write_text(EXAMPLE_NOTE.read_text().split('### "Pretraining')[0])
+    return notes
+
+
+def test_a_dropped_connection_is_retried(tmp_path: Path, server: Served, long_thumbs: list[bytes]) -> None:
+    notes = one_clip_note(tmp_path)
+    config = write_config(tmp_path, server.url("drop1/long.mp4"), retries=2)
+
+    result = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert server.handler.dropped, "the server never dropped a connection"  # type: ignore[attr-defined]
+    check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-0m38s.mp4", long_thumbs, 38, 95, FPS)
+    assert abs(check.first_error) <= 1 and abs(check.last_error) <= 1, check
+    assert not list((tmp_path / "out").glob(".*.part"))
+
+
+def test_a_server_that_always_drops_gives_a_clear_error(tmp_path: Path, server: Served) -> None:
+    notes = one_clip_note(tmp_path)
+    config = write_config(tmp_path, server.url("drop/long.mp4"), retries=1)
+
+    result = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "retrying in 1s (1/1)" in result.stderr
+    assert "0 done, 0 skipped, 1 failed" in result.stderr
+    assert "failed u3HBJVjpXuw-0m38s.mp4" in result.stderr
+    assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "manifest.json"]
+
+
+def test_missing_media_is_retried_then_reported_and_the_batch_goes_on(tmp_path: Path, server: Served) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    good = EXAMPLE_NOTE.read_text().split("### \"Pretraining")[0]
+    (notes / "good.md").write_text(good)
+    (notes / "gone.md").write_text(good.replace("u3HBJVjpXuw", "gone0000000"))
+    config = tmp_path / "clipper.yaml"
+    config.write_text(f"output_dir: out\nretries: 1\nsources:\n  u3HBJVjpXuw: {server.url('long.mp4')}\n"
+                      f"  gone0000000: {server.url('404/long.mp4')}\n")
+    before = len(server.requests)
+
+    result = clipper("batch", str(notes), "--config", str(config), "--json", cwd=tmp_path)
+
+    assert result.returncode == 1
+    by_name = {entry["output"]: entry for entry in json.loads(result.stdout)}
+    assert by_name["u3HBJVjpXuw-0m38s.mp4"]["status"] == "done"
+    assert by_name["gone0000000-0m38s.mp4"]["status"] == "failed"
+    assert "404" in by_name["gone0000000-0m38s.mp4"]["error"]
+    assert "retrying" in result.stderr
+    assert "1 done, 0 skipped, 1 failed" in result.stderr
+    assert f"failed gone0000000-0m38s.mp4 ({notes / 'gone.md'}:35)" in result.stderr
+    assert len([p for p, _ in server.requests[before:] if p.startswith("/404/")]) >= 2
+    assert not (tmp_path / "out" / "gone0000000-0m38s.mp4").exists()
+
+
+def test_copy_mode_starts_at_a_keyframe_without_hidden_preroll(tmp_path: Path, short_video: Path,
+                                                               short_thumbs: list[bytes]) -> None:
+    result = clipper("cut", str(short_video), "0:05-0:09", "--mode", "copy", "-o", "c/x.mp4", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    check = check_clip(tmp_path / "c" / "x.mp4", short_thumbs, 4.0, 9.0, FPS)
+    assert check.first_error == 0, check  # the keyframe at 4 s, before the asked 5 s
+    assert check.preroll_packets == 0, check
+
+
+@pytest.mark.parametrize("where", ["local", "url"])
+def test_cut_one_clip(tmp_path: Path, server: Served, short_video: Path, short_thumbs: list[bytes],
+                      where: str) -> None:
+    source = str(short_video) if where == "local" else server.url("short.mp4")
+
+    result = clipper("cut", source, "0:03.2-0:07.4", "-o", "clips/one.mp4", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    check = check_clip(tmp_path / "clips" / "one.mp4", short_thumbs, 3.2, 7.4, FPS)
+    assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
+    assert check.frames == check.expected_frames == 105
+
+
+def test_hostile_note_runs_nothing_and_writes_nothing_outside(tmp_path: Path, short_video: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    marker = tmp_path / "pwned"
+    text = EXAMPLE_NOTE.read_text().split("### \"Pretraining")[0]
+    hostile = text.replace('--force-keyframes-at-cuts', f'--exec "touch {marker}"')
+    escape = text.replace('-o "u3HBJVjpXuw-0m38s.mp4"', '-o "../../escaped.mp4"').replace(
+        "video_id: u3HBJVjpXuw", "video_id: u3HBJVjpXuw").replace("0:38-1:35", "0:01-0:03")
+    (notes / "hostile.md").write_text(hostile)
+    (notes / "escape.md").write_text(escape)
+    config = tmp_path / "clipper.yaml"
+    config.write_text(f"output_dir: out\nsources:\n  u3HBJVjpXuw: {short_video}\n")
+
+    result = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert f"{notes / 'escape.md'}:42: -o '../../escaped.mp4' must be a plain file name inside the output folder" \
+           f" (no '/')" in lines
+    assert f"{notes / 'hostile.md'}:42: --exec is not allowed in a clip command" in lines
+    assert not marker.exists()
+    assert not list(tmp_path.parent.glob("escaped.mp4")) and not list(tmp_path.glob("escaped.mp4"))

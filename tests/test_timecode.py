@@ -1,0 +1,149 @@
+"""Timestamps as notes write them: parsing, ranges, and the two ways clipper prints them."""
+
+from __future__ import annotations
+
+import pytest
+
+from clipper.timecode import format_timestamp, name_timestamp, parse_range, parse_timestamp
+
+HINT = "is not a timestamp (use M:SS, H:MM:SS or seconds, e.g. 1:20:00.5)"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("0", 0.0),
+        ("38", 38.0),
+        ("90", 90.0),
+        ("0:38", 38.0),
+        ("1:35", 95.0),
+        ("10:34", 634.0),
+        ("1:2", 62.0),
+        ("90:00", 5400.0),
+        ("1:02:03", 3723.0),
+        ("01:02:03", 3723.0),
+        ("100:00:00", 360000.0),
+        ("1:20:00.5", 4800.5),
+        ("0:00.25", 0.25),
+        ("3:59:59.999", 14399.999),
+        ("  1:35 ", 95.0),
+    ],
+)
+def test_parse_timestamp(text: str, seconds: float) -> None:
+    assert parse_timestamp(text) == pytest.approx(seconds, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("1:2:3:4", "'1:2:3:4'"),
+        ("1h", "'1h'"),
+        ("1m30s", "'1m30s'"),
+        ("", "''"),
+        ("   ", "''"),
+        ("abc", "'abc'"),
+        ("1:60", "'1:60'"),
+        ("1:99", "'1:99'"),
+        ("1:30:60", "'1:30:60'"),
+        ("-1", "'-1'"),
+        ("1.", "'1.'"),
+        (".5", "'.5'"),
+        ("1:35:", "'1:35:'"),
+        ("1,5", "'1,5'"),
+        ("1e3", "'1e3'"),
+        ("inf", "'inf'"),
+        ("١٢", "'١٢'"),  # Arabic-Indic digits: not what yt-dlp reads, so refused with the same hint
+    ],
+)
+def test_parse_timestamp_refuses(text: str, shown: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_timestamp(text)
+    assert str(caught.value) == f"{shown} {HINT}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0:38-1:35", (38.0, 95.0)),
+        ("3:34-4:30", (214.0, 270.0)),
+        ("10:34-11:35", (634.0, 695.0)),
+        (" 1:00 - 2:00 ", (60.0, 120.0)),
+        ("1:20:00.5-1:21:02.25", (4800.5, 4862.25)),
+        ("59-61", (59.0, 61.0)),
+    ],
+)
+def test_parse_range(text: str, expected: tuple[float, float]) -> None:
+    assert parse_range(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1:35-0:38", "range '1:35-0:38' ends before it starts"),
+        ("1:00-1:00", "range '1:00-1:00' ends before it starts"),
+        (" 2:00-1:59.5 ", "range '2:00-1:59.5' ends before it starts"),
+        ("1:00", "'1:00' is not a range (use START-END, e.g. 3:34-4:30)"),
+        ("", "'' is not a range (use START-END, e.g. 3:34-4:30)"),
+        ("-1:00", f"'' {HINT}"),
+        ("1:00-", f"'' {HINT}"),
+        ("1:00-2:00-3:00", f"'2:00-3:00' {HINT}"),
+        ("1h-2h", f"'1h' {HINT}"),
+    ],
+)
+def test_parse_range_refuses(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_range(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0:00"),
+        (38, "0:38"),
+        (95, "1:35"),
+        (59.5, "0:59.5"),
+        (60, "1:00"),
+        (599, "9:59"),
+        (3600, "1:00:00"),
+        (3723, "1:02:03"),
+        (36000, "10:00:00"),
+        (4800.5, "1:20:00.5"),
+        (38.25, "0:38.25"),
+        (0.001, "0:00.001"),
+        (0.1 + 0.2, "0:00.3"),
+        (4800.1, "1:20:00.1"),
+        # Rounded to the millisecond before splitting: no "0:38." or "0:591." from float noise.
+        (38.0004, "0:38"),
+        (59.9996, "1:00"),
+        (3599.9999, "1:00:00"),
+    ],
+)
+def test_format_timestamp(seconds: float, text: str) -> None:
+    assert format_timestamp(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0m00s"),
+        (38, "0m38s"),
+        (214, "3m34s"),
+        (367, "6m07s"),
+        (634, "10m34s"),
+        (3600, "1h00m00s"),
+        (3723, "1h02m03s"),
+        (38.5, "0m38.5s"),
+        (4800.5, "1h20m00.5s"),
+        (62.25, "1m02.25s"),
+        (38.0004, "0m38s"),
+        (59.9996, "1m00s"),
+    ],
+)
+def test_name_timestamp(seconds: float, text: str) -> None:
+    assert name_timestamp(seconds) == text
+
+
+@pytest.mark.parametrize("text", ["0:38", "1:35", "1:02:03", "1:20:00.5", "0:00.25", "10:00:00"])
+def test_format_timestamp_round_trips(text: str) -> None:
+    assert format_timestamp(parse_timestamp(text)) == text

@@ -1,0 +1,76 @@
+"""Check clips against their source by decoding both (not only by duration)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+THUMB_W, THUMB_H = 32, 18
+THUMB = THUMB_W * THUMB_H
+
+
+def thumbnails(path: Path | str) -> list[bytes]:
+    """Every decoded video frame, in order, as a tiny grey picture (decoded from the start, no seeking)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf",
+                          f"scale={THUMB_W}:{THUMB_H}:flags=area,format=gray", "-f", "rawvideo", "-"],
+                         check=True, capture_output=True).stdout
+    return [raw[i:i + THUMB] for i in range(0, len(raw), THUMB)]
+
+
+def frame_md5s(path: Path | str) -> list[str]:
+    """md5 of every decoded video frame (for bit-identical comparisons)."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-an", "-f", "framemd5", "-"],
+                         check=True, capture_output=True, text=True).stdout
+    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def distance(a: bytes, b: bytes) -> float:
+    return sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def nearest_frame(frame: bytes, source: list[bytes], expected: int, window: int = 12) -> int:
+    """Index of the source frame that looks most like ``frame``, searched around ``expected``."""
+    low, high = max(0, expected - window), min(len(source), expected + window + 1)
+    return min(range(low, high), key=lambda index: distance(frame, source[index]))
+
+
+@dataclass(frozen=True)
+class ClipCheck:
+    first_error: int       # frames between the clip's first frame and the source frame at start
+    last_error: int        # frames between the clip's last frame and the source frame just before end
+    frames: int
+    expected_frames: int
+    preroll_packets: int
+    duration: float
+
+
+def preroll_packets(path: Path | str, stream: str = "v") -> int:
+    """Packets an edit list hides before the clip's start (negative timestamps or the discard flag).
+
+    Video by default; for audio an AAC encoder's one priming frame is expected and counted too."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+                          "packet=pts_time,flags", "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    packets = json.loads(out).get("packets", [])
+    return sum(1 for p in packets if "D" in p.get("flags", "")
+               or float(p.get("pts_time", "0") or 0) < -1e-6)
+
+
+def duration_of(path: Path | str) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                          str(path)], check=True, capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
+def check_clip(clip: Path, source_thumbs: list[bytes], start: float, end: float, fps: float) -> ClipCheck:
+    """Compare a clip's first and last frames with the source frames at ``start`` and just before ``end``."""
+    clip_thumbs = thumbnails(clip)
+    first_expected = round(start * fps)
+    last_expected = round(end * fps) - 1
+    first = nearest_frame(clip_thumbs[0], source_thumbs, first_expected)
+    last = nearest_frame(clip_thumbs[-1], source_thumbs, last_expected)
+    return ClipCheck(first_error=first - first_expected, last_error=last - last_expected,
+                     frames=len(clip_thumbs), expected_frames=last_expected - first_expected + 1,
+                     preroll_packets=preroll_packets(clip), duration=duration_of(clip))
