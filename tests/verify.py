@@ -74,3 +74,21 @@ def check_clip(clip: Path, source_thumbs: list[bytes], start: float, end: float,
     return ClipCheck(first_error=first - first_expected, last_error=last - last_expected,
                      frames=len(clip_thumbs), expected_frames=last_expected - first_expected + 1,
                      preroll_packets=preroll_packets(clip), duration=duration_of(clip))
+
+
+def beep_onsets(path: Path | str, rate: int = 48000) -> list[float]:
+    """Times (s) where the test tone's once-a-second beep starts, found by its higher zero-crossing rate."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", str(rate),
+                          "-f", "s16le", "-"], check=True, capture_output=True).stdout
+    samples = memoryview(raw).cast("h")
+    window = rate // 400  # 2.5 ms
+    onsets: list[float] = []
+    beeping = False
+    for start in range(0, len(samples) - window, window):
+        chunk = samples[start:start + window]
+        crossings = sum(1 for a, b in zip(chunk, chunk[1:]) if (a < 0) != (b < 0))
+        high = crossings > window * 2 * 2500 / rate  # well above the 1 kHz carrier's rate
+        if high and not beeping:
+            onsets.append(start / rate)
+        beeping = high
+    return onsets

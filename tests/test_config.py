@@ -1,0 +1,209 @@
+"""config.yaml -> Config: defaults, validation with file:line messages, paths relative to the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clipper.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_config
+from clipper.errors import ConfigError
+
+FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
+KNOWN = "format, format_sort, jobs, mode, naming, output_dir, retries, sources"
+
+
+def write_config(tmp_path: Path, text: str, name: str = "conf/config.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    expected = Config(output_dir=tmp_path / "clips", jobs=default_jobs())
+    assert load_config(None) == expected
+    assert load_config(Path("config.yaml")) == expected  # missing and not required: defaults
+    assert expected.mode == "reencode"
+    assert expected.naming == "{video_id}-{start}"
+    assert dict(expected.sources) == {}
+    assert expected.format == "bv*+ba/b"
+    assert expected.format_sort == DEFAULT_FORMAT_SORT == ("vcodec:h264", "res:1080", "acodec:aac", "ext:mp4:m4a")
+    assert expected.retries == 3
+    assert expected.source_file is None
+
+
+def test_default_jobs_is_between_2_and_4() -> None:
+    assert 2 <= default_jobs() <= 4
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_empty_file_gives_defaults_relative_to_it(tmp_path: Path, text: str) -> None:
+    path = write_config(tmp_path, text)
+    config = load_config(path)
+    assert config == Config(output_dir=tmp_path / "conf" / "clips", jobs=default_jobs(), source_file=path)
+
+
+def test_full_file(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        "output_dir: out\n"
+        "jobs: 3\n"
+        "mode: copy\n"
+        "naming: '{title}-{index:03d}'\n"
+        "format: best\n"
+        "format_sort: 'res:720, vcodec:h264'\n"
+        "retries: 0\n"
+        "sources:\n"
+        "  abc: media/abc.mp4\n"
+        "  xyz: http://127.0.0.1:8000/xyz.mp4\n"
+        "  abs: /srv/video.mkv\n",
+    )
+    config = load_config(path)
+    folder = tmp_path / "conf"
+    assert config.output_dir == folder / "out"
+    assert (config.jobs, config.mode, config.naming, config.format, config.retries) == (
+        3,
+        "copy",
+        "{title}-{index:03d}",
+        "best",
+        0,
+    )
+    assert config.format_sort == ("res:720", "vcodec:h264")
+    assert dict(config.sources) == {
+        "abc": str(folder / "media" / "abc.mp4"),
+        "xyz": "http://127.0.0.1:8000/xyz.mp4",
+        "abs": "/srv/video.mkv",
+    }
+    assert config.source_file == path
+
+
+def test_relative_paths_do_not_depend_on_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_config(tmp_path, "output_dir: ../clips\nsources:\n  abc: a.mp4\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(path)
+    assert config.output_dir == tmp_path / "conf" / ".." / "clips"
+    assert config.sources["abc"] == str(tmp_path / "conf" / "a.mp4")
+
+
+def test_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # config.yaml's own example writes a source as ~/videos/...; it must not become ./~/videos/...
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = write_config(tmp_path, "output_dir: ~/clips\nsources:\n  abc: ~/videos/a.mp4\n")
+    config = load_config(path)
+    assert config.output_dir == tmp_path / "home" / "clips"
+    assert config.sources["abc"] == str(tmp_path / "home" / "videos" / "a.mp4")
+
+
+def test_format_sort_as_a_list(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "format_sort: [res:720, 'vcodec:h264']\n"))
+    assert config.format_sort == ("res:720", "vcodec:h264")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("# settings\noutput_dir: out\nfoo: 1\n", 3, f"unknown key 'foo' (known: {KNOWN})"),
+        ("1: 2\n", 1, f"unknown key 1 (known: {KNOWN})"),
+        ("mode: reencode\njobs: x\n", 2, "jobs must be a whole number, not a string"),
+        ("jobs:\n", 1, "jobs must be a whole number, not empty"),
+        ("jobs: true\n", 1, "jobs must be a whole number, not true or false"),
+        ("jobs: 2.5\n", 1, "jobs must be a whole number, not a number"),
+        ("jobs: 0\n", 1, "jobs must be at least 1, not 0"),
+        ("\n\njobs: -3\n", 3, "jobs must be at least 1, not -3"),
+        ("retries: -1\n", 1, "retries must be 0 or more, not -1"),
+        ("mode: fast\n", 1, "mode must be one of reencode, copy, not 'fast'"),
+        ("output_dir: 5\n", 1, "output_dir must be a string, not a whole number"),
+        ("format_sort: 5\n", 1, "format_sort must be a list or a string, not a whole number"),
+        ("sources: [a, b]\n", 1, "sources must be a mapping, not a list"),
+        ("sources: media.mp4\n", 1, "sources must be a mapping, not a string"),
+        ("jobs: 2\nsources:\n  abc: 5\n", 2, "sources.abc must be a path or URL string"),
+        ("sources:\n  abc: ''\n", 1, "sources.abc must be a path or URL string"),
+        (
+            "naming: '{video_id}-{foo}'\n",
+            1,
+            f"naming '{{video_id}}-{{foo}}' is not a valid template ('foo'); fields: {FIELDS}",
+        ),
+        (
+            "naming: '{0}'\n",
+            1,
+            f"naming '{{0}}' is not a valid template (Replacement index 0 out of range for positional args tuple);"
+            f" fields: {FIELDS}",
+        ),
+        (
+            "naming: '{'\n",
+            1,
+            f"naming '{{' is not a valid template (Single '{{' encountered in format string); fields: {FIELDS}",
+        ),
+        (
+            "naming: '{video_id.foo}'\n",
+            1,
+            f"naming '{{video_id.foo}}' is not a valid template ('str' object has no attribute 'foo');"
+            f" fields: {FIELDS}",
+        ),
+        (
+            "naming: '{index[0]}'\n",
+            1,
+            f"naming '{{index[0]}}' is not a valid template ('int' object is not subscriptable); fields: {FIELDS}",
+        ),
+        ("- a\n", 1, "config must be a mapping of keys to values"),
+        ("jobs: [1\n", 2, "not valid YAML: did not find expected ',' or ']'"),
+    ],
+)
+def test_invalid_config(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert (caught.value.path, caught.value.line, caught.value.message) == (str(path), line, message)
+    assert str(caught.value) == f"{path}:{line}: {message}"
+
+
+def test_required_file_missing(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, required=True)
+    assert str(caught.value) == f"{path}: cannot read config: No such file or directory"
+
+
+def test_config_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, required=True)
+    assert str(caught.value) == f"{tmp_path}: cannot read config: Is a directory"
+
+
+def test_with_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(write_config(tmp_path, "jobs: 3\nmode: reencode\n"))
+    changed = config.with_overrides(output_dir="out", jobs=None, mode="copy")
+    assert changed.output_dir == tmp_path / "out"
+    assert (changed.jobs, changed.mode) == (3, "copy")
+    assert config.mode == "reencode"  # frozen: the original is untouched
+    assert config.with_overrides() == config
+    assert config.with_overrides(output_dir=None, jobs=None, mode=None) == config
+    assert config.with_overrides(output_dir=Path("/srv/clips")).output_dir == Path("/srv/clips")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"jobs": 0}, "jobs must be at least 1, not 0"),
+        ({"mode": "fast"}, "mode must be one of reencode, copy, not 'fast'"),
+        ({"naming": "{nope}"}, f"naming '{{nope}}' is not a valid template ('nope'); fields: {FIELDS}"),
+    ],
+)
+def test_with_overrides_validates(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Config().with_overrides(**overrides)
+    assert (caught.value.path, caught.value.line) == (None, None)
+    assert str(caught.value) == message
+
+
+def test_config_is_frozen() -> None:
+    config = Config()
+    with pytest.raises(AttributeError):
+        config.jobs = 9  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        config.sources["abc"] = "x"  # type: ignore[index]

@@ -1,0 +1,49 @@
+"""Hosts serve video and audio as separate streams: clipper cuts both over HTTP and keeps them in sync."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import FPS, Served
+from verify import beep_onsets, check_clip
+
+from clipper import cut
+from clipper.fetch import MediaStream
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def split_streams(media_dir: Path, short_video: Path) -> tuple[str, str]:
+    """The short video's picture alone (mp4) and its sound alone (m4a), as a DASH host serves them."""
+    video, audio = media_dir / "video-only.mp4", media_dir / "audio-only.m4a"
+    for target, keep in ((video, ["-map", "0:v"]), (audio, ["-map", "0:a"])):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(short_video), *keep, "-c", "copy", str(target)],
+                       check=True)
+    return video.name, audio.name
+
+
+@pytest.mark.parametrize("mode", ["reencode", "copy"])
+def test_separate_video_and_audio_urls_are_merged_in_sync(
+    tmp_path: Path, server: Served, split_streams: tuple[str, str], short_thumbs: list[bytes], mode: str
+) -> None:
+    video, audio = split_streams
+    streams = [MediaStream(server.url(video), has_audio=False), MediaStream(server.url(audio), has_video=False)]
+    clip = tmp_path / "merged.mp4"
+    start = 6.0 if mode == "copy" else 3.2  # copy starts at a keyframe: give it one
+    argv = cut.cut_argv(streams, start, 5.0, mode, str(clip))
+
+    cut.run_ffmpeg(argv)
+
+    info = cut.probe(str(clip))
+    assert info.has_video and info.has_audio
+    check = check_clip(clip, short_thumbs, start, start + 5.0, FPS)
+    assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
+    # The source beeps at every whole second: in the clip, at 0.8 s, 1.8 s, ... (or 0, 1, ... from 6 s).
+    expected = [round(second - start, 3) for second in range(11) if start <= second < start + 5.0]
+    onsets = [onset for onset in beep_onsets(clip) if onset < 5.0 - 0.03]  # copy may run a packet long
+    assert len(onsets) == len(expected), (onsets, expected)
+    for found, wanted in zip(onsets, expected, strict=True):
+        assert abs(found - wanted) <= 1024 / 48000, (onsets, expected)  # within one AAC frame
