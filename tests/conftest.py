@@ -12,8 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from media import make_media, serve  # noqa: E402
-from verify import thumbnails  # noqa: E402
+from media import make_media, serve
+from verify import thumbnails
 
 EXAMPLE_NOTE = Path(__file__).parent / "u3HBJVjpXuw.md"
 FPS = 25.0
@@ -43,8 +43,7 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def long_video(media_dir: Path) -> Path:
     """12 minutes (the example note's clips reach 11:35), 25 fps, a keyframe every 2 s, AAC beeps."""
-    return make_media(media_dir / "long.mp4", seconds=700, size="160x90", gop=50,
-                      extra=["-crf", "32", "-b:a", "48k"])
+    return make_media(media_dir / "long.mp4", seconds=700, size="160x90", gop=50, extra=["-crf", "32", "-b:a", "48k"])
 
 
 @pytest.fixture(scope="session")

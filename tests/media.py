@@ -167,7 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
 def serve(root: Path) -> Iterator[tuple[str, _Handler]]:
     """Serve ``root`` on 127.0.0.1 (a free port). ``/drop/NAME`` cuts every response after a third
     (``/drop1/NAME`` only the first large one),
-    ``/404/NAME`` answers 404, ``/slow/NAME`` sends about 1 MB/s. Yields (base URL, handler class holding the request log and byte count)."""
+    ``/404/NAME`` answers 404, ``/slow/NAME`` sends about 1 MB/s. Yields (base URL, handler class
+    holding the request log and byte count)."""
     handler = type("Handler", (_Handler,), {"root": root, "requests": [], "bytes_sent": [], "dropped": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True

@@ -26,8 +26,14 @@ EXAMPLE_CLIPS = {
 
 
 def clipper(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "clipper", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "clipper", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def write_config(folder: Path, source: str, **extra: object) -> Path:
@@ -45,8 +51,9 @@ def copy_note(folder: Path) -> Path:
     return notes
 
 
-def test_batch_makes_the_example_notes_clips_frame_accurate(tmp_path: Path, server: Served,
-                                                            long_thumbs: list[bytes]) -> None:
+def test_batch_makes_the_example_notes_clips_frame_accurate(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
     notes = copy_note(tmp_path)
     config = write_config(tmp_path, server.url("long.mp4"))
 
@@ -81,8 +88,13 @@ def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, se
     notes = copy_note(tmp_path)
     config = write_config(tmp_path, server.url("slow/long.mp4"), jobs=1)
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "clipper", "batch", str(notes), "--config", str(config)],
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clipper", "batch", str(notes), "--config", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(out.glob("*.mp4")):
         time.sleep(0.02)
@@ -156,12 +168,14 @@ def test_a_server_that_always_drops_gives_a_clear_error(tmp_path: Path, server: 
 def test_missing_media_is_retried_then_reported_and_the_batch_goes_on(tmp_path: Path, server: Served) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
-    good = EXAMPLE_NOTE.read_text().split("### \"Pretraining")[0]
+    good = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0]
     (notes / "good.md").write_text(good)
     (notes / "gone.md").write_text(good.replace("u3HBJVjpXuw", "gone0000000"))
     config = tmp_path / "clipper.yaml"
-    config.write_text(f"output_dir: out\nretries: 1\nsources:\n  u3HBJVjpXuw: {server.url('long.mp4')}\n"
-                      f"  gone0000000: {server.url('404/long.mp4')}\n")
+    config.write_text(
+        f"output_dir: out\nretries: 1\nsources:\n  u3HBJVjpXuw: {server.url('long.mp4')}\n"
+        f"  gone0000000: {server.url('404/long.mp4')}\n"
+    )
     before = len(server.requests)
 
     result = clipper("batch", str(notes), "--config", str(config), "--json", cwd=tmp_path)
@@ -178,8 +192,9 @@ def test_missing_media_is_retried_then_reported_and_the_batch_goes_on(tmp_path: 
     assert not (tmp_path / "out" / "gone0000000-0m38s.mp4").exists()
 
 
-def test_copy_mode_starts_at_a_keyframe_without_hidden_preroll(tmp_path: Path, short_video: Path,
-                                                               short_thumbs: list[bytes]) -> None:
+def test_copy_mode_starts_at_a_keyframe_without_hidden_preroll(
+    tmp_path: Path, short_video: Path, short_thumbs: list[bytes]
+) -> None:
     result = clipper("cut", str(short_video), "0:05-0:09", "--mode", "copy", "-o", "c/x.mp4", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
@@ -189,8 +204,7 @@ def test_copy_mode_starts_at_a_keyframe_without_hidden_preroll(tmp_path: Path, s
 
 
 @pytest.mark.parametrize("where", ["local", "url"])
-def test_cut_one_clip(tmp_path: Path, server: Served, short_video: Path, short_thumbs: list[bytes],
-                      where: str) -> None:
+def test_cut_one_clip(tmp_path: Path, server: Served, short_video: Path, short_thumbs: list[bytes], where: str) -> None:
     source = str(short_video) if where == "local" else server.url("short.mp4")
 
     result = clipper("cut", source, "0:03.2-0:07.4", "-o", "clips/one.mp4", cwd=tmp_path)
@@ -205,10 +219,13 @@ def test_hostile_note_runs_nothing_and_writes_nothing_outside(tmp_path: Path, sh
     notes = tmp_path / "notes"
     notes.mkdir()
     marker = tmp_path / "pwned"
-    text = EXAMPLE_NOTE.read_text().split("### \"Pretraining")[0]
-    hostile = text.replace('--force-keyframes-at-cuts', f'--exec "touch {marker}"')
-    escape = text.replace('-o "u3HBJVjpXuw-0m38s.mp4"', '-o "../../escaped.mp4"').replace(
-        "video_id: u3HBJVjpXuw", "video_id: u3HBJVjpXuw").replace("0:38-1:35", "0:01-0:03")
+    text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0]
+    hostile = text.replace("--force-keyframes-at-cuts", f'--exec "touch {marker}"')
+    escape = (
+        text.replace('-o "u3HBJVjpXuw-0m38s.mp4"', '-o "../../escaped.mp4"')
+        .replace("video_id: u3HBJVjpXuw", "video_id: u3HBJVjpXuw")
+        .replace("0:38-1:35", "0:01-0:03")
+    )
     (notes / "hostile.md").write_text(hostile)
     (notes / "escape.md").write_text(escape)
     config = tmp_path / "clipper.yaml"
@@ -218,8 +235,10 @@ def test_hostile_note_runs_nothing_and_writes_nothing_outside(tmp_path: Path, sh
 
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert f"{notes / 'escape.md'}:42: -o '../../escaped.mp4' must be a plain file name inside the output folder" \
-           f" (no '/')" in lines
+    assert (
+        f"{notes / 'escape.md'}:42: -o '../../escaped.mp4' must be a plain file name inside the output folder"
+        f" (no '/')" in lines
+    )
     assert f"{notes / 'hostile.md'}:42: --exec is not allowed in a clip command" in lines
     assert not marker.exists()
     assert not list(tmp_path.parent.glob("escaped.mp4")) and not list(tmp_path.glob("escaped.mp4"))

@@ -20,8 +20,9 @@ def split_streams(media_dir: Path, short_video: Path) -> tuple[str, str]:
     """The short video's picture alone (mp4) and its sound alone (m4a), as a DASH host serves them."""
     video, audio = media_dir / "video-only.mp4", media_dir / "audio-only.m4a"
     for target, keep in ((video, ["-map", "0:v"]), (audio, ["-map", "0:a"])):
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(short_video), *keep, "-c", "copy", str(target)],
-                       check=True)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-i", str(short_video), *keep, "-c", "copy", str(target)], check=True
+        )
     return video.name, audio.name
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from dataclasses import dataclass
@@ -13,16 +14,34 @@ THUMB = THUMB_W * THUMB_H
 
 def thumbnails(path: Path | str) -> list[bytes]:
     """Every decoded video frame, in order, as a tiny grey picture (decoded from the start, no seeking)."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf",
-                          f"scale={THUMB_W}:{THUMB_H}:flags=area,format=gray", "-f", "rawvideo", "-"],
-                         check=True, capture_output=True).stdout
-    return [raw[i:i + THUMB] for i in range(0, len(raw), THUMB)]
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-an",
+            "-vf",
+            f"scale={THUMB_W}:{THUMB_H}:flags=area,format=gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return [raw[i : i + THUMB] for i in range(0, len(raw), THUMB)]
 
 
 def frame_md5s(path: Path | str) -> list[str]:
     """md5 of every decoded video frame (for bit-identical comparisons)."""
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-an", "-f", "framemd5", "-"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-f", "framemd5", "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
@@ -38,8 +57,8 @@ def nearest_frame(frame: bytes, source: list[bytes], expected: int, window: int 
 
 @dataclass(frozen=True)
 class ClipCheck:
-    first_error: int       # frames between the clip's first frame and the source frame at start
-    last_error: int        # frames between the clip's last frame and the source frame just before end
+    first_error: int  # frames between the clip's first frame and the source frame at start
+    last_error: int  # frames between the clip's last frame and the source frame just before end
     frames: int
     expected_frames: int
     preroll_packets: int
@@ -50,17 +69,34 @@ def preroll_packets(path: Path | str, stream: str = "v") -> int:
     """Packets an edit list hides before the clip's start (negative timestamps or the discard flag).
 
     Video by default; for audio an AAC encoder's one priming frame is expected and counted too."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
-                          "packet=pts_time,flags", "-of", "json", str(path)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     packets = json.loads(out).get("packets", [])
-    return sum(1 for p in packets if "D" in p.get("flags", "")
-               or float(p.get("pts_time", "0") or 0) < -1e-6)
+    return sum(1 for p in packets if "D" in p.get("flags", "") or float(p.get("pts_time", "0") or 0) < -1e-6)
 
 
 def duration_of(path: Path | str) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                          str(path)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(out.strip())
 
 
@@ -71,22 +107,30 @@ def check_clip(clip: Path, source_thumbs: list[bytes], start: float, end: float,
     last_expected = round(end * fps) - 1
     first = nearest_frame(clip_thumbs[0], source_thumbs, first_expected)
     last = nearest_frame(clip_thumbs[-1], source_thumbs, last_expected)
-    return ClipCheck(first_error=first - first_expected, last_error=last - last_expected,
-                     frames=len(clip_thumbs), expected_frames=last_expected - first_expected + 1,
-                     preroll_packets=preroll_packets(clip), duration=duration_of(clip))
+    return ClipCheck(
+        first_error=first - first_expected,
+        last_error=last - last_expected,
+        frames=len(clip_thumbs),
+        expected_frames=last_expected - first_expected + 1,
+        preroll_packets=preroll_packets(clip),
+        duration=duration_of(clip),
+    )
 
 
 def beep_onsets(path: Path | str, rate: int = 48000) -> list[float]:
     """Times (s) where the test tone's once-a-second beep starts, found by its higher zero-crossing rate."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", str(rate),
-                          "-f", "s16le", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     samples = memoryview(raw).cast("h")
     window = rate // 400  # 2.5 ms
     onsets: list[float] = []
     beeping = False
     for start in range(0, len(samples) - window, window):
-        chunk = samples[start:start + window]
-        crossings = sum(1 for a, b in zip(chunk, chunk[1:]) if (a < 0) != (b < 0))
+        chunk = samples[start : start + window]
+        crossings = sum(1 for a, b in itertools.pairwise(chunk) if (a < 0) != (b < 0))
         high = crossings > window * 2 * 2500 / rate  # well above the 1 kHz carrier's rate
         if high and not beeping:
             onsets.append(start / rate)

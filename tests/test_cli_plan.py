@@ -1,0 +1,291 @@
+"""The CLI's planning side through CliRunner: plan, plan --json, batch --dry-run, problems and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from clipper import cut, fetch
+from clipper.cli import cli
+
+EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
+EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
+EXAMPLE_ROWS = [
+    ["u3HBJVjpXuw-0m38s.mp4", "0:38-1:35", "57.0s"],
+    ["u3HBJVjpXuw-3m34s.mp4", "3:34-4:30", "56.0s"],
+    ["u3HBJVjpXuw-6m07s.mp4", "6:07-7:00", "53.0s"],
+    ["u3HBJVjpXuw-10m34s.mp4", "10:34-11:35", "61.0s"],
+]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty current folder (so the repo's config.yaml is not read) holding notes/u3HBJVjpXuw.md.
+
+    Nothing may be fetched or cut while planning: the functions that would are made to fail loudly.
+    """
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes").mkdir()
+    shutil.copyfile(EXAMPLE, tmp_path / "notes" / "u3HBJVjpXuw.md")
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("planning must not run yt-dlp or ffmpeg")
+
+    monkeypatch.setattr(fetch, "resolve", forbidden)
+    monkeypatch.setattr(fetch, "download", forbidden)
+    monkeypatch.setattr(cut, "run_ffmpeg", forbidden)
+    monkeypatch.setattr(cut, "probe", forbidden)
+    monkeypatch.setattr(fetch, "js_runtime", lambda: None)
+    return tmp_path
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def rows(stdout: str) -> list[list[str]]:
+    """The table's rows (header dropped) as [output, range, length, note:line]; titles hold spaces, so skip them."""
+    lines = stdout.splitlines()
+    assert lines[0].split() == ["OUTPUT", "RANGE", "LENGTH", "TITLE", "NOTE"]
+    return [[*line.split()[:3], line.split()[-1]] for line in lines[1:]]
+
+
+def write_bad_notes(folder: Path) -> None:
+    """Notes with one problem of each kind next to a good clip (good.md's g.mp4)."""
+    (folder / "good.md").write_text(
+        "---\nvideo_id: abc\n---\n## Highlights\n"  # lines 1-4
+        "### G\n```bash\n"  # 5-6
+        'yt-dlp --download-sections "*0:01-0:05" https://youtu.be/abc -o g.mp4\n```\n'  # 7-8
+        "### No command\n\ntext\n"  # 9-11, then the unsafe command on line 14
+        '### Unsafe\n```bash\nyt-dlp --exec "rm -rf ~" --download-sections "*0:06-0:09" https://youtu.be/abc\n```\n'
+    )
+    (folder / "z-clash.md").write_text(
+        "---\nvideo_id: xyz\n---\n## Highlights\n### Same name\n```bash\n"
+        'yt-dlp --download-sections "*0:01-0:05" https://youtu.be/xyz -o g.mp4\n```\n'
+    )
+    (folder / "yaml.md").write_text("---\nvideo_id: abc\ntitle: [broken\nx: y\n---\n")
+    (folder / "README.md").write_text("# Not a note\n")
+
+
+BAD_PROBLEMS = [
+    "notes/z-clash.md:5: clip g.mp4 would overwrite the clip from notes/good.md:5 (abc 1-5s);"
+    " give one of them another -o name",
+    "notes/good.md:9: highlight 'No command' has no clip command (a ```bash block with yt-dlp)",
+    "notes/good.md:14: --exec is not allowed in a clip command",
+    "notes/yaml.md:4: front matter is not valid YAML: did not find expected ',' or ']'",
+]
+
+
+def test_plan_one_note(workdir: Path) -> None:
+    result = run("plan", "notes/u3HBJVjpXuw.md")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert rows(result.stdout) == [
+        [*row, f"notes/u3HBJVjpXuw.md:{line}"] for row, line in zip(EXAMPLE_ROWS, (35, 49, 63, 77), strict=True)
+    ]
+    assert "LLMs are not learning anything during training" in result.stdout
+
+
+def test_plan_folder_json(workdir: Path) -> None:
+    (workdir / "notes" / "README.md").write_text("# not a note\n")
+    result = run("plan", "notes", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    clips = json.loads(result.stdout)
+    assert [
+        {key: clip[key] for key in ("note", "line", "video_id", "url", "title", "start", "end", "output")}
+        for clip in clips
+    ] == [
+        {
+            "note": "notes/u3HBJVjpXuw.md",
+            "line": 35,
+            "video_id": "u3HBJVjpXuw",
+            "url": EXAMPLE_URL,
+            "title": "LLMs are not learning anything during training",
+            "start": 38.0,
+            "end": 95.0,
+            "output": "u3HBJVjpXuw-0m38s.mp4",
+        },
+        {
+            "note": "notes/u3HBJVjpXuw.md",
+            "line": 49,
+            "video_id": "u3HBJVjpXuw",
+            "url": EXAMPLE_URL,
+            "title": "Pretraining data is like fossil fuels",
+            "start": 214.0,
+            "end": 270.0,
+            "output": "u3HBJVjpXuw-3m34s.mp4",
+        },
+        {
+            "note": "notes/u3HBJVjpXuw.md",
+            "line": 63,
+            "video_id": "u3HBJVjpXuw",
+            "url": EXAMPLE_URL,
+            "title": "Imitation learning is RL, just very long horizon",
+            "start": 367.0,
+            "end": 420.0,
+            "output": "u3HBJVjpXuw-6m07s.mp4",
+        },
+        {
+            "note": "notes/u3HBJVjpXuw.md",
+            "line": 77,
+            "video_id": "u3HBJVjpXuw",
+            "url": EXAMPLE_URL,
+            "title": "We're going the opposite way from meta-RL",
+            "start": 634.0,
+            "end": 695.0,
+            "output": "u3HBJVjpXuw-10m34s.mp4",
+        },
+    ]
+    assert all(isinstance(clip["start"], float) and isinstance(clip["end"], float) for clip in clips)
+
+
+def test_plan_folder_without_notes(workdir: Path) -> None:
+    empty = workdir / "empty"
+    empty.mkdir()
+    (empty / "README.md").write_text("# nothing here\n")
+    result = run("plan", "empty", "--json")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "[]\n", "")
+
+
+def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None:
+    result = run("batch", "--dry-run", "notes")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("# u3HBJVjpXuw")] == [
+        "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35), mode reencode",
+        "# u3HBJVjpXuw-3m34s.mp4: u3HBJVjpXuw 3:34-4:30 (notes/u3HBJVjpXuw.md:49), mode reencode",
+        "# u3HBJVjpXuw-6m07s.mp4: u3HBJVjpXuw 6:07-7:00 (notes/u3HBJVjpXuw.md:63), mode reencode",
+        "# u3HBJVjpXuw-10m34s.mp4: u3HBJVjpXuw 10:34-11:35 (notes/u3HBJVjpXuw.md:77), mode reencode",
+    ]
+    assert sum(line.startswith("MEDIA_URL=$(yt-dlp --ignore-config ") for line in lines) == 1
+    argvs = [shlex.split(line) for line in lines if not line.startswith("#")]
+    ffmpegs = [argv for argv in argvs if argv[0] == "ffmpeg"]
+    assert [argv[argv.index("-ss") + 1] for argv in ffmpegs] == ["38", "214", "367", "634"]
+    moves = [argv for argv in argvs if argv[0] == "mv"]
+    assert [argv[-1] for argv in moves] == [
+        str(workdir / "clips" / name)
+        for name in (
+            "u3HBJVjpXuw-0m38s.mp4",
+            "u3HBJVjpXuw-3m34s.mp4",
+            "u3HBJVjpXuw-6m07s.mp4",
+            "u3HBJVjpXuw-10m34s.mp4",
+        )
+    ]
+    assert sorted(path.name for path in workdir.iterdir()) == ["notes"]  # no clips/ folder, no cache
+
+
+def test_batch_dry_run_with_options(workdir: Path) -> None:
+    media = workdir / "media" / "sutton.mp4"
+    (workdir / "config.yaml").write_text(f"sources:\n  u3HBJVjpXuw: {media}\n")
+    result = run("batch", "--dry-run", "-o", "out", "-j", "3", "--mode", "copy", "notes/u3HBJVjpXuw.md")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35), mode copy"
+    assert not any(line.startswith("MEDIA_URL=") for line in lines)
+    ffmpeg = shlex.split(lines[1])
+    assert ffmpeg[ffmpeg.index("-i") + 1] == f"file:{media}"
+    assert ffmpeg[ffmpeg.index("-t") + 1] == "57"
+    assert ffmpeg[ffmpeg.index("-c") + 1] == "copy"
+    assert ffmpeg[-1] == f"file:{workdir / 'out' / '.u3HBJVjpXuw-0m38s.mp4.part'}"
+    assert not (workdir / "out").exists()
+
+
+def test_bad_notes_do_not_hide_the_good_clips(workdir: Path) -> None:
+    write_bad_notes(workdir / "notes")
+    result = run("plan", "notes")
+    assert result.exit_code == 1
+    assert sorted(result.stderr.splitlines()) == sorted(BAD_PROBLEMS)
+    assert [row[0] for row in rows(result.stdout)] == ["g.mp4"] + [row[0] for row in EXAMPLE_ROWS]
+
+
+def test_bad_notes_in_a_dry_run(workdir: Path) -> None:
+    write_bad_notes(workdir / "notes")
+    result = run("batch", "--dry-run", "notes")
+    assert result.exit_code == 1
+    assert sorted(result.stderr.splitlines()) == sorted(BAD_PROBLEMS)
+    comments = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("# ") and ".mp4:" in line]
+    assert comments == ["# g.mp4"] + [f"# {row[0]}" for row in EXAMPLE_ROWS]
+    assert not (workdir / "clips").exists()
+
+
+def test_missing_note(workdir: Path) -> None:
+    result = run("plan", "nope.md", "notes/u3HBJVjpXuw.md")
+    assert result.exit_code == 1
+    assert result.stderr == "nope.md: no such file or folder\n"
+    assert len(rows(result.stdout)) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("jobs: x\n", "bad.yaml:1: jobs must be a whole number, not a string"),
+        ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of reencode, copy, not 'fast'"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: format, format_sort, jobs, mode, naming,"
+         " output_dir, retries, sources)"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["plan", "batch"])
+def test_bad_config(workdir: Path, text: str, message: str, command: str) -> None:
+    (workdir / "bad.yaml").write_text(text)
+    result = run(command, "--config", "bad.yaml", "notes")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message + "\n")
+    assert not (workdir / "clips").exists()
+
+
+def test_bad_default_config_is_read_from_the_current_folder(workdir: Path) -> None:
+    (workdir / "config.yaml").write_text("# settings\nnaming: '{nope}'\n")
+    result = run("plan", "notes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "config.yaml:2: naming '{nope}' is not a valid template ('nope');"
+        " fields: {video_id}, {start}, {end}, {title}, {index}\n"
+    )
+
+
+def test_default_config_is_used(workdir: Path) -> None:
+    (workdir / "notes" / "a.md").write_text(
+        "---\nvideo_id: abc\n---\n## Highlights\n### Ça va? Déjà vu\n```bash\n"
+        'yt-dlp --download-sections "*1:02-1:10" https://youtu.be/abc\n```\n'
+    )
+    (workdir / "config.yaml").write_text("naming: '{video_id}-{title}'\n")
+    result = run("plan", "notes", "--json")
+    assert result.exit_code == 0, result.output
+    assert [clip["output"] for clip in json.loads(result.stdout)] == ["abc-ca-va-deja-vu.mp4"] + [
+        f"u3HBJVjpXuw-{stamp}.mp4" for stamp in ("0m38s", "3m34s", "6m07s", "10m34s")
+    ]
+
+
+def test_missing_config_file(workdir: Path) -> None:
+    result = run("plan", "--config", "missing.yaml", "notes")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == "missing.yaml: cannot read config: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["plan"], "Error: Missing argument 'PATHS...'."),
+        (["batch", "--dry-run"], "Error: Missing argument 'PATHS...'."),
+        (
+            ["batch", "--mode", "fast", "notes"],
+            "Error: Invalid value for '--mode': 'fast' is not one of 'reencode', 'copy'.",
+        ),
+        (["batch", "-j", "0", "notes"], "Error: Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."),
+        (["plan", "--frobnicate", "notes"], "Error: No such option '--frobnicate'."),
+        (["plan", "--config", ".", "notes"], "Error: Invalid value for '--config': File '.' is a directory."),
+    ],
+)
+def test_usage_errors(workdir: Path, args: list[str], error: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Usage: ")
+    assert result.stderr.splitlines()[-1] == error
+    assert not (workdir / "clips").exists()

@@ -1,0 +1,285 @@
+"""Notes + config -> clip jobs, names and the exact commands a batch runs (pure: nothing is run here)."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from clipper.config import Config
+from clipper.notes import Note, parse_note
+from clipper.plan import ClipJob, clip_name, dry_run_lines, plan_jobs, slug
+
+EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
+EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
+
+
+def note_file(tmp_path: Path, name: str, video_id: str, *highlights: tuple[str, str, str | None]) -> Note:
+    """Write and parse a note whose highlights are (title, "START-END", -o name or None)."""
+    lines = ["---", f"video_id: {video_id}", "---", "", "## Highlights", ""]
+    for title, section, output in highlights:
+        name_part = f" -o {output}" if output else ""
+        lines += [
+            f"### {title}",
+            "",
+            "```bash",
+            f'yt-dlp --download-sections "*{section}" https://youtu.be/{video_id}{name_part}',
+            "```",
+            "",
+        ]
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    note = parse_note(path)
+    assert note is not None and note.problems == ()
+    return note
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(output_dir=tmp_path / "out", jobs=2)
+
+
+@pytest.fixture
+def example() -> Note:
+    note = parse_note(EXAMPLE)
+    assert note is not None
+    return note
+
+
+def test_example_jobs(example: Note, config: Config) -> None:
+    jobs, errors = plan_jobs([example], config)
+    assert errors == []
+    assert [(j.output, j.start, j.end, j.line, j.title) for j in jobs] == [
+        ("u3HBJVjpXuw-0m38s.mp4", 38.0, 95.0, 35, "LLMs are not learning anything during training"),
+        ("u3HBJVjpXuw-3m34s.mp4", 214.0, 270.0, 49, "Pretraining data is like fossil fuels"),
+        ("u3HBJVjpXuw-6m07s.mp4", 367.0, 420.0, 63, "Imitation learning is RL, just very long horizon"),
+        ("u3HBJVjpXuw-10m34s.mp4", 634.0, 695.0, 77, "We're going the opposite way from meta-RL"),
+    ]
+    first = jobs[0]
+    assert first == ClipJob(
+        video_id="u3HBJVjpXuw",
+        url=EXAMPLE_URL,
+        source=EXAMPLE_URL,
+        title="LLMs are not learning anything during training",
+        start=38.0,
+        end=95.0,
+        output="u3HBJVjpXuw-0m38s.mp4",
+        note=EXAMPLE,
+        line=35,
+        video_title="Some thoughts on the Sutton interview",
+        channel="Dwarkesh Patel",
+        quote=example.highlights[0].quote,
+        speaker="Dwarkesh Patel (steelmanning Sutton)",
+        format=None,
+        format_sort=(),
+    )
+    assert [j.duration for j in jobs] == [57.0, 56.0, 53.0, 61.0]
+    assert {(j.video_id, j.url, j.source, j.note, j.source_is_local) for j in jobs} == {
+        ("u3HBJVjpXuw", EXAMPLE_URL, EXAMPLE_URL, EXAMPLE, False)
+    }
+    assert first.key == ("u3HBJVjpXuw", 38.0, 95.0)
+
+
+def test_sources_override_where_media_is_read(example: Note, config: Config) -> None:
+    local = replace(config, sources=MappingProxyType({"u3HBJVjpXuw": "/media/sutton.mp4"}))
+    jobs, _ = plan_jobs([example], local)
+    assert {(j.source, j.url, j.source_is_local) for j in jobs} == {("/media/sutton.mp4", EXAMPLE_URL, True)}
+    served = replace(config, sources=MappingProxyType({"u3HBJVjpXuw": "http://127.0.0.1:8000/sutton.mp4"}))
+    jobs, _ = plan_jobs([example], served)
+    assert {(j.source, j.url, j.source_is_local) for j in jobs} == {
+        ("http://127.0.0.1:8000/sutton.mp4", EXAMPLE_URL, False)
+    }
+    other = replace(config, sources=MappingProxyType({"someone-else": "/media/other.mp4"}))
+    assert {j.source for j in plan_jobs([example], other)[0]} == {EXAMPLE_URL}
+
+
+def test_note_without_url_links_to_the_command_url(tmp_path: Path, config: Config) -> None:
+    note = note_file(tmp_path, "a.md", "abc", ("A", "0:01-0:02", "a.mp4"))
+    (job,) = plan_jobs([note], config)[0]
+    assert (job.url, job.source, job.video_title) == ("https://youtu.be/abc", "https://youtu.be/abc", "abc")
+
+
+def test_duplicate_clips_across_notes_appear_once(tmp_path: Path, config: Config) -> None:
+    first = note_file(tmp_path, "first.md", "abc", ("Same", "1:00-1:10", "same.mp4"), ("Only first", "2:00-2:10", None))
+    second = note_file(tmp_path, "second.md", "abc", ("Same again", "1:00-1:10", "same.mp4"))
+    jobs, errors = plan_jobs([first, second], config)
+    assert errors == []
+    assert [(j.output, j.note.name, j.line, j.title) for j in jobs] == [
+        ("same.mp4", "first.md", 7, "Same"),
+        ("abc-2m00s.mp4", "first.md", 13, "Only first"),
+    ]
+
+
+def test_same_name_for_different_clips_is_one_error_naming_both_notes(tmp_path: Path, config: Config) -> None:
+    first = note_file(tmp_path, "first.md", "abc", ("A", "0:01-0:02", "same.mp4"))
+    second = note_file(tmp_path, "second.md", "xyz", ("B", "0:05-0:09", "SAME.mp4"), ("C", "0:10-0:11", "c.mp4"))
+    jobs, errors = plan_jobs([first, second], config)
+    assert [(j.output, j.note.name) for j in jobs] == [("same.mp4", "first.md"), ("c.mp4", "second.md")]
+    assert [str(error) for error in errors] == [
+        f"{second.path}:7: clip SAME.mp4 would overwrite the clip from {first.path}:7 (abc 1-2s);"
+        " give one of them another -o name"
+    ]
+    assert (errors[0].path, errors[0].line) == (str(second.path), 7)
+
+
+def test_generated_names_can_clash_too(tmp_path: Path, config: Config) -> None:
+    # "{video_id}-{start}" gives two clips of one video starting at the same time the same name.
+    note = note_file(tmp_path, "a.md", "abc", ("Short", "1:02-1:10", None), ("Long", "1:02-2:00", None))
+    jobs, errors = plan_jobs([note], config)
+    assert [j.output for j in jobs] == ["abc-1m02s.mp4"]
+    assert [e.line for e in errors] == [13]
+    assert "clip abc-1m02s.mp4 would overwrite the clip from" in str(errors[0])
+
+
+@pytest.mark.parametrize(
+    ("naming", "outputs"),
+    [
+        ("{video_id}-{start}", ["abc-1m02s.mp4", "abc-1h20m00.5s.mp4"]),
+        ("{video_id}-{start}-{end}", ["abc-1m02s-1m10s.mp4", "abc-1h20m00.5s-1h21m00s.mp4"]),
+        ("{title}", ["ca-coute-5-deja-vu.mp4", "clip.mp4"]),
+        ("{index:03d}-{title}", ["001-ca-coute-5-deja-vu.mp4", "002-clip.mp4"]),
+        ("{video_id}/{index}", ["abc-1.mp4", "abc-2.mp4"]),
+        ("../{video_id}-{index}", ["abc-1.mp4", "abc-2.mp4"]),
+    ],
+)
+def test_naming_template_for_clips_without_a_name(
+    tmp_path: Path, config: Config, naming: str, outputs: list[str]
+) -> None:
+    note = note_file(
+        tmp_path, "a.md", "abc", ("Ça coûte 5 € — déjà vu?", "1:02-1:10", None), ("日本語", "1:20:00.5-1:21:00", None)
+    )
+    jobs, errors = plan_jobs([note], replace(config, naming=naming))
+    assert errors == []
+    assert [j.output for j in jobs] == outputs
+
+
+def test_merge_format_sets_the_extension_of_generated_names(tmp_path: Path, config: Config) -> None:
+    path = tmp_path / "a.md"
+    path.write_text(
+        "---\nvideo_id: abc\n---\n## Highlights\n### A\n```\n"
+        'yt-dlp --download-sections "*0:01-0:02" https://youtu.be/abc --merge-output-format webm -f best -S res:720\n'
+        "```\n"
+    )
+    note = parse_note(path)
+    assert note is not None
+    (job,) = plan_jobs([note], config)[0]
+    assert (job.output, job.format, job.format_sort) == ("abc-0m01s.webm", "best", ("res:720",))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pretraining data is like fossil fuels", "pretraining-data-is-like-fossil-fuels"),
+        ("We're going the opposite way from meta-RL", "we-re-going-the-opposite-way-from-meta-rl"),
+        ("Ça coûte — déjà vu", "ca-coute-deja-vu"),
+        ("日本語", "clip"),
+        ("", "clip"),
+        ("--..--", "clip"),
+        ("a" * 70, "a" * 60),
+        ("word " * 20, ("word-" * 12)[:59]),
+    ],
+)
+def test_slug(text: str, expected: str) -> None:
+    assert slug(text) == expected
+
+
+def test_clip_name() -> None:
+    kwargs = {"video_id": "abc", "start": 62.0, "end": 70.0, "title": "A title", "index": 3, "extension": "mkv"}
+    assert clip_name("{video_id}-{start}", **kwargs) == "abc-1m02s.mkv"  # type: ignore[arg-type]
+    assert clip_name("{title}", **kwargs) == "a-title.mkv"  # type: ignore[arg-type]
+    assert clip_name("..{index}..", **kwargs) == "3.mkv"  # type: ignore[arg-type]
+    assert clip_name("", **kwargs) == "clip.mkv"  # type: ignore[arg-type]
+
+
+def commands(lines: list[str]) -> list[list[str]]:
+    """The non-comment lines, split the way a POSIX shell splits words."""
+    return [shlex.split(line) for line in lines if not line.startswith("#")]
+
+
+def test_dry_run_for_a_local_source(example: Note, tmp_path: Path) -> None:
+    media = tmp_path / "media dir" / "it's -here.mp4"
+    config = Config(output_dir=tmp_path / "out", jobs=2, sources=MappingProxyType({"u3HBJVjpXuw": str(media)}))
+    jobs, _ = plan_jobs([example], config)
+    lines = dry_run_lines(jobs[:2], config, None)
+    assert [line for line in lines if line.startswith("#")] == [
+        f"# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 ({EXAMPLE}:35), mode reencode",
+        f"# u3HBJVjpXuw-3m34s.mp4: u3HBJVjpXuw 3:34-4:30 ({EXAMPLE}:49), mode reencode",
+    ]
+    argvs = commands(lines)
+    assert len(argvs) == 4  # ffmpeg + mv per clip, nothing to resolve for a local file
+    ffmpeg, move = argvs[0], argvs[1]
+    part = tmp_path / "out" / ".u3HBJVjpXuw-0m38s.mp4.part"
+    assert ffmpeg[0] == "ffmpeg"
+    at = ffmpeg.index("-ss")
+    # Input seeking: -ss before -i, the file named with file: so a name starting with '-' is safe.
+    assert ffmpeg[at : at + 4] == ["-ss", "38", "-i", f"file:{media}"]
+    assert ffmpeg[ffmpeg.index("-t") + 1] == "57"
+    assert ffmpeg[-3:] == ["-f", "mp4", f"file:{part}"]
+    assert "-reconnect" not in ffmpeg
+    assert move == ["mv", "--", str(part), str(tmp_path / "out" / "u3HBJVjpXuw-0m38s.mp4")]
+    second = argvs[2]
+    assert second[second.index("-ss") + 1] == "214"
+    assert second[second.index("-t") + 1] == "56"
+
+
+def test_dry_run_copy_mode_and_fractions(tmp_path: Path) -> None:
+    note = note_file(tmp_path, "a.md", "abc", ("A", "1:20:00.5-1:21:02.25", "-dash.mp4"))
+    config = Config(
+        output_dir=tmp_path / "out", jobs=1, mode="copy", sources=MappingProxyType({"abc": str(tmp_path / "a.mp4")})
+    )
+    lines = dry_run_lines(plan_jobs([note], config)[0], config, None)
+    assert lines[0] == f"# -dash.mp4: abc 1:20:00.5-1:21:02.25 ({note.path}:7), mode copy"
+    ffmpeg, move = commands(lines)
+    assert ffmpeg[ffmpeg.index("-ss") + 1] == "4800.5"
+    assert ffmpeg[ffmpeg.index("-t") + 1] == "61.75"
+    assert ffmpeg[ffmpeg.index("-c") + 1] == "copy"
+    assert ffmpeg[-1] == f"file:{tmp_path / 'out' / '.-dash.mp4.part'}"
+    assert move == ["mv", "--", str(tmp_path / "out" / ".-dash.mp4.part"), str(tmp_path / "out" / "-dash.mp4")]
+
+
+def test_dry_run_for_a_url_resolves_once_per_video(example: Note, config: Config) -> None:
+    jobs, _ = plan_jobs([example], config)
+    lines = dry_run_lines(jobs, config, ("deno", "/opt/deno"))
+    resolves = [line for line in lines if line.startswith("MEDIA_URL=")]
+    assert len(resolves) == 1
+    resolve = shlex.split(resolves[0].removeprefix("MEDIA_URL=$(").removesuffix(" | head -n 1)"))
+    assert resolve == [
+        "yt-dlp",
+        "--ignore-config",
+        "--no-plugin-dirs",
+        "--no-playlist",
+        "--no-js-runtimes",
+        "--js-runtimes",
+        "deno:/opt/deno",
+        "-f",
+        "bv*+ba/b",
+        "-S",
+        "vcodec:h264,res:1080,acodec:aac,ext:mp4:m4a",
+        "--get-url",
+        "--",
+        EXAMPLE_URL,
+    ]
+    ffmpegs = [argv for argv in commands(lines) if argv[0] == "ffmpeg"]
+    assert len(ffmpegs) == 4
+    assert all(argv[argv.index("-i") + 1] == "$MEDIA_URL" for argv in ffmpegs)
+    assert [argv[argv.index("-ss") + 1] for argv in ffmpegs] == ["38", "214", "367", "634"]
+    assert [argv[argv.index("-t") + 1] for argv in ffmpegs] == ["57", "56", "53", "61"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to check the script's syntax")
+def test_dry_run_is_valid_shell(example: Note, tmp_path: Path) -> None:
+    config = Config(output_dir=tmp_path / "out $HOME `x`", jobs=2)
+    local = replace(config, sources=MappingProxyType({"abc": str(tmp_path / "it's; rm -rf ~.mp4")}))
+    other = note_file(tmp_path, "a.md", "abc", ("A", "0:01-0:02", "-a.mp4"))
+    jobs, _ = plan_jobs([example, other], local)
+    script = "\n".join(dry_run_lines(jobs, local, None)) + "\n"
+    checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+    assert checked.returncode == 0, checked.stderr
+    assert all(shlex.split(line) for line in script.splitlines() if not line.startswith("#"))
+    assert not (tmp_path / "out $HOME `x`").exists()
