@@ -68,6 +68,26 @@ def read_front_matter(folder: Path) -> int:
     return parsed
 
 
+BASELINE_SCRIPT = """
+import sys
+from pathlib import Path
+import yaml
+loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+parsed = 0
+for path in sorted(Path(sys.argv[1]).glob("*.md")):
+    text = path.read_text(encoding="utf-8")
+    end = text.find("\\n---\\n", 3)
+    parsed += isinstance(yaml.load(text[4 : end + 1], Loader=loader), dict)
+print(parsed)
+"""
+
+
+def read_front_matter_subprocess(folder: Path) -> int:
+    """The baseline as a plain Python program (start-up and the yaml import included, like clipper's)."""
+    result = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(folder)], capture_output=True, check=True)
+    return int(result.stdout)
+
+
 def clipper_in_process(folder: Path) -> int:
     """What `clipper plan` does, minus interpreter start-up, imports and JSON output. Returns the clip count."""
     notes = [note for path in find_notes([folder]) if (note := parse_note(path)) is not None]
@@ -124,29 +144,34 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(path.stat().st_size for path in folder.glob("*.md"))
 
         baseline = best_of(args.repeat, lambda: read_front_matter(folder), args.notes)
+        baseline_process = best_of(args.repeat, lambda: read_front_matter_subprocess(folder), args.notes)
         in_process = best_of(args.repeat, lambda: clipper_in_process(folder), clips)
         process = best_of(args.repeat, lambda: clipper_subprocess(folder), clips)
         startup = best_of(args.repeat, clipper_startup)
 
-    ratio = process / baseline
+    ratio = process / baseline_process
     verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
     per_note = 1000 / args.notes
     print(f"{args.notes:,} notes, {clips:,} clips, {size / 1e6:.1f} MB; best of {args.repeat}; {os.cpu_count()} cores")
     print(f"YAML loader: yaml.{LOADER.__name__} (the one clipper uses), PyYAML {yaml.__version__}")
     print()
     rows = [
-        ("baseline: read + parse front matter", baseline, ""),
-        ("clipper plan --json (subprocess)", process, f"{ratio:5.1f}x"),
+        ("baseline: read + front matter (process)", baseline_process, ""),
+        ("clipper plan --json (process)", process, f"{ratio:5.1f}x"),
+        ("baseline: read + front matter (in-proc)", baseline, ""),
         ("clipper parse + plan (in-process)", in_process, f"{in_process / baseline:5.1f}x"),
     ]
-    print(f"{'':38} {'seconds':>8} {'ms/note':>8} {'ratio':>6}")
+    print(f"{'':40} {'seconds':>8} {'ms/note':>8} {'ratio':>6}")
     for label, seconds, shown in rows:
-        print(f"{label:38} {seconds:8.3f} {seconds * per_note:8.3f} {shown:>6}")
-    print(f"{'start-up: clipper --version':38} {startup:8.3f}")
+        print(f"{label:40} {seconds:8.3f} {seconds * per_note:8.3f} {shown:>6}")
+    print(f"{'start-up: clipper --version':40} {startup:8.3f}")
     print()
     share = 1 - in_process / process
     print(f"start-up, imports and JSON output: {process - in_process:.3f} s ({share:.0%} of the subprocess time)")
-    print(f"{verdict}: clipper plan takes {ratio:.1f}x the baseline (target: at most {TARGET_RATIO:g}x)")
+    print(
+        f"{verdict}: clipper plan takes {ratio:.1f}x a plain Python program reading the front matter"
+        f" (target: at most {TARGET_RATIO:g}x; in-process {in_process / baseline:.1f}x)"
+    )
     return 0
 
 

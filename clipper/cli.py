@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -354,6 +355,8 @@ def doctor() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the ``clipper`` script and ``python -m clipper``."""
+    # The imports above (yt-dlp above all) leave many long-lived objects: keep the collector off them.
+    gc.freeze()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="clipper", standalone_mode=True)
     except SystemExit as exit_:

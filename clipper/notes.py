@@ -25,7 +25,18 @@ from clipper.timecode import parse_timestamp
 
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MD = MarkdownIt("commonmark")
-_SECTION_RE = re.compile(r"^##\s+(.+?)\s*#*\s*$")
+# Planning needs only the block structure of the Highlights section (headings, fences, quotes, with line
+# numbers): inline parsing is most of markdown-it's cost, so this parser skips it (and block rules a note's
+# highlights do not use) and _LINK_RE reads the links.
+_BLOCK_MD = (
+    MarkdownIt("zero", {"html": True})
+    .enable(["heading", "fence", "blockquote", "html_block", "code"])
+    .disable("inline")
+)
+# [text](href) where text may hold one nested [..](..) / ![..](..) (the thumbnail links of the notes).
+_LINK_RE = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\](?:\([^()\s]*\))?)*)\]\(\s*<?([^()\s<>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_FENCE_IN_HTML_RE = re.compile(r"^ {0,3}(```|~~~)[^\n]*\n(.*?)^ {0,3}\1", re.MULTILINE | re.DOTALL)
+_SECTION_RE = re.compile(r"##[ \t]+(.+?)[ \t]*#*[ \t]*$")  # matched at a line start
 _FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
 _QUOTES = "\"'“”‘’«»"
 
@@ -126,22 +137,51 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any] | None, i
     return data, block.count("\n") + 2
 
 
-def _split_sections(lines: list[str], first: int) -> dict[str, Section]:
+def _line_starts(text: str, start: int, marker: str) -> list[int]:
+    """Offsets of the lines (from offset ``start``) that begin with ``marker`` (str.find: fast)."""
+    found = []
+    position = text.find("\n" + marker, start - 1) if start else (0 if text.startswith(marker) else -1)
+    if position == 0 and start == 0:
+        found.append(0)
+        position = text.find("\n" + marker, 0)
+    while position != -1:
+        found.append(position + 1)
+        position = text.find("\n" + marker, position + 1)
+    return found
+
+
+def _split_sections(text: str, first_line: int) -> dict[str, Section]:
+    """``## `` sections of the body (from 0-based line ``first_line``), skipping ``##`` lines inside fences."""
+    offset = 0
+    for _ in range(first_line):
+        offset = text.find("\n", offset) + 1
+    marks = sorted(
+        [(at, "h") for at in _line_starts(text, offset, "##")]
+        + [(at, "f") for marker in ("```", "~~~") for at in _line_starts(text, offset, marker)]
+    )
     sections: dict[str, Section] = {}
     in_fence = False
     title: str | None = None
-    start = first
-    for index in range(first, len(lines) + 1):
-        line = lines[index] if index < len(lines) else None
-        if line is not None and _FENCE_RE.match(line):
+    body_start = 0
+    for at, kind in marks:
+        if kind == "f":
             in_fence = not in_fence
-        match = None if (line is None or in_fence) else _SECTION_RE.match(line)
-        if line is None or match:
-            if title is not None and title.lower() not in sections:
-                sections[title.lower()] = Section(title, start + 1, "\n".join(lines[start:index]))
-            if match:
-                title, start = match.group(1), index + 1
+            continue
+        line_end = text.find("\n", at)
+        match = None if in_fence else _SECTION_RE.match(text, at, len(text) if line_end == -1 else line_end)
+        if match is None:
+            continue
+        if title is not None and title.lower() not in sections:
+            sections[title.lower()] = _section(text, title, body_start, at, first_line, offset)
+        title, body_start = match.group(1), match.end() + 1
+    if title is not None and title.lower() not in sections:
+        sections[title.lower()] = _section(text, title, body_start, len(text), first_line, offset)
     return sections
+
+
+def _section(text: str, title: str, start: int, end: int, first_line: int, offset: int) -> Section:
+    body = text[start:end].removesuffix("\n") if start < end else ""
+    return Section(title, first_line + text.count("\n", offset, start) + 1, body)
 
 
 def parse_note(path: Path) -> Note | None:
@@ -160,8 +200,7 @@ def parse_note(path: Path) -> Note | None:
     meta, body_start = _split_front_matter(path, text)
     if meta is None:
         return None
-    lines = text.split("\n")
-    sections = _split_sections(lines, body_start)
+    sections = _split_sections(text, body_start)
     video_id = meta.get("video_id")
     url = meta.get("url")
     if video_id is None and isinstance(url, str):
@@ -171,9 +210,9 @@ def parse_note(path: Path) -> Note | None:
             raise NoteError("front matter has no video_id (and no YouTube url to take it from)", path, 1)
         return None
     if not isinstance(video_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", video_id):
-        raise NoteError(f"video_id {video_id!r} must be letters, digits, - or _", path, _meta_line(lines, "video_id"))
+        raise NoteError(f"video_id {video_id!r} must be letters, digits, - or _", path, _meta_line(text, "video_id"))
     if url is not None and not isinstance(url, str):
-        raise NoteError("url must be a string", path, _meta_line(lines, "url"))
+        raise NoteError("url must be a string", path, _meta_line(text, "url"))
     duration = meta.get("duration")
     if duration is not None and not isinstance(duration, (int, float)):
         duration = parse_duration(str(duration))
@@ -203,8 +242,8 @@ def parse_note(path: Path) -> Note | None:
     )
 
 
-def _meta_line(lines: list[str], key: str) -> int:
-    for number, line in enumerate(lines[1:], start=2):
+def _meta_line(text: str, key: str) -> int:
+    for number, line in enumerate(text.split("\n")[1:], start=2):
         if line.startswith(f"{key}:"):
             return number
         if line == "---":
@@ -233,6 +272,22 @@ class _RawHighlight:
     quote_time: float | None = None
 
 
+def _raw_inline_lines(content: str) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """Like _inline_lines for an inline token that was not parsed: (text, links) per source line."""
+    for line in content.split("\n"):
+        links: list[tuple[str, str]] = []
+
+        def keep_text(match: re.Match[str], links: list[tuple[str, str]] = links) -> str:
+            if match.group(0).startswith("!"):
+                return ""
+            text = _LINK_RE.sub(lambda inner: "" if inner.group(0).startswith("!") else inner.group(1), match.group(1))
+            links.append((match.group(2), text))
+            return text
+
+        text = _LINK_RE.sub(keep_text, line) if "](" in line else line
+        yield text, links
+
+
 def _inline_lines(token: Token) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """Yield (text, links) for each source line of an inline token; links are (href, text)."""
     text, links = "", list[tuple[str, str]]()
@@ -257,7 +312,7 @@ def _inline_lines(token: Token) -> Iterator[tuple[str, list[tuple[str, str]]]]:
 
 
 def _highlight_blocks(section: Section) -> Iterator[_RawHighlight]:
-    tokens = _tokens(section)
+    tokens = _BLOCK_MD.parse(section.text)
     current: _RawHighlight | None = None
     quote_depth = 0
     for index, token in enumerate(tokens):
@@ -274,8 +329,16 @@ def _highlight_blocks(section: Section) -> Iterator[_RawHighlight]:
         elif token.type == "fence" and current.command is None:
             current.command = token.content
             current.command_line = _line_of(token, section) + 1
+        elif (
+            token.type == "html_block"
+            and current.command is None
+            and (fence := _FENCE_IN_HTML_RE.search(token.content))
+        ):
+            # A fence right after <summary> (no blank line) is part of the HTML block in CommonMark.
+            current.command = fence.group(2)
+            current.command_line = _line_of(token, section) + token.content[: fence.start()].count("\n") + 1
         elif token.type == "inline" and quote_depth:
-            for text, links in _inline_lines(token):
+            for text, links in _raw_inline_lines(token.content):
                 stripped = text.strip()
                 if stripped[:2] in ("--", "—", "–") or stripped[:1] in ("—", "–"):
                     attribution = stripped.lstrip("-—– ").strip()
@@ -288,7 +351,7 @@ def _highlight_blocks(section: Section) -> Iterator[_RawHighlight]:
                 elif stripped:
                     current.quote_lines.append(stripped)
         elif token.type == "inline" and current.link_start is None:
-            for _, links in _inline_lines(token):
+            for _, links in _raw_inline_lines(token.content):
                 for link_href, link_text in links:
                     if "t=" in link_href:
                         current.link_start = time_of_link(link_href, link_text)

@@ -25,11 +25,11 @@ class Packet:
 class Piece:
     """A run of frames: [start, end) in stream time-base units, ``frames`` of them."""
 
-    kind: str        # "encode" or "copy"
+    kind: str  # "encode" or "copy"
     start: int
     end: int
     frames: int
-    packets: int = 0         # copy: packets to take in decode order from the keyframe (leading ones included)
+    packets: int = 0  # copy: packets to take in decode order from the keyframe (leading ones included)
     drop: tuple[int, ...] = ()  # copy: indexes (from 0 at the keyframe) of leading packets to drop
 
 

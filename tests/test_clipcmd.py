@@ -9,6 +9,7 @@ import pytest
 import yt_dlp
 import yt_dlp.options
 
+from clipper import clipcmd
 from clipper.clipcmd import ClipOptions, UnsafeCommand, parse_clip_command, same_video, video_id_of
 
 VIDEO_ID = "u3HBJVjpXuw"
@@ -385,3 +386,29 @@ def test_video_id_of(url: str, video_id: str | None) -> None:
 )
 def test_same_video(url: str, note_url: str | None, same: bool) -> None:
     assert same_video(url, VIDEO_ID, note_url) is same
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'yt-dlp --download-sections "*0:38-1:35" "https://www.youtube.com/watch?v=u3HBJVjpXuw" -o "a b.mp4"',
+        "yt-dlp -o 'it\"s.mp4' x",
+        'yt-dlp -o "it\'s.mp4" x',
+        "yt-dlp a\"b c\"d 'e f'g",
+        "yt-dlp   --exec   'touch x'\t-- u",
+        'yt-dlp ""',
+        "yt-dlp ''x''",
+        "yt-dlp #comment x",
+        "yt-dlp a\\ b",
+        'yt-dlp "a\\"b"',
+        "yt-dlp \\\n  -f best",
+    ],
+)
+def test_split_command_matches_shlex(text: str) -> None:
+    assert clipcmd.split_command(text) == shlex.split(text.replace("\\\n", " "), comments=False, posix=True)
+
+
+@pytest.mark.parametrize("text", ['yt-dlp "unclosed', "yt-dlp 'unclosed", 'yt-dlp "a\\"'])
+def test_split_command_refuses_unbalanced_quotes_like_shlex(text: str) -> None:
+    with pytest.raises(ValueError):
+        clipcmd.split_command(text)
