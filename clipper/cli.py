@@ -18,14 +18,16 @@ from typing import Any
 
 import click
 
-from clipper import __version__, fetch
+from clipper import __version__, fetch, probe
 from clipper.clipcmd import video_id_of
-from clipper.config import DEFAULT_CONFIG_NAME, MODES, Config, load_config
+from clipper.config import DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, load_config
+from clipper.cut import smart_unsupported
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
-from clipper.plan import ClipJob, clip_name, default_url, dry_run_lines, plan_jobs, slug
+from clipper.plan import ClipJob, clip_name, default_url, plan_jobs, slug
 from clipper.progress import make_reporter
-from clipper.runner import Runner, manifest_entry
+from clipper.runner import Runner, find_cached, manifest_entry
+from clipper.steps import LocalMedia, dry_run_lines, packet_window, plan_videos
 from clipper.timecode import format_timestamp, parse_range
 
 EXIT_PROBLEMS = 1
@@ -186,8 +188,37 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 mode_option = click.option(
     "--mode",
     type=click.Choice(MODES),
-    help="reencode: frame-accurate and clean (default); copy: fastest, keyframe-aligned.",
+    help="smart (default): frame-accurate, re-encodes only up to the first keyframe; "
+    "reencode: frame-accurate, re-encodes everything; copy: fastest, starts at a keyframe.",
 )
+fetch_option = click.option(
+    "--fetch",
+    type=click.Choice(FETCH_STRATEGIES),
+    help="auto (default): per video, whole download or sections; sections: only the clips' ranges; "
+    "full: the whole video once, kept in the cache.",
+)
+
+
+def _dry_run(jobs: list[ClipJob], config: Config) -> None:
+    """Print the commands; local files are read (ffprobe) so their smart-cut steps are exact."""
+    plans = plan_videos(jobs, config, find_cached(jobs, config))
+    local: dict[str, tuple[Any, dict[ClipJob, Any]]] = {}
+    for plan in plans:
+        if plan.strategy != "local" or not Path(plan.source).is_file():
+            continue
+        try:
+            info = probe.probe(plan.source)
+        except ClipperError as error:
+            _error(str(error))
+            continue
+        packets: dict[ClipJob, Any] = {}
+        if config.mode == "smart" and smart_unsupported(info, plan.jobs[0].output) is None:
+            for job in plan.jobs:
+                packets[job] = probe.packets(plan.source, *packet_window(job, info.start_time))
+        local[plan.source] = (info, packets)
+    media: LocalMedia = local
+    for line in dry_run_lines(plans, config, fetch.js_runtime(), media):
+        click.echo(line)
 
 
 @cli.command()
@@ -197,6 +228,7 @@ mode_option = click.option(
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
 @mode_option
+@fetch_option
 @click.option("--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 @click.pass_context
@@ -208,16 +240,16 @@ def batch(
     output_dir: Path | None,
     jobs: int | None,
     mode: str | None,
+    fetch: str | None,
     force: bool,
     as_json: bool,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
-    config = _config_or_exit(config_path, output_dir=output_dir, jobs=jobs, mode=mode)
+    config = _config_or_exit(config_path, output_dir=output_dir, jobs=jobs, mode=mode, fetch=fetch)
     clip_jobs, problems = _plan(paths, config)
     _report(problems)
     if dry_run:
-        for line in dry_run_lines(clip_jobs, config, fetch.js_runtime()):
-            click.echo(line)
+        _dry_run(clip_jobs, config)
         sys.exit(EXIT_PROBLEMS if problems else 0)
     status = _run_jobs(ctx, clip_jobs, config, force, as_json)
     sys.exit(status or (EXIT_PROBLEMS if problems else 0))
@@ -263,8 +295,7 @@ def cut(
         config = replace(config, output_dir=output.parent.absolute())
         job = replace(job, output=output.name)
     if dry_run:
-        for line in dry_run_lines([job], config, fetch.js_runtime()):
-            click.echo(line)
+        _dry_run([job], config)
         return
     sys.exit(_run_jobs(ctx, [job], config, force, as_json=False))
 

@@ -14,10 +14,17 @@ import yaml
 
 from clipper.errors import ConfigError
 
-MODES = ("reencode", "copy")
+MODES = ("smart", "reencode", "copy")
+FETCH_STRATEGIES = ("auto", "sections", "full")
 DEFAULT_CONFIG_NAME = "config.yaml"
 NAMING_FIELDS = ("video_id", "start", "end", "title", "index")
 DEFAULT_FORMAT_SORT = ("vcodec:h264", "res:1080", "acodec:aac", "ext:mp4:m4a")
+
+
+def default_cache_dir() -> Path:
+    """Where whole-video downloads are kept between runs: $XDG_CACHE_HOME/clipper or ~/.cache/clipper."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "clipper"
 
 
 def default_jobs() -> int:
@@ -31,19 +38,23 @@ class Config:
 
     output_dir: Path = Path("clips")
     jobs: int = field(default_factory=default_jobs)
-    mode: str = "reencode"
+    mode: str = "smart"
     naming: str = "{video_id}-{start}"
+    fetch: str = "auto"
+    cache_dir: Path = field(default_factory=default_cache_dir)
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     format: str = "bv*+ba/b"
     format_sort: tuple[str, ...] = DEFAULT_FORMAT_SORT
     retries: int = 3
+    retry_delay: float = 1.0
     source_file: Path | None = None
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the command-line flags that were given (None means not given)."""
         given = {key: value for key, value in overrides.items() if value is not None}
-        if "output_dir" in given:
-            given["output_dir"] = Path(given["output_dir"]).absolute()
+        for key in ("output_dir", "cache_dir"):
+            if key in given:
+                given[key] = Path(given[key]).expanduser().absolute()
         config = replace(self, **given)
         _validate(config, None, {})
         return config
@@ -58,6 +69,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "format": (str,),
     "format_sort": (list, str),
     "retries": (int,),
+    "retry_delay": (int, float),
+    "fetch": (str,),
+    "cache_dir": (str,),
 }
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
@@ -117,6 +131,8 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
     base = path.parent.absolute()
     values: dict[str, Any] = dict(data)
     values["output_dir"] = base / Path(str(data.get("output_dir", "clips"))).expanduser()
+    if "cache_dir" in data:
+        values["cache_dir"] = base / Path(data["cache_dir"]).expanduser()
     if "sources" in data:
         sources: dict[str, str] = {}
         for video_id, target in data["sources"].items():
@@ -139,6 +155,10 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
         raise _fail(f"jobs must be at least 1, not {config.jobs}", path, lines, "jobs")
     if config.retries < 0:
         raise _fail(f"retries must be 0 or more, not {config.retries}", path, lines, "retries")
+    if config.retry_delay < 0:
+        raise _fail(f"retry_delay must be 0 or more, not {config.retry_delay}", path, lines, "retry_delay")
+    if config.fetch not in FETCH_STRATEGIES:
+        raise _fail(f"fetch must be one of {', '.join(FETCH_STRATEGIES)}, not {config.fetch!r}", path, lines, "fetch")
     if config.mode not in MODES:
         raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
     try:

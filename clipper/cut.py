@@ -1,61 +1,52 @@
-"""ffmpeg and ffprobe: the argv that cut a clip, and probing what came out. ffmpeg lives in this module.
+"""ffmpeg: the argv that fetch a section, cut a clip (reencode, copy, smart) and join smart-cut pieces.
 
-Builders are pure and return argv lists (what ``--dry-run`` prints); ``run_ffmpeg`` and ``probe`` run them.
+Builders are pure and return argv lists (what ``--dry-run`` prints); ``run_ffmpeg`` runs one with progress.
 File names are passed as ``file:NAME`` so a name starting with ``-`` or holding ``:`` is read as a file.
+
+Times: a clip's start and end are *player* times (seconds from the start of the video). ``origin`` is the
+timestamp at which a file's player time 0 sits (its start time; 0 for section files, which keep the
+source's own timeline), and every seek is absolute (``-seek_timestamp 1``) so sections and whole files are
+cut the same way.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from clipper.errors import CutError, ToolError
 from clipper.fetch import MediaStream
+from clipper.probe import MediaInfo, file_arg, is_url
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
-_URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+SMART_CODECS = ("h264", "vp9")
+ANNEX_B_CODECS = ("h264", "hevc")  # joined as MPEG-TS pieces: parameter sets travel in-band
+_H264_PROFILES = {"High": "high", "Main": "main", "Constrained Baseline": "baseline", "Baseline": "baseline"}
+_TS_MUX = ["-muxdelay", "0", "-muxpreload", "0"]
 
 
 def seconds_arg(value: float) -> str:
     """ffmpeg time argument with microsecond precision and no float noise: 38 -> '38', 34.5 -> '34.5'."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def file_arg(location: str) -> str:
-    """A URL as is; a local path as ``file:PATH`` (safe for names starting with ``-`` or holding ``:``)."""
-    return location if _URL_RE.match(location) or location.startswith("$") else "file:" + location
+    return text if text not in ("", "-0") else "0"
 
 
 def container_for(name: str) -> str:
     return CONTAINERS.get(Path(name).suffix.lower().lstrip("."), "mp4")
 
 
-def input_args(stream: MediaStream, start: float) -> list[str]:
-    """Input options for one stream, seeking (by index, fast) to ``start``."""
-    args: list[str] = []
-    if _URL_RE.match(stream.url) or stream.url.startswith("$"):
-        # Ride out dropped connections: ffmpeg reopens at the byte it had reached, with a Range request.
-        args += [
-            "-reconnect",
-            "1",
-            "-reconnect_on_network_error",
-            "1",
-            "-reconnect_delay_max",
-            "4",
-            "-rw_timeout",
-            "30000000",
-        ]
-        if stream.headers:
-            args += ["-headers", "".join(f"{key}: {value}\r\n" for key, value in stream.headers.items())]
-    if start > 0:
-        args += ["-ss", seconds_arg(start)]
-    return [*args, "-i", file_arg(stream.url)]
+def http_args(stream: MediaStream) -> list[str]:
+    """Input options for a URL: ride out dropped connections (ffmpeg reopens with a Range request)."""
+    if not (is_url(stream.url) or stream.url.startswith("$")):
+        return []
+    args = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4",
+            "-rw_timeout", "30000000"]  # fmt: skip
+    if stream.headers:
+        args += ["-headers", "".join(f"{key}: {value}\r\n" for key, value in stream.headers.items())]
+    return args
 
 
 def _maps(streams: Sequence[MediaStream]) -> list[str]:
@@ -70,140 +61,173 @@ def _maps(streams: Sequence[MediaStream]) -> list[str]:
     return maps
 
 
+def section_argv(streams: Sequence[MediaStream], start: float, end: float, output: str) -> list[str]:
+    """Copy [start, end] of the streams (from the keyframe before start) into one local MP4 file.
+
+    ``-copyts -start_at_zero`` keep the source's own timeline in the file, so clips are cut from it at
+    their player times exactly as from the whole video. MP4 because its index makes seeks land exactly
+    (MPEG-TS seeks can land past the asked time; Matroska's on an earlier keyframe).
+    """
+    argv = [*FFMPEG, "-copyts", "-start_at_zero"]
+    for stream in streams:
+        argv += [*http_args(stream), "-ss", seconds_arg(start), "-to", seconds_arg(end), "-i", file_arg(stream.url)]
+    argv += [*_maps(streams), "-c", "copy", "-map_metadata", "-1"]
+    return [*argv, "-f", "mp4", file_arg(output)]
+
+
+def audio_encoder(container: str) -> list[str]:
+    return ["-c:a", "libopus", "-b:a", "128k"] if container == "webm" else ["-c:a", "aac", "-b:a", "160k"]
+
+
 def encoder_args(container: str) -> list[str]:
-    """Re-encoding settings: H.264/AAC for mp4 and mkv, VP9/Opus for webm."""
+    """Re-encoding settings for a whole clip: H.264/AAC for mp4 and mkv, VP9/Opus for webm."""
     if container == "webm":
-        return [
-            "-c:v",
-            "libvpx-vp9",
-            "-crf",
-            "32",
-            "-b:v",
-            "0",
-            "-row-mt",
-            "1",
-            "-deadline",
-            "good",
-            "-cpu-used",
-            "4",
-            "-c:a",
-            "libopus",
-            "-b:a",
-            "128k",
-        ]
-    return [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "18",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "160k",
-    ]
+        video = ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-deadline", "good",
+                 "-cpu-used", "4"]  # fmt: skip
+    else:
+        video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+    return [*video, *audio_encoder(container)]
 
 
-def cut_argv(streams: Sequence[MediaStream], start: float, duration: float, mode: str, output: str) -> list[str]:
-    """The ffmpeg command that writes the clip [start, start+duration) of ``streams`` to ``output``.
+def _output_args(container: str) -> list[str]:
+    args = ["-map_metadata", "-1", "-map_chapters", "-1"]
+    if container == "mp4":
+        args += ["-movflags", "+faststart"]
+    return args
 
-    ``reencode``: input seeking then decoding makes the first frame the one at ``start`` and ``-t`` ends
-    at the last frame before ``start+duration``: frame-accurate, timestamps from zero, no edit-list pre-roll.
+
+def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str) -> list[str]:
+    """The ffmpeg command that writes the clip [start, start+duration) of a local file in one pass.
+
+    ``reencode``: seeking then decoding makes the first frame the one at ``start``, and ``-t`` ends at the
+    last frame before the end: frame-accurate, timestamps from zero, no edit-list pre-roll.
     ``copy``: packets are copied from the keyframe at or before ``start`` (fast, inexact), shifted to zero.
     """
     container = container_for(output)
-    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
-    for stream in streams:
-        argv += input_args(stream, start)
-    argv += _maps(streams)
-    argv += ["-t", seconds_arg(duration)]
+    argv = [*FFMPEG, "-seek_timestamp", "1", "-ss", seconds_arg(origin + start), "-i", file_arg(source),
+            "-map", "0:v:0?", "-map", "0:a:0?", "-t", seconds_arg(duration)]  # fmt: skip
     if mode == "copy":
         argv += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
     else:
         argv += encoder_args(container)
-    argv += ["-map_metadata", "-1", "-map_chapters", "-1"]
-    if container == "mp4":
-        argv += ["-movflags", "+faststart"]
+    return [*argv, *_output_args(container), "-f", container, file_arg(output)]
+
+
+# --- smart cut -------------------------------------------------------------------------------------
+
+
+def smart_unsupported(info: MediaInfo, output: str) -> str | None:
+    """Why a file cannot be smart-cut into ``output`` (then the clip is re-encoded), or None."""
+    if not info.has_video:
+        return "no video stream"
+    if info.video_codec not in SMART_CODECS:
+        return f"no matching encoder for {info.video_codec} video"
+    if info.field_order not in (None, "progressive", "unknown"):
+        return "interlaced video"
+    if info.time_base is None or not info.frame_rate:
+        return "no frame rate"
+    if info.video_codec == "h264":
+        if info.profile not in _H264_PROFILES:
+            return f"H.264 profile {info.profile} cannot be matched"
+        if info.pix_fmt not in ("yuv420p", "yuvj420p"):
+            return f"pixel format {info.pix_fmt} cannot be matched"
+        if container_for(output) == "webm":
+            return "webm cannot hold H.264"
+    elif info.pix_fmt != "yuv420p":
+        return f"VP9 pixel format {info.pix_fmt} cannot be matched"
+    return None
+
+
+def piece_container(info: MediaInfo) -> str:
+    return "mpegts" if info.video_codec in ANNEX_B_CODECS else "matroska"
+
+
+def matching_encoder(info: MediaInfo) -> list[str]:
+    """An encoder set up like the source stream, so its frames join the copied ones cleanly.
+
+    Same codec, profile, level, pixel format and colour properties; size and frame timing come from the
+    source frames. No B-frames: the piece's decode delay is then set to the source's by ``setts``.
+    """
+    color = [arg for pair in info.color for arg in pair]
+    if info.video_codec == "vp9":
+        return ["-c:v", "libvpx-vp9", "-crf", "18", "-b:v", "0", "-deadline", "good", "-cpu-used", "2",
+                "-row-mt", "1", "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
+    level = f"{info.level / 10:g}" if info.level else "auto"
+    return ["-c:v", "libx264", "-preset", "fast", "-crf", "16", "-bf", "0",
+            "-profile:v", _H264_PROFILES.get(info.profile or "", "high"), "-level:v", level,
+            "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
+
+
+def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str) -> list[str]:
+    """Re-encode ``frames`` frames from timestamp ``start`` (absolute), keeping the source timestamps.
+
+    The seek is given relative to the file's start time: with ``-copyts``, ffmpeg 5's exact-seek trim adds
+    the start time to it (an absolute ``-seek_timestamp`` would be trimmed away whole).
+    """
+    container = piece_container(info)
+    argv = [*FFMPEG, "-copyts", "-ss", seconds_arg(start - info.start_time), "-i", file_arg(source),
+            "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", str(frames), *matching_encoder(info)]  # fmt: skip
+    if delay > 0 and container == "mpegts":
+        # Give the piece the source's decode delay so decode timestamps rise across the joins.
+        argv += ["-bsf:v", f"setts=dts=DTS-{round(delay * 90000)}"]
+    if container == "mpegts":
+        argv += _TS_MUX
     return [*argv, "-f", container, file_arg(output)]
 
 
-def probe_argv(path: str) -> list[str]:
-    return ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", file_arg(path)]
+def copy_piece_argv(source: str, info: MediaInfo, key_time: float, packets: int, drop: Sequence[int],
+                    output: str) -> list[str]:  # fmt: skip
+    """Copy ``packets`` video packets in decode order from the keyframe at ``key_time`` (absolute).
+
+    ``drop`` are indexes (0 = the keyframe) of leading pictures of an open GOP, which need the GOP before.
+    """
+    container = piece_container(info)
+    filters = []
+    if info.video_codec in ANNEX_B_CODECS:
+        filters.append("h264_mp4toannexb" if info.video_codec == "h264" else "hevc_mp4toannexb")
+    if drop:
+        filters.append("noise=drop=" + "+".join(f"eq(n\\,{index})" for index in drop))
+    argv = [*FFMPEG, "-copyts", "-seek_timestamp", "1", "-ss", seconds_arg(key_time), "-i", file_arg(source),
+            "-map", "0:v:0", "-an", "-sn", "-dn", "-c:v", "copy"]  # fmt: skip
+    if filters:
+        argv += ["-bsf:v", ",".join(filters)]
+    argv += ["-frames:v", str(packets)]
+    if container == "mpegts":
+        argv += _TS_MUX
+    return [*argv, "-f", container, file_arg(output)]
 
 
-@dataclass(frozen=True)
-class MediaInfo:
-    """What ffprobe says about a file."""
-
-    duration: float
-    video_duration: float | None
-    frame_rate: float | None
-    has_video: bool
-    has_audio: bool
-    size: int
-    video_codec: str | None = None
-    audio_codec: str | None = None
+def concat_list(pieces: Sequence[str]) -> str:
+    """The concat demuxer's list for Matroska pieces (names quoted for it)."""
+    return "".join("file '" + piece.replace("'", "'\\''") + "'\n" for piece in pieces)
 
 
-def _rate(text: str | None) -> float | None:
-    if not text or text in ("0/0", "0"):
-        return None
-    num, _, den = text.partition("/")
-    try:
-        return float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
-        return None
+def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, source: str, audio_start: float,
+              duration: float, output: str) -> list[str]:  # fmt: skip
+    """Join the pieces (video) with the source's audio for [audio_start, +duration) into the clip.
+
+    MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
+    change in-band at the joins); Matroska pieces through the concat demuxer (``list_file``).
+    """
+    container = container_for(output)
+    if list_file is None:
+        argv = [*FFMPEG, "-i", "concat:" + "|".join(pieces)]
+    else:
+        argv = [*FFMPEG, "-f", "concat", "-safe", "0", "-i", file_arg(list_file)]
+    maps = ["-map", "0:v:0"]
+    if info.has_audio:
+        argv += ["-seek_timestamp", "1", "-ss", seconds_arg(audio_start), "-t", seconds_arg(duration),
+                 "-i", file_arg(source)]  # fmt: skip
+        maps += ["-map", "1:a:0"]
+    argv += [*maps, "-c:v", "copy"]
+    if info.has_audio:
+        argv += audio_encoder(container)
+    if container == "mp4" and info.time_base is not None:
+        argv += ["-video_track_timescale", str(info.time_base.denominator)]
+    return [*argv, *_output_args(container), "-f", container, file_arg(output)]
 
 
-def probe(path: str) -> MediaInfo:
-    """ffprobe a local file or URL."""
-    try:
-        result = subprocess.run(probe_argv(path), capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
-    if result.returncode != 0:
-        raise CutError(f"ffprobe cannot read it: {last_line(result.stderr)}", path)
-    data = json.loads(result.stdout or "{}")
-    streams = data.get("streams") or []
-    video = next(
-        (s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")),
-        None,
-    )
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    fmt = data.get("format") or {}
-    video_duration = float(video["duration"]) if video and video.get("duration") else None
-    return MediaInfo(
-        duration=float(fmt.get("duration") or video_duration or 0.0),
-        video_duration=video_duration,
-        frame_rate=_rate(video.get("avg_frame_rate") or video.get("r_frame_rate")) if video else None,
-        has_video=video is not None,
-        has_audio=audio is not None,
-        size=int(fmt.get("size") or 0),
-        video_codec=video.get("codec_name") if video else None,
-        audio_codec=audio.get("codec_name") if audio else None,
-    )
-
-
-def tolerance(info: MediaInfo) -> float:
-    """One frame (or one audio frame's worth for audio-only), plus rounding."""
-    return (1.0 / info.frame_rate if info.frame_rate else 0.025) + 0.002
-
-
-def verify_clip(info: MediaInfo, duration: float, mode: str) -> str | None:
-    """Why a clip does not verify, or None when it does."""
-    if info.duration <= 0:
-        return "it holds no media"
-    measured = info.video_duration if info.video_duration is not None else info.duration
-    if mode == "copy":  # keyframe-aligned: may start early, never much shorter than asked
-        if measured < duration - 1.0:
-            return f"it lasts {measured:.3f}s, asked for {duration:.3f}s"
-        return None
-    if abs(measured - duration) > tolerance(info):
-        return f"it lasts {measured:.3f}s, asked for {duration:.3f}s (more than a frame off)"
-    return None
+# --- running -----------------------------------------------------------------------------------------
 
 
 def last_line(stderr: str) -> str:
@@ -241,18 +265,12 @@ class ChildProcesses:
 def run_ffmpeg(
     argv: Sequence[str], on_seconds: Callable[[float], None] | None = None, children: ChildProcesses | None = None
 ) -> None:
-    """Run an ffmpeg argv from this module, reporting media seconds written (from ``-progress``)."""
+    """Run an ffmpeg argv from this module, reporting the media time written (from ``-progress``)."""
     if children is not None and children.stopping.is_set():
         raise CutError("interrupted")
     try:
-        process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-        )
+        process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, errors="replace")  # fmt: skip
     except FileNotFoundError:
         raise ToolError("ffmpeg not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
     if children is not None:
@@ -264,7 +282,7 @@ def run_ffmpeg(
         for line in process.stdout or []:
             key, _, value = line.strip().partition("=")
             if key == "out_time_us" and on_seconds and value.lstrip("-").isdigit():
-                on_seconds(max(0, int(value)) / 1_000_000)
+                on_seconds(int(value) / 1_000_000)
         process.wait()
         reader.join(timeout=5)
     finally:
@@ -282,7 +300,5 @@ def run_ffmpeg(
 
 def _is_network(message: str) -> bool:
     lowered = message.lower()
-    return any(
-        word in lowered
-        for word in ("server returned", "connection", "timed out", "i/o error", "http error", "network", "end of file")
-    )
+    words = ("server returned", "connection", "timed out", "i/o error", "http error", "network", "end of file")
+    return any(word in lowered for word in words)

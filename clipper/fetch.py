@@ -7,11 +7,13 @@ never a subprocess). Every argv is hardened: no config files, no plugins, the UR
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -28,6 +30,12 @@ class MediaStream:
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     has_video: bool = True
     has_audio: bool = True
+
+
+
+def cache_key(source: str, fmt: str, format_sort: tuple[str, ...]) -> str:
+    """Names a whole download by what it was fetched from and how (another format is another file)."""
+    return hashlib.sha1("\0".join([source, fmt, *format_sort]).encode()).hexdigest()[:10]
 
 
 def js_runtime() -> tuple[str, str] | None:
@@ -135,7 +143,19 @@ def download_argv(
     argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), "-f", fmt]
     if format_sort:
         argv += ["-S", ",".join(format_sort)]
-    return [*argv, "--merge-output-format", "mkv", "--no-part", "--no-mtime", "-o", target, "--", url]
+    return [*argv, "--merge-output-format", "mkv", "--no-mtime", "-o", target, "--", url]
+
+
+MEDIA_EXTENSIONS = ("mp4", "mkv", "webm", "m4a", "mov", "mp3", "ogg", "opus")
+
+
+def cached_download(cache_dir: Path, video_id: str, key: str) -> Path | None:
+    """A finished whole download in the cache (yt-dlp's .part and per-format pieces do not count)."""
+    for ext in MEDIA_EXTENSIONS:
+        path = cache_dir / f"{video_id}-{key}.{ext}"
+        if path.is_file():
+            return path
+    return None
 
 
 def download(argv: list[str], on_progress: Callable[[int, int | None], None]) -> str:

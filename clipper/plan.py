@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-import shlex
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from clipper.config import Config
-from clipper.cut import cut_argv
 from clipper.errors import PlanError
-from clipper.fetch import MediaStream, resolve_argv
 from clipper.notes import Highlight, Note
-from clipper.timecode import format_timestamp, name_timestamp
+from clipper.timecode import name_timestamp
 
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
@@ -38,6 +35,7 @@ class ClipJob:
     speaker: str | None = None
     format: str | None = None
     format_sort: tuple[str, ...] = ()
+    video_duration: float | None = None
 
     @property
     def duration(self) -> float:
@@ -102,6 +100,7 @@ def job_for(note: Note, highlight: Highlight, index: int, config: Config) -> Cli
         speaker=highlight.speaker,
         format=options.format,
         format_sort=options.format_sort,
+        video_duration=note.duration,
     )
 
 
@@ -135,59 +134,3 @@ def plan_jobs(notes: Iterable[Note], config: Config) -> tuple[list[ClipJob], lis
             by_output[job.output.lower()] = job
             jobs.append(job)
     return jobs, errors
-
-
-# --- Commands: one place builds them; --dry-run prints them and the runner runs them. ---
-
-MEDIA_PLACEHOLDER = "$MEDIA_URL"
-
-
-def temp_path(job: ClipJob, config: Config) -> Path:
-    """Where a clip is written before it is verified and renamed into place (same folder: atomic rename)."""
-    return config.output_dir / f".{job.output}.part"
-
-
-def final_path(job: ClipJob, config: Config) -> Path:
-    return config.output_dir / job.output
-
-
-def resolve_command(job: ClipJob, config: Config, runtime: tuple[str, str] | None) -> list[str] | None:
-    """The yt-dlp argv that finds the media of a URL source; None for a local file."""
-    if job.source_is_local:
-        return None
-    return resolve_argv(job.source, job.format or config.format, job.format_sort or config.format_sort, runtime)
-
-
-def cut_command(job: ClipJob, config: Config, streams: Sequence[MediaStream] | None = None) -> list[str]:
-    """The ffmpeg argv that writes the clip to its temporary name.
-
-    ``streams`` are what the resolve command found; without them (a dry run of a URL source) the
-    argv reads ``$MEDIA_URL``, the URL that yt-dlp prints.
-    """
-    if streams is None:
-        streams = [MediaStream(job.source if job.source_is_local else MEDIA_PLACEHOLDER)]
-    return cut_argv(streams, job.start, job.duration, config.mode, str(temp_path(job, config)))
-
-
-def shell_join(argv: Sequence[str]) -> str:
-    """Shell-quote an argv for printing; the media URL placeholder stays a shell variable."""
-    return " ".join(f'"{arg}"' if arg == MEDIA_PLACEHOLDER else shlex.quote(arg) for arg in argv)
-
-
-def dry_run_lines(jobs: Sequence[ClipJob], config: Config, runtime: tuple[str, str] | None) -> list[str]:
-    """The exact commands a batch runs, as a copy-pasteable shell script."""
-    lines: list[str] = []
-    resolved: set[str] = set()
-    for job in jobs:
-        lines.append(
-            f"# {job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
-            f" ({job.note}:{job.line}), mode {config.mode}"
-        )
-        resolve = resolve_command(job, config, runtime)
-        if resolve is not None and job.source not in resolved:
-            lines.append("# find the media URL once per video (yt-dlp prints one URL per stream)")
-            lines.append("MEDIA_URL=$(" + shell_join(resolve) + " | head -n 1)")
-            resolved.add(job.source)
-        lines.append(shell_join(cut_command(job, config)))
-        lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
-    return lines

@@ -1,6 +1,8 @@
-"""Progress events -> tqdm bars on a terminal, plain lines otherwise, or nothing with -q.
+"""Progress events -> tqdm bars on a terminal, plain lines otherwise, or only problems with -q.
 
-The runner calls a Reporter from worker threads; every method here takes a lock.
+The runner reports from worker threads; every method takes a lock. Events:
+``start(total clips)``, ``task_started(key, label, total, unit)`` / ``task_progress(key, done)`` /
+``task_finished(key)`` for each fetch or cut in flight, ``clip_finished(name, status, detail)``, ``message``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import threading
 from typing import TextIO
 
 from tqdm import tqdm
+
+SECONDS_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s [{elapsed}<{remaining}]"
 
 
 class Reporter:
@@ -25,13 +29,17 @@ class Reporter:
     def start(self, total: int) -> None:
         with self.lock:
             self.total = total
-            self._write(f"clipper: {total} clip(s) to make")
+            self._write(f"clipper: {total} clip(s)")
 
-    def clip_started(self, name: str, phase: str, seconds: float) -> None:
+    def task_started(self, key: str, label: str, total: float | None, unit: str = "s") -> None:
         with self.lock:
-            self._write(f"[{self.finished}/{self.total}] {phase} {name} ({seconds:.1f}s)")
+            size = "" if total is None else (f" ({total:.1f}s)" if unit == "s" else f" ({total / 1e6:.1f} MB)")
+            self._write(f"[{self.finished}/{self.total}] {label}{size}")
 
-    def clip_progress(self, name: str, seconds: float) -> None:
+    def task_progress(self, key: str, done: float, total: float | None = None) -> None:
+        pass
+
+    def task_finished(self, key: str) -> None:
         pass
 
     def clip_finished(self, name: str, status: str, detail: str = "") -> None:
@@ -60,16 +68,19 @@ class QuietReporter(Reporter):
     def start(self, total: int) -> None:
         self.total = total
 
-    def clip_started(self, name: str, phase: str, seconds: float) -> None:
+    def task_started(self, key: str, label: str, total: float | None, unit: str = "s") -> None:
         pass
 
     def clip_finished(self, name: str, status: str, detail: str = "") -> None:
         if status == "failed":
             super().clip_finished(name, status, detail)
 
+    def message(self, text: str) -> None:
+        pass
+
 
 class BarReporter(Reporter):
-    """A terminal: one overall bar (clips, with ETA) and one bar per clip in progress (media seconds)."""
+    """A terminal: one overall bar (clips, with ETA) and one bar per fetch or cut in flight."""
 
     def __init__(self, stream: TextIO | None = None, verbose: bool = False) -> None:
         super().__init__(stream, verbose)
@@ -80,41 +91,45 @@ class BarReporter(Reporter):
     def start(self, total: int) -> None:
         with self.lock:
             self.total = total
-            self.overall = tqdm(
-                total=total, desc="clips", unit="clip", file=self.stream, position=0, dynamic_ncols=True
-            )
+            self.overall = tqdm(total=total, desc="clips", unit="clip", file=self.stream, position=0,
+                                dynamic_ncols=True)  # fmt: skip
 
-    def clip_started(self, name: str, phase: str, seconds: float) -> None:
+    def task_started(self, key: str, label: str, total: float | None, unit: str = "s") -> None:
         with self.lock:
-            old = self.bars.pop(name, None)
-            row = old.pos if old is not None else (self.free_rows.pop(0) if self.free_rows else len(self.bars) + 1)
+            old = self.bars.pop(key, None)
             if old is not None:
+                row = abs(old.pos)
                 old.close()
-            self.bars[name] = tqdm(
-                total=round(seconds, 2),
-                desc=f"{phase} {name}",
-                unit="s",
-                file=self.stream,
-                position=abs(row),
-                leave=False,
-                dynamic_ncols=True,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s",
-            )
+            else:
+                row = self.free_rows.pop(0) if self.free_rows else len(self.bars) + 1
+            if unit == "s":
+                bar = tqdm(total=round(total or 0, 2) or None, desc=label, unit="s", file=self.stream, position=row,
+                           leave=False, dynamic_ncols=True, bar_format=SECONDS_BAR)  # fmt: skip
+            else:
+                bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1024, file=self.stream,
+                           position=row, leave=False, dynamic_ncols=True)  # fmt: skip
+            self.bars[key] = bar
 
-    def clip_progress(self, name: str, seconds: float) -> None:
+    def task_progress(self, key: str, done: float, total: float | None = None) -> None:
         with self.lock:
-            bar = self.bars.get(name)
+            bar = self.bars.get(key)
+            if bar is None:
+                return
+            if total and bar.total != total:
+                bar.total = total
+            bar.n = min(round(done, 2), bar.total) if bar.total else round(done, 2)
+            bar.refresh()
+
+    def task_finished(self, key: str) -> None:
+        with self.lock:
+            bar = self.bars.pop(key, None)
             if bar is not None:
-                bar.n = min(round(seconds, 2), bar.total)
-                bar.refresh()
+                self.free_rows.append(abs(bar.pos))
+                bar.close()
 
     def clip_finished(self, name: str, status: str, detail: str = "") -> None:
         with self.lock:
             self.finished += 1
-            bar = self.bars.pop(name, None)
-            if bar is not None:
-                self.free_rows.append(abs(bar.pos))
-                bar.close()
             if status == "failed" or self.verbose:
                 tqdm.write(f"{status} {name}" + (f": {detail}" if detail else ""), file=self.stream)
             if self.overall is not None:
@@ -131,6 +146,7 @@ class BarReporter(Reporter):
             self.bars.clear()
             if self.overall is not None:
                 self.overall.close()
+                self.overall = None
 
 
 def make_reporter(quiet: bool = False, verbose: bool = False, stream: TextIO | None = None) -> Reporter:

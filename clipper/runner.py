@@ -1,8 +1,9 @@
-"""Runs the planned commands: a bounded worker pool, retries, atomic outputs, a manifest, progress.
+"""Runs the planned commands: a bounded worker pool, one fetch per video, retries, atomic outputs, a manifest.
 
-Every clip is written under a hidden temporary name in the output folder, verified with ffprobe, and only
-then renamed into place, so a file under its final name is always complete. Interrupted runs remove their
-temporary files; the next run skips what exists and verifies.
+Each video's media is fetched once (a whole download into the cache, or the sections its clips need), then
+its clips are cut from the local copy in parallel. Every clip is written under a hidden temporary name in
+the output folder, verified with ffprobe and only then renamed into place, so a file under its final name
+is always complete. An interrupted run removes its temporary files; the next run skips what is done.
 """
 
 from __future__ import annotations
@@ -12,49 +13,59 @@ import json
 import os
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from clipper import cut, fetch
+from clipper import cut, fetch, probe
 from clipper.config import Config
 from clipper.errors import ClipperError, CutError, Interrupted, JobError
-from clipper.plan import ClipJob, cut_command, final_path, resolve_command, temp_path
+from clipper.plan import ClipJob
+from clipper.probe import MediaInfo
 from clipper.progress import Reporter
+from clipper.steps import (
+    Section,
+    Step,
+    VideoPlan,
+    cleanup_paths,
+    clip_steps,
+    final_path,
+    full_target,
+    packet_window,
+    plan_videos,
+    resolve_command,
+    section_path,
+    section_step,
+    temp_path,
+)
 
 MANIFEST_NAME = "manifest.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class ClipResult:
     job: ClipJob
-    status: str  # done | skipped | failed
+    status: str                   # done | skipped | failed
     error: str | None = None
     duration: float | None = None
     size: int | None = None
-    attempts: int = 0
+    mode: str | None = None       # how it was cut: smart, reencode or copy
+    fetch: str | None = None      # how its media came: local, full, sections
 
 
 def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
     job = result.job
     return {
-        "output": job.output,
-        "status": result.status,
-        "error": result.error,
-        "video_id": job.video_id,
-        "url": job.url,
-        "source": job.source,
-        "title": job.title,
-        "start": job.start,
-        "end": job.end,
-        "mode": config.mode,
-        "duration": result.duration,
-        "size": result.size,
-        "note": str(job.note),
-        "line": job.line,
-    }
+        "output": job.output, "status": result.status, "error": result.error,
+        "video_id": job.video_id, "url": job.url, "source": job.source,
+        "title": job.title, "start": job.start, "end": job.end,
+        "mode": result.mode or config.mode, "fetch": result.fetch,
+        "duration": result.duration, "size": result.size,
+        "note": str(job.note), "line": job.line,
+    }  # fmt: skip
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -73,134 +84,281 @@ def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in clips.items() if isinstance(v, dict)} if isinstance(clips, dict) else {}
 
 
-class Runner:
-    """Makes clips for a list of jobs. ``run`` returns one ClipResult per job (in job order)."""
+def find_cached(jobs: Sequence[ClipJob], config: Config) -> dict[str, Path]:
+    """Whole downloads already in the cache, by cache key."""
+    found: dict[str, Path] = {}
+    for job in jobs:
+        if job.source_is_local:
+            continue
+        key = fetch.cache_key(job.source, job.format or config.format, job.format_sort or config.format_sort)
+        path = fetch.cached_download(config.cache_dir, job.video_id, key)
+        if path is not None:
+            found[key] = path
+    return found
 
-    def __init__(self, config: Config, reporter: Reporter, *, force: bool = False, retry_delay: float = 1.0) -> None:
+
+@dataclass(frozen=True)
+class _Media:
+    """A local file clips are cut from, and the timestamp of its player time 0."""
+
+    path: str
+    origin: float | None  # None: the file's own start time
+    fetch: str
+
+
+class Runner:
+    """Makes clips for a list of jobs. ``run`` returns one ClipResult per job, in job order."""
+
+    def __init__(self, config: Config, reporter: Reporter, *, force: bool = False) -> None:
         self.config = config
         self.reporter = reporter
         self.force = force
-        self.retry_delay = retry_delay
         self.children = cut.ChildProcesses()
         self.runtime = fetch.js_runtime()
-        self._resolved: dict[str, Future[list[fetch.MediaStream]]] = {}
-        self._resolve_lock = threading.Lock()
-        self._manifest_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._manifest: dict[str, dict[str, Any]] = {}
+        self._infos: dict[str, MediaInfo] = {}
+        self._streams: dict[str, list[fetch.MediaStream]] = {}
 
-    # -- public ---------------------------------------------------------------------------------
+    # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
-        output_dir = self.config.output_dir
-        output_dir.mkdir(parents=True, exist_ok=True)
-        self._manifest = read_manifest(output_dir)
+        config = self.config
+        config.output_dir.mkdir(parents=True, exist_ok=True)
+        self._manifest = read_manifest(config.output_dir)
         for job in jobs:  # leftovers of a run that was killed too hard to clean up
-            with contextlib.suppress(FileNotFoundError):
-                temp_path(job, self.config).unlink()
+            self._remove(cleanup_paths(job, config))
         self.reporter.start(len(jobs))
-        results: dict[int, ClipResult] = {}
-        executor = ThreadPoolExecutor(max_workers=self.config.jobs, thread_name_prefix="clip")
-        futures = {executor.submit(self._make_clip, job): index for index, job in enumerate(jobs)}
+        results: dict[ClipJob, ClipResult] = {}
+        todo = []
+        for job in jobs:
+            if not self.force and self._verified(final_path(job, config), job) is None:
+                results[job] = ClipResult(job, "skipped", duration=job.duration,
+                                          size=final_path(job, config).stat().st_size)  # fmt: skip
+                self._finish(results[job])
+            else:
+                todo.append(job)
+        plans = plan_videos(todo, config, find_cached(todo, config))
+        for plan in plans:
+            self.reporter.message(f"{plan.video_id}: {plan.strategy}: {plan.reason}")
+        section_files: list[Path] = []
+        executor = ThreadPoolExecutor(max_workers=config.jobs, thread_name_prefix="clip")
+        pending: dict[Future[Any], tuple[str, Any]] = {}
         try:
-            for future in as_completed(futures):
-                result = future.result()
-                results[futures[future]] = result
-                self._record(result)
-                self.reporter.clip_finished(result.job.output, result.status, result.error or "")
+            for plan in plans:
+                if plan.strategy == "local":
+                    for job in plan.jobs:
+                        pending[executor.submit(self._clip, job, _Media(plan.source, None, "local"))] = ("clip", job)
+                elif plan.strategy == "full":
+                    pending[executor.submit(self._fetch_full, plan)] = ("fetch", plan.jobs)
+                else:
+                    for section in plan.sections:
+                        pending[executor.submit(self._fetch_section, plan, section)] = ("fetch", section.jobs)
+            users: dict[str, int] = {}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    kind, payload = pending.pop(future)
+                    if kind == "clip":
+                        result = future.result()
+                        results[result.job] = result
+                        self._finish(result)
+                        media_path = getattr(future, "media_path", None)
+                        if media_path in users:
+                            users[media_path] -= 1
+                            if users[media_path] == 0:
+                                self._remove([Path(media_path)])
+                        continue
+                    try:
+                        media: _Media = future.result()
+                    except ClipperError as error:
+                        for job in payload:
+                            results[job] = ClipResult(job, "failed", error.message)
+                            self._finish(results[job])
+                        continue
+                    if media.fetch == "sections":
+                        section_files.append(Path(media.path))
+                        users[media.path] = len(payload)
+                    for job in payload:
+                        clip_future = executor.submit(self._clip, job, media)
+                        clip_future.media_path = media.path  # type: ignore[attr-defined]
+                        pending[clip_future] = ("clip", job)
         except KeyboardInterrupt:
             self.children.stop_all()
             executor.shutdown(wait=True, cancel_futures=True)
             for job in jobs:
-                with contextlib.suppress(FileNotFoundError):
-                    temp_path(job, self.config).unlink()
+                self._remove(cleanup_paths(job, config))
+            for plan in plans:
+                self._remove([section_path(plan, section, config) for section in plan.sections])
             self.reporter.close()
-            done = sum(1 for r in results.values() if r.status in ("done", "skipped"))
-            raise Interrupted(
-                f"interrupted: {done} of {len(jobs)} clip(s) finished and kept; "
-                "partial files removed; run again to finish the rest"
-            ) from None
+            finished = sum(1 for r in results.values() if r.status in ("done", "skipped"))
+            raise Interrupted(f"interrupted: {finished} of {len(jobs)} clip(s) finished and kept; "
+                              "partial files removed; run again to finish the rest") from None  # fmt: skip
         executor.shutdown(wait=True)
+        self._remove(section_files)
         self.reporter.close()
-        return [results[index] for index in range(len(jobs))]
+        return [results[job] for job in jobs]
 
-    # -- one clip ---------------------------------------------------------------------------------
-    def _make_clip(self, job: ClipJob) -> ClipResult:
-        final = final_path(job, self.config)
-        if not self.force and final.exists():
-            reason = self._check(final, job)
-            if reason is None:
-                size = final.stat().st_size
-                return ClipResult(job, "skipped", duration=job.duration, size=size)
-            self.reporter.debug(f"{job.output} exists but will be made again: {reason}")
-        attempts = 0
+    # -- fetching -------------------------------------------------------------------------------------
+    def _retrying(self, label: str, action: Callable[[], T]) -> T:
+        """Run a network action, trying again with backoff when the network may be to blame."""
+        attempt = 0
         while True:
-            attempts += 1
+            attempt += 1
             try:
-                return self._attempt(job, final, attempts)
+                return action()
             except JobError as error:
-                if self.children.stopping.is_set():
-                    return ClipResult(job, "failed", "interrupted", attempts=attempts)
-                # Reading over the network can fail in many ways that a second try fixes.
-                retryable = error.retryable or not job.source_is_local
-                if retryable and attempts <= self.config.retries:
-                    delay = self.retry_delay * 2 ** (attempts - 1)
-                    self.reporter.message(
-                        f"{job.output}: {error.message}; retrying in {delay:g}s ({attempts}/{self.config.retries})"
-                    )
-                    time.sleep(delay)
-                    continue
-                return ClipResult(job, "failed", error.message, attempts=attempts)
-            except ClipperError as error:
-                return ClipResult(job, "failed", error.message, attempts=attempts)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    temp_path(job, self.config).unlink()
+                if self.children.stopping.is_set() or attempt > self.config.retries:
+                    raise
+                delay = self.config.retry_delay * 2 ** (attempt - 1)
+                self.reporter.message(f"{label}: {error.message}; retrying in {delay:g}s "
+                                      f"({attempt}/{self.config.retries})")  # fmt: skip
+                time.sleep(delay)
 
-    def _attempt(self, job: ClipJob, final: Path, attempts: int) -> ClipResult:
-        streams = self._streams(job)
-        temp = temp_path(job, self.config)
-        argv = cut_command(job, self.config, streams)
+    def _resolve(self, plan: VideoPlan) -> list[fetch.MediaStream]:
+        with self._lock:
+            known = self._streams.get(plan.source)
+        if known is not None:
+            return known
+        argv = resolve_command(plan, self.runtime)
         self.reporter.debug("$ " + " ".join(argv))
-        self.reporter.clip_started(job.output, "cut", job.duration)
-        cut.run_ffmpeg(argv, lambda seconds: self.reporter.clip_progress(job.output, seconds), self.children)
-        reason = self._check(temp, job)
-        if reason is not None:
-            raise CutError(f"the clip did not verify: {reason}")
-        size = temp.stat().st_size
-        os.replace(temp, final)
-        info_duration = cut.probe(str(final)).duration
-        return ClipResult(job, "done", duration=info_duration, size=size, attempts=attempts)
+        streams = fetch.resolve(argv)
+        with self._lock:
+            self._streams[plan.source] = streams
+        return streams
 
-    def _check(self, path: Path, job: ClipJob) -> str | None:
+    def _fetch_full(self, plan: VideoPlan) -> _Media:
+        key = fetch.cache_key(plan.source, plan.format, plan.format_sort)
+        cached = fetch.cached_download(self.config.cache_dir, plan.video_id, key)
+        if cached is not None:
+            return _Media(str(cached), None, "full")
+        self.config.cache_dir.mkdir(parents=True, exist_ok=True)
+        argv = fetch.download_argv(plan.source, plan.format, plan.format_sort, full_target(plan, self.config),
+                                   self.runtime)  # fmt: skip
+        label = f"download {plan.video_id}"
+        self.reporter.task_started(label, label, None, unit="B")
+
+        def progress(done: int, total: int | None) -> None:
+            if self.children.stopping.is_set():
+                raise KeyboardInterrupt  # yt-dlp stops and leaves only its .part file
+            self.reporter.task_progress(label, done, total)
+
+        def attempt() -> str:
+            self.reporter.debug("$ " + " ".join(argv))
+            return fetch.download(argv, progress)
+
         try:
-            info = cut.probe(str(path))
+            path = self._retrying(label, attempt)
+        finally:
+            self.reporter.task_finished(label)
+        return _Media(path, None, "full")
+
+    def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
+        def attempt() -> _Media:
+            streams = self._resolve(plan)
+            path = section_path(plan, section, self.config)
+            step = section_step(streams, section, path)
+            try:
+                self._run_step(step, f"fetch {plan.video_id} {section.start:.0f}-{section.end:.0f}s")
+            except BaseException:
+                self._remove([path])
+                raise
+            return _Media(str(path), 0.0, "sections")
+
+        return self._retrying(f"{plan.video_id} section", attempt)
+
+    # -- cutting --------------------------------------------------------------------------------------
+    def _info(self, path: str) -> MediaInfo:
+        with self._lock:
+            known = self._infos.get(path)
+        if known is None:
+            known = probe.probe(path)
+            with self._lock:
+                self._infos[path] = known
+        return known
+
+    def _clip(self, job: ClipJob, media: _Media) -> ClipResult:
+        config = self.config
+        try:
+            if not Path(media.path).is_file():
+                raise CutError(f"source file not found: {media.path}")
+            info = self._info(media.path)
+            origin = info.start_time if media.origin is None else media.origin
+            packets = None
+            if config.mode == "smart" and cut.smart_unsupported(info, job.output) is None:
+                packets = probe.packets(media.path, *packet_window(job, origin))
+            steps, note = clip_steps(job, config, media.path, origin, info, packets)
+            mode = "reencode" if note else config.mode
+            if note:
+                self.reporter.message(f"{job.output}: {note}")
+            try:
+                self._run_steps(job, steps, info)
+            except CutError as error:
+                if mode != "smart" or self.children.stopping.is_set():
+                    raise
+                self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip")
+                steps, _ = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, None)
+                mode = "reencode"
+                self._run_steps(job, steps, info)
+            temp = temp_path(job, config)
+            size = temp.stat().st_size
+            os.replace(temp, final_path(job, config))
+            return ClipResult(job, "done", duration=job.duration, size=size, mode=mode, fetch=media.fetch)
+        except ClipperError as error:
+            message = "interrupted" if self.children.stopping.is_set() else error.message
+            return ClipResult(job, "failed", message, fetch=media.fetch)
+        finally:
+            self._remove(cleanup_paths(job, config))
+
+    def _run_steps(self, job: ClipJob, steps: Sequence[Step], info: MediaInfo) -> None:
+        try:
+            for step in steps:
+                if step.list_file is not None:
+                    Path(step.list_file[0]).write_text(step.list_file[1], encoding="utf-8")
+                self._run_step(step, f"{step.phase} {job.output}")
+                if step.phase == "copy":
+                    self._check_piece(step)
+            reason = self._verified(temp_path(job, self.config), job)
+            if reason is not None:
+                raise CutError(f"the clip did not verify: {reason}")
+        finally:
+            self._remove([Path(step.output) for step in steps if step.phase in ("encode", "copy")])
+
+    def _check_piece(self, step: Step) -> None:
+        """A copied piece must start at its keyframe: a seek that landed elsewhere would shift the clip."""
+        start = float(step.argv[step.argv.index("-ss") + 1])
+        first = probe.first_packet_time(step.output)
+        if first is None or abs(first - start) > 0.001:
+            raise CutError(f"copied piece starts at {first}, not at the keyframe {start}")
+
+    def _run_step(self, step: Step, label: str) -> None:
+        self.reporter.debug("$ " + " ".join(step.argv))
+        key = f"{label}#{threading.get_ident()}"
+        self.reporter.task_started(key, label, step.seconds)
+        try:
+            cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, seconds - step.offset),
+                           self.children)  # fmt: skip
+        finally:
+            self.reporter.task_finished(key)
+
+    def _verified(self, path: Path, job: ClipJob) -> str | None:
+        """None when ``path`` is a finished clip of ``job``; else why not."""
+        if not path.is_file():
+            return "missing"
+        try:
+            info = probe.probe(str(path))
         except ClipperError as error:
             return error.message
-        return cut.verify_clip(info, job.duration, self.config.mode)
+        return probe.verify_clip(info, job.duration, self.config.mode)
 
-    def _streams(self, job: ClipJob) -> list[fetch.MediaStream] | None:
-        """The media URLs of the job's video, found once per video per run (shared by its clips)."""
-        argv = resolve_command(job, self.config, self.runtime)
-        if argv is None:
-            if not Path(job.source).is_file():
-                raise CutError(f"source file not found: {job.source}")
-            return None
-        with self._resolve_lock:
-            future = self._resolved.get(job.source)
-            owner = future is None
-            if future is None:
-                future = Future()
-                self._resolved[job.source] = future
-        if owner:
-            self.reporter.debug("$ " + " ".join(argv))
-            try:
-                future.set_result(fetch.resolve(argv))
-            except BaseException as error:
-                with self._resolve_lock:  # let a retry try again
-                    self._resolved.pop(job.source, None)
-                future.set_exception(error)
-        return future.result()
-
-    def _record(self, result: ClipResult) -> None:
-        with self._manifest_lock:
+    # -- bookkeeping ----------------------------------------------------------------------------------
+    def _finish(self, result: ClipResult) -> None:
+        self.reporter.clip_finished(result.job.output, result.status, result.error or "")
+        with self._lock:
             self._manifest[result.job.output] = manifest_entry(result, self.config)
             write_json_atomic(self.config.output_dir / MANIFEST_NAME, {"version": 1, "clips": self._manifest})
+
+    @staticmethod
+    def _remove(paths: Sequence[Path]) -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from clipper import cut, fetch
+from clipper import cut, fetch, probe
 from clipper.cli import cli
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
@@ -39,7 +39,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(fetch, "resolve", forbidden)
     monkeypatch.setattr(fetch, "download", forbidden)
     monkeypatch.setattr(cut, "run_ffmpeg", forbidden)
-    monkeypatch.setattr(cut, "probe", forbidden)
+    monkeypatch.setattr(probe, "probe", forbidden)
+    monkeypatch.setattr(probe, "packets", forbidden)
     monkeypatch.setattr(fetch, "js_runtime", lambda: None)
     return tmp_path
 
@@ -158,16 +159,34 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"# mode smart; clips go to {workdir / 'clips'}",
+        "# video u3HBJVjpXuw: sections (4 clip(s) cover 227s of 699s (32%): fetching only the sections saves most"
+        " of the download)",
+    ]
     assert [line for line in lines if line.startswith("# u3HBJVjpXuw")] == [
-        "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35), mode reencode",
-        "# u3HBJVjpXuw-3m34s.mp4: u3HBJVjpXuw 3:34-4:30 (notes/u3HBJVjpXuw.md:49), mode reencode",
-        "# u3HBJVjpXuw-6m07s.mp4: u3HBJVjpXuw 6:07-7:00 (notes/u3HBJVjpXuw.md:63), mode reencode",
-        "# u3HBJVjpXuw-10m34s.mp4: u3HBJVjpXuw 10:34-11:35 (notes/u3HBJVjpXuw.md:77), mode reencode",
+        "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35)",
+        "# u3HBJVjpXuw-3m34s.mp4: u3HBJVjpXuw 3:34-4:30 (notes/u3HBJVjpXuw.md:49)",
+        "# u3HBJVjpXuw-6m07s.mp4: u3HBJVjpXuw 6:07-7:00 (notes/u3HBJVjpXuw.md:63)",
+        "# u3HBJVjpXuw-10m34s.mp4: u3HBJVjpXuw 10:34-11:35 (notes/u3HBJVjpXuw.md:77)",
     ]
     assert sum(line.startswith("MEDIA_URL=$(yt-dlp --ignore-config ") for line in lines) == 1
-    argvs = [shlex.split(line) for line in lines if not line.startswith("#")]
-    ffmpegs = [argv for argv in argvs if argv[0] == "ffmpeg"]
-    assert [argv[argv.index("-ss") + 1] for argv in ffmpegs] == ["38", "214", "367", "634"]
+    argvs = [shlex.split(line) for line in lines if not line.startswith(("#", "MEDIA_URL="))]
+    sections = [argv for argv in argvs if argv[0] == "ffmpeg"]
+    assert [(argv[argv.index("-ss") + 1], argv[argv.index("-to") + 1]) for argv in sections] == [
+        ("37", "97"),
+        ("213", "272"),
+        ("366", "422"),
+        ("633", "697"),
+    ]
+    assert all(argv[argv.index("-i") + 1] == "$MEDIA_URL" for argv in sections)
+    probes = [argv for argv in argvs if argv[0] == "ffprobe"]
+    assert [argv[argv.index("-read_intervals") + 1] for argv in probes] == [
+        "37.000000%97.000000",
+        "213.000000%272.000000",
+        "366.000000%422.000000",
+        "633.000000%697.000000",
+    ]
     moves = [argv for argv in argvs if argv[0] == "mv"]
     assert [argv[-1] for argv in moves] == [
         str(workdir / "clips" / name)
@@ -178,6 +197,7 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
             "u3HBJVjpXuw-10m34s.mp4",
         )
     ]
+    assert sum(argv[0] == "rm" for argv in argvs) == 4  # each section is removed once its clip is made
     assert sorted(path.name for path in workdir.iterdir()) == ["notes"]  # no clips/ folder, no cache
 
 
@@ -187,9 +207,13 @@ def test_batch_dry_run_with_options(workdir: Path) -> None:
     result = run("batch", "--dry-run", "-o", "out", "-j", "3", "--mode", "copy", "notes/u3HBJVjpXuw.md")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35), mode copy"
+    assert lines[:3] == [
+        f"# mode copy; clips go to {workdir / 'out'}",
+        "# video u3HBJVjpXuw: local (a local file)",
+        "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35)",
+    ]
     assert not any(line.startswith("MEDIA_URL=") for line in lines)
-    ffmpeg = shlex.split(lines[1])
+    ffmpeg = shlex.split(lines[3])
     assert ffmpeg[ffmpeg.index("-i") + 1] == f"file:{media}"
     assert ffmpeg[ffmpeg.index("-t") + 1] == "57"
     assert ffmpeg[ffmpeg.index("-c") + 1] == "copy"
@@ -226,9 +250,9 @@ def test_missing_note(workdir: Path) -> None:
     ("text", "message"),
     [
         ("jobs: x\n", "bad.yaml:1: jobs must be a whole number, not a string"),
-        ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of reencode, copy, not 'fast'"),
-        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: format, format_sort, jobs, mode, naming,"
-         " output_dir, retries, sources)"),
+        ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of smart, reencode, copy, not 'fast'"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: cache_dir, fetch, format, format_sort, jobs, mode,"
+         " naming, output_dir, retries, retry_delay, sources)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])
@@ -275,7 +299,7 @@ def test_missing_config_file(workdir: Path) -> None:
         (["batch", "--dry-run"], "Error: Missing argument 'PATHS...'."),
         (
             ["batch", "--mode", "fast", "notes"],
-            "Error: Invalid value for '--mode': 'fast' is not one of 'reencode', 'copy'.",
+            "Error: Invalid value for '--mode': 'fast' is not one of 'smart', 'reencode', 'copy'.",
         ),
         (["batch", "-j", "0", "notes"], "Error: Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."),
         (["plan", "--frobnicate", "notes"], "Error: No such option '--frobnicate'."),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
-from clipper import cut, fetch
-from clipper.cut import MediaInfo
+from clipper import cut, fetch, probe
 from clipper.fetch import MediaStream
+from clipper.probe import MediaInfo
 
 
 @pytest.mark.parametrize(
@@ -26,40 +28,105 @@ def test_seconds_arg(value: float, text: str) -> None:
     ],
 )
 def test_file_arg_keeps_odd_names_files(location: str, arg: str) -> None:
-    assert cut.file_arg(location) == arg
+    assert probe.file_arg(location) == arg
+
+
+FF = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+RECONNECT = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4",
+             "-rw_timeout", "30000000"]  # fmt: skip
 
 
 def test_reencode_argv_for_a_local_file() -> None:
-    argv = cut.cut_argv([MediaStream("/v/src.mp4")], 38, 57, "reencode", "/out/.a.mp4.part")
+    argv = cut.cut_argv("/v/src.mp4", 0.0, 38, 57, "reencode", "/out/.a.mp4.part")
     assert argv == [
-        "ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-        "-ss", "38", "-i", "file:/v/src.mp4",
+        *FF, "-seek_timestamp", "1", "-ss", "38", "-i", "file:/v/src.mp4",
         "-map", "0:v:0?", "-map", "0:a:0?", "-t", "57",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k",
         "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4", "file:/out/.a.mp4.part",
     ]  # fmt: skip
 
 
-def test_copy_argv_for_separate_video_and_audio_urls_into_webm() -> None:
-    streams = [
-        MediaStream("https://h/v", {"User-Agent": "x"}, has_video=True, has_audio=False),
-        MediaStream("https://h/a", has_video=False, has_audio=True),
-    ]
-    argv = cut.cut_argv(streams, 1.5, 2, "copy", "clip.webm")
-    reconnect = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4",
-                 "-rw_timeout", "30000000"]  # fmt: skip
-    assert argv[9:] == [
-        *reconnect, "-headers", "User-Agent: x\r\n", "-ss", "1.5", "-i", "https://h/v",
-        *reconnect, "-ss", "1.5", "-i", "https://h/a",
-        "-map", "0:v:0?", "-map", "1:a:0?", "-t", "2", "-c", "copy", "-avoid_negative_ts", "make_zero",
+def test_copy_argv_into_webm_seeks_from_the_files_origin() -> None:
+    argv = cut.cut_argv("-odd:name.mkv", 1.4, 1.5, 2, "copy", "clip.webm")
+    assert argv[len(FF):] == [
+        "-seek_timestamp", "1", "-ss", "2.9", "-i", "file:-odd:name.mkv", "-map", "0:v:0?", "-map", "0:a:0?",
+        "-t", "2", "-c", "copy", "-avoid_negative_ts", "make_zero",
         "-map_metadata", "-1", "-map_chapters", "-1", "-f", "webm", "file:clip.webm",
     ]  # fmt: skip
 
 
+def test_section_argv_fetches_separate_streams_into_one_file() -> None:
+    streams = [
+        MediaStream("https://h/v", {"User-Agent": "x"}, has_video=True, has_audio=False),
+        MediaStream("https://h/a", has_video=False, has_audio=True),
+    ]
+    argv = cut.section_argv(streams, 37, 97.5, "/o/.s.mp4")
+    assert argv[len(FF):] == [
+        "-copyts", "-start_at_zero",
+        *RECONNECT, "-headers", "User-Agent: x\r\n", "-ss", "37", "-to", "97.5", "-i", "https://h/v",
+        *RECONNECT, "-ss", "37", "-to", "97.5", "-i", "https://h/a",
+        "-map", "0:v:0?", "-map", "1:a:0?", "-c", "copy", "-map_metadata", "-1", "-f", "mp4", "file:/o/.s.mp4",
+    ]  # fmt: skip
+
+
 def test_webm_is_reencoded_to_vp9_and_opus() -> None:
-    argv = cut.cut_argv([MediaStream("in.mkv")], 0, 3, "reencode", "x.webm")
+    argv = cut.cut_argv("in.mkv", 0, 0, 3, "reencode", "x.webm")
     assert argv[argv.index("-c:v") + 1] == "libvpx-vp9" and argv[argv.index("-c:a") + 1] == "libopus"
-    assert "-ss" not in argv  # nothing to seek at zero
+
+
+H264 = MediaInfo(
+    700.0, 700.0, 25.0, True, True, 1000, start_time=0.0, video_codec="h264", audio_codec="aac", profile="High",
+    level=31, pix_fmt="yuv420p", time_base=Fraction(1, 12800), has_b_frames=2, field_order="progressive",
+    color=(("-colorspace", "bt709"),),
+)  # fmt: skip
+
+
+def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
+    argv = cut.encode_piece_argv("/s.mp4", H264, 33.32, 17, 0.08, "/o/.p.head.ts")
+    assert argv[len(FF):] == [
+        "-copyts", "-ss", "33.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "17",
+        "-c:v", "libx264", "-preset", "fast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
+        "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-bsf:v", "setts=dts=DTS-7200",
+        "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.head.ts",
+    ]  # fmt: skip
+
+
+def test_copy_piece_drops_leading_pictures_by_index() -> None:
+    argv = cut.copy_piece_argv("/s.mp4", H264, 34.0, 680, (1, 2), "/o/.p.mid.ts")
+    assert argv[len(FF):] == [
+        "-copyts", "-seek_timestamp", "1", "-ss", "34", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-c:v", "copy", "-bsf:v", "h264_mp4toannexb,noise=drop=eq(n\\,1)+eq(n\\,2)", "-frames:v", "680",
+        "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.mid.ts",
+    ]  # fmt: skip
+
+
+def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
+    argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, H264, "/s.mp4", 33.32, 27.78, "/o/.c.mp4.part")
+    assert argv[len(FF):] == [
+        "-i", "concat:/o/h.ts|/o/m.ts", "-seek_timestamp", "1", "-ss", "33.32", "-t", "27.78", "-i", "file:/s.mp4",
+        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "160k",
+        "-video_track_timescale", "12800", "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
+        "-f", "mp4", "file:/o/.c.mp4.part",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "output", "reason"),
+    [
+        ({}, "a.mp4", None),
+        ({}, "a.webm", "webm cannot hold H.264"),
+        ({"video_codec": "hevc"}, "a.mp4", "no matching encoder for hevc video"),
+        ({"profile": "High 10"}, "a.mp4", "H.264 profile High 10 cannot be matched"),
+        ({"pix_fmt": "yuv422p"}, "a.mp4", "pixel format yuv422p cannot be matched"),
+        ({"field_order": "tt"}, "a.mp4", "interlaced video"),
+        ({"has_video": False}, "a.mp4", "no video stream"),
+        ({"video_codec": "vp9", "profile": "Profile 0"}, "a.webm", None),
+    ],
+)
+def test_what_smart_cut_can_match(changes: dict[str, object], output: str, reason: str | None) -> None:
+    from dataclasses import replace
+
+    assert cut.smart_unsupported(replace(H264, **changes), output) == reason  # type: ignore[arg-type]
 
 
 def info(duration: float, video: float | None = None, rate: float | None = 25.0) -> MediaInfo:
@@ -80,7 +147,7 @@ def info(duration: float, video: float | None = None, rate: float | None = 25.0)
     ],
 )
 def test_verify_clip(media: MediaInfo, asked: float, mode: str, reason: str | None) -> None:
-    assert cut.verify_clip(media, asked, mode) == reason
+    assert probe.verify_clip(media, asked, mode) == reason
 
 
 def test_resolve_argv_is_hardened() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from clipper.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_confi
 from clipper.errors import ConfigError
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
-KNOWN = "format, format_sort, jobs, mode, naming, output_dir, retries, sources"
+KNOWN = "cache_dir, fetch, format, format_sort, jobs, mode, naming, output_dir, retries, retry_delay, sources"
 
 
 def write_config(tmp_path: Path, text: str, name: str = "conf/config.yaml") -> Path:
@@ -25,7 +26,9 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     expected = Config(output_dir=tmp_path / "clips", jobs=default_jobs())
     assert load_config(None) == expected
     assert load_config(Path("config.yaml")) == expected  # missing and not required: defaults
-    assert expected.mode == "reencode"
+    assert expected.mode == "smart"
+    assert expected.fetch == "auto"
+    assert expected.cache_dir == Path.home() / ".cache" / "clipper" or "XDG_CACHE_HOME" in os.environ
     assert expected.naming == "{video_id}-{start}"
     assert dict(expected.sources) == {}
     assert expected.format == "bv*+ba/b"
@@ -115,7 +118,7 @@ def test_format_sort_as_a_list(tmp_path: Path) -> None:
         ("jobs: 0\n", 1, "jobs must be at least 1, not 0"),
         ("\n\njobs: -3\n", 3, "jobs must be at least 1, not -3"),
         ("retries: -1\n", 1, "retries must be 0 or more, not -1"),
-        ("mode: fast\n", 1, "mode must be one of reencode, copy, not 'fast'"),
+        ("mode: fast\n", 1, "mode must be one of smart, reencode, copy, not 'fast'"),
         ("output_dir: 5\n", 1, "output_dir must be a string, not a whole number"),
         ("format_sort: 5\n", 1, "format_sort must be a list or a string, not a whole number"),
         ("sources: [a, b]\n", 1, "sources must be a mapping, not a list"),
@@ -190,7 +193,7 @@ def test_with_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     ("overrides", "message"),
     [
         ({"jobs": 0}, "jobs must be at least 1, not 0"),
-        ({"mode": "fast"}, "mode must be one of reencode, copy, not 'fast'"),
+        ({"mode": "fast"}, "mode must be one of smart, reencode, copy, not 'fast'"),
         ({"naming": "{nope}"}, f"naming '{{nope}}' is not a valid template ('nope'); fields: {FIELDS}"),
     ],
 )

@@ -9,8 +9,11 @@ import pytest
 from conftest import FPS, Served
 from verify import beep_onsets, check_clip
 
-from clipper import cut
+from clipper import cut, probe
+from clipper.config import Config
 from clipper.fetch import MediaStream
+from clipper.plan import ClipJob
+from clipper.steps import SECTION_LEAD, SECTION_TAIL, Section, clip_steps, packet_window, temp_path
 
 pytestmark = pytest.mark.slow
 
@@ -26,20 +29,33 @@ def split_streams(media_dir: Path, short_video: Path) -> tuple[str, str]:
     return video.name, audio.name
 
 
-@pytest.mark.parametrize("mode", ["reencode", "copy"])
+@pytest.mark.parametrize("mode", ["smart", "reencode", "copy"])
 def test_separate_video_and_audio_urls_are_merged_in_sync(
     tmp_path: Path, server: Served, split_streams: tuple[str, str], short_thumbs: list[bytes], mode: str
 ) -> None:
     video, audio = split_streams
     streams = [MediaStream(server.url(video), has_audio=False), MediaStream(server.url(audio), has_video=False)]
-    clip = tmp_path / "merged.mp4"
     start = 6.0 if mode == "copy" else 3.2  # copy starts at a keyframe: give it one
-    argv = cut.cut_argv(streams, start, 5.0, mode, str(clip))
+    config = Config(output_dir=tmp_path, mode=mode)
+    job = ClipJob("v", "u", "http://x/v", "t", start, start + 5.0, "merged.mp4", tmp_path / "n.md", 1)
+    section = Section(start - SECTION_LEAD, start + 5.0 + SECTION_TAIL, (job,))
+    fetched = tmp_path / "section.mp4"
 
-    cut.run_ffmpeg(argv)
+    # The runner's two steps: fetch the section from both URLs into one file, then cut the clip from it.
+    cut.run_ffmpeg(cut.section_argv(streams, section.start, section.end, str(fetched)))
+    info = probe.probe(str(fetched))
+    packets = probe.packets(str(fetched), *packet_window(job, 0.0)) if mode == "smart" else None
+    steps, note = clip_steps(job, config, str(fetched), 0.0, info, packets)
+    assert note is None
+    for step in steps:
+        if step.list_file:
+            Path(step.list_file[0]).write_text(step.list_file[1])
+        cut.run_ffmpeg(step.argv)
+    clip = tmp_path / "merged.mp4"
+    temp_path(job, config).rename(clip)
 
-    info = cut.probe(str(clip))
-    assert info.has_video and info.has_audio
+    clip_info = probe.probe(str(clip))
+    assert clip_info.has_video and clip_info.has_audio
     check = check_clip(clip, short_thumbs, start, start + 5.0, FPS)
     assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
     # The source beeps at every whole second: in the clip, at 0.8 s, 1.8 s, ... (or 0, 1, ... from 6 s).

@@ -136,3 +136,36 @@ def beep_onsets(path: Path | str, rate: int = 48000) -> list[float]:
             onsets.append(start / rate)
         beeping = high
     return onsets
+
+
+def decode_errors(path: Path | str) -> str:
+    """What ffmpeg reports while decoding every stream of ``path`` in full ('' for a clean file)."""
+    result = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True, check=False
+    )
+    errors = result.stderr.strip()
+    if result.returncode != 0:
+        errors += f"\n(ffmpeg exit status {result.returncode})"
+    return errors.strip()
+
+
+def stream_kinds(path: Path | str) -> list[str]:
+    """The codec type of each stream (``video``, ``audio``...), in order."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [line.strip().rstrip(",") for line in out.splitlines() if line.strip()]
+
+
+def container_of(path: Path | str) -> str:
+    """The demuxer ffprobe picks for ``path`` by its content (e.g. ``matroska,webm``), not by its name."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().rstrip(",")

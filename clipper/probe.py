@@ -1,0 +1,167 @@
+"""ffprobe: what a media file holds (streams, codecs, timing) and its video packets around a clip."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import ffmpeg
+
+from clipper.errors import CutError, ToolError
+from clipper.smart import Packet
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe says about a file (the first video and audio streams)."""
+
+    duration: float
+    video_duration: float | None
+    frame_rate: float | None
+    has_video: bool
+    has_audio: bool
+    size: int
+    start_time: float = 0.0
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    profile: str | None = None
+    level: int | None = None
+    pix_fmt: str | None = None
+    time_base: Fraction | None = None
+    has_b_frames: int = 0
+    field_order: str | None = None
+    color: tuple[tuple[str, str], ...] = ()  # (ffmpeg option, value) for the colour properties that are set
+
+
+_URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def is_url(location: str) -> bool:
+    return bool(_URL_RE.match(location))
+
+
+def file_arg(location: str) -> str:
+    """A URL as is; a local path as ``file:PATH`` (safe for names starting with ``-`` or holding ``:``).
+
+    A ``$NAME`` placeholder (a dry run's shell variable for a URL yt-dlp finds) is kept as is."""
+    return location if is_url(location) or location.startswith("$") else "file:" + location
+
+
+def _rate(text: str | None) -> float | None:
+    if not text or text in ("0/0", "0"):
+        return None
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return float(value) if value else None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def probe(path: str) -> MediaInfo:
+    """ffprobe a local file or URL (through ffmpeg-python)."""
+    try:
+        data = ffmpeg.probe(file_arg(path), v="error")
+    except FileNotFoundError:
+        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
+    except ffmpeg.Error as error:
+        message = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise CutError(f"ffprobe cannot read it: {message[-1] if message else 'no message'}", path) from None
+    streams = data.get("streams") or []
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    fmt = data.get("format") or {}
+    video_duration = _number(video.get("duration")) if video else None
+    color: list[tuple[str, str]] = []
+    if video:
+        for key, option in (("color_space", "-colorspace"), ("color_primaries", "-color_primaries"),
+                            ("color_transfer", "-color_trc"), ("color_range", "-color_range")):
+            value = video.get(key)
+            if value and value not in ("unknown", "reserved"):
+                color.append((option, value))
+    return MediaInfo(
+        duration=_number(fmt.get("duration")) or video_duration or 0.0,
+        video_duration=video_duration,
+        frame_rate=(_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))) if video else None,
+        has_video=video is not None,
+        has_audio=audio is not None,
+        size=int(fmt.get("size") or 0),
+        start_time=_number(fmt.get("start_time")) or 0.0,
+        video_codec=video.get("codec_name") if video else None,
+        audio_codec=audio.get("codec_name") if audio else None,
+        profile=video.get("profile") if video else None,
+        level=int(video["level"]) if video and isinstance(video.get("level"), int) else None,
+        pix_fmt=video.get("pix_fmt") if video else None,
+        time_base=Fraction(video["time_base"]) if video and video.get("time_base") else None,
+        has_b_frames=int(video.get("has_b_frames") or 0) if video else 0,
+        field_order=video.get("field_order") if video else None,
+        color=tuple(color),
+    )
+
+
+def packets_argv(path: str, start: float, end: float) -> list[str]:
+    """ffprobe argv listing the video packets (decode order) from the keyframe before ``start`` to past ``end``."""
+    return ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals",
+            f"{max(0.0, start):.6f}%{end:.6f}", "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0",
+            file_arg(path)]  # fmt: skip
+
+
+def parse_packets(csv: str) -> list[Packet]:
+    """``pts,dts,flags`` lines -> Packets (lines without a pts are skipped)."""
+    packets = []
+    for line in csv.splitlines():
+        fields = line.strip().split(",")
+        if len(fields) < 3 or not fields[0].lstrip("-").isdigit():
+            continue
+        dts = int(fields[1]) if fields[1].lstrip("-").isdigit() else None
+        packets.append(Packet(int(fields[0]), dts, "K" in fields[2]))
+    return packets
+
+
+def packets(path: str, start: float, end: float) -> list[Packet]:
+    """Run ``packets_argv``."""
+    result = subprocess.run(packets_argv(path, start, end), capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise CutError(f"ffprobe cannot list packets: {result.stderr.strip()[-200:]}", path)
+    return parse_packets(result.stdout)
+
+
+def tolerance(info: MediaInfo) -> float:
+    """One frame (or one audio frame's worth for audio-only), plus rounding."""
+    return (1.0 / info.frame_rate if info.frame_rate else 0.025) + 0.002
+
+
+def verify_clip(info: MediaInfo, duration: float, mode: str) -> str | None:
+    """Why a finished clip does not verify, or None when it does."""
+    if info.duration <= 0:
+        return "it holds no media"
+    measured = info.video_duration if info.video_duration is not None else info.duration
+    if mode == "copy":  # keyframe-aligned: may start early, never much shorter than asked
+        if measured < duration - 1.0:
+            return f"it lasts {measured:.3f}s, asked for {duration:.3f}s"
+        return None
+    if abs(measured - duration) > tolerance(info):
+        return f"it lasts {measured:.3f}s, asked for {duration:.3f}s (more than a frame off)"
+    return None
+
+
+def first_packet_time(path: str) -> float | None:
+    """pts (seconds) of the first video packet of a file, or None when it has none."""
+    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+                             "-show_entries", "packet=pts_time", "-of", "csv=p=0", file_arg(path)],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    text = result.stdout.strip().split("\n")[0].strip().rstrip(",") if result.returncode == 0 else ""
+    try:
+        return float(text)
+    except ValueError:
+        return None

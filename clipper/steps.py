@@ -1,0 +1,324 @@
+"""Which commands make each clip (pure): how each video is fetched, and the ffmpeg steps of each clip.
+
+``--dry-run`` prints these steps and the runner runs them: one place builds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clipper import cut, fetch
+from clipper.config import Config
+from clipper.fetch import MediaStream
+from clipper.plan import ClipJob
+from clipper.probe import MediaInfo, packets_argv
+from clipper.smart import Packet, plan_smart
+from clipper.timecode import format_timestamp
+
+# A section starts this long before its first clip, so the keyframe the clip needs is in it, and ends this
+# long after its last clip, so the B-frames around the end are in it.
+SECTION_LEAD = 1.0
+SECTION_TAIL = 2.0
+# Clips whose sections come closer than this share one section.
+SECTION_MERGE_GAP = 2.0
+# `auto` downloads the whole video once when the clips cover this share of it (or more).
+FULL_SHARE = 0.5
+MEDIA_PLACEHOLDER = "$MEDIA_URL"
+
+
+@dataclass(frozen=True)
+class Section:
+    start: float
+    end: float
+    jobs: tuple[ClipJob, ...]
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """How one video's clips get their media: ``local`` file, one ``full`` download, or ``sections``."""
+
+    video_id: str
+    source: str
+    strategy: str
+    reason: str
+    jobs: tuple[ClipJob, ...]
+    sections: tuple[Section, ...] = ()
+    format: str = ""
+    format_sort: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ffmpeg run: its argv, the file it writes and how to read its progress."""
+
+    phase: str                 # fetch | cut | encode | copy | join
+    argv: tuple[str, ...]
+    output: str
+    seconds: float             # media seconds it writes (the progress bar's total)
+    offset: float = 0.0        # ffmpeg reports source timestamps for pieces: progress = out_time - offset
+    list_file: tuple[str, str] | None = field(default=None)  # (path, text) to write before running
+
+
+def covered_seconds(ranges: Sequence[tuple[float, float]]) -> float:
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(ranges):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None) -> tuple[Section, ...]:
+    """Padded ranges to fetch; clips whose ranges touch share a section."""
+    sections: list[tuple[float, float, list[ClipJob]]] = []
+    for job in sorted(jobs, key=lambda j: (j.start, j.end)):
+        start = max(0.0, job.start - SECTION_LEAD)
+        end = job.end + SECTION_TAIL
+        if video_duration:
+            end = min(end, video_duration + SECTION_TAIL)
+        if sections and start <= sections[-1][1] + SECTION_MERGE_GAP:
+            sections[-1] = (sections[-1][0], max(end, sections[-1][1]), [*sections[-1][2], job])
+        else:
+            sections.append((start, end, [job]))
+    return tuple(Section(start, end, tuple(group)) for start, end, group in sections)
+
+
+def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Path] | None = None) -> list[VideoPlan]:
+    """Group the jobs by video and choose how each video is fetched, saying why."""
+    cached = cached or {}
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[ClipJob]] = {}
+    for job in jobs:
+        key = (job.video_id, job.source, job.format or config.format, job.format_sort or config.format_sort)
+        groups.setdefault(key, []).append(job)
+    plans = []
+    for (video_id, source, fmt, sort), group in groups.items():
+        if group[0].source_is_local is not False:
+            plans.append(VideoPlan(video_id, source, "local", "a local file", tuple(group), format=fmt))
+            continue
+        duration = group[0].video_duration
+        covered = covered_seconds([(job.start, job.end) for job in group])
+        cache_key = fetch.cache_key(source, fmt, sort)
+        if cache_key in cached:
+            strategy, reason = "full", "downloaded before (in the cache)"
+        elif config.fetch != "auto":
+            strategy, reason = config.fetch, f"fetch: {config.fetch} in the config"
+        elif duration and covered / duration >= FULL_SHARE:
+            strategy = "full"
+            reason = (f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
+                      "one whole download costs little more than the sections")
+        elif duration:
+            strategy = "sections"
+            reason = (f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
+                      "fetching only the sections saves most of the download")
+        else:
+            strategy, reason = "sections", "the video's length is unknown: fetching only the sections"
+        sections = merge_sections(group, duration) if strategy == "sections" else ()
+        plans.append(VideoPlan(video_id, source, strategy, reason, tuple(group), sections, fmt, sort))
+    return plans
+
+
+# --- names ----------------------------------------------------------------------------------------------
+
+
+def _tag(*parts: object) -> str:
+    return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def temp_path(job: ClipJob, config: Config) -> Path:
+    """Where a clip is written before it is verified and renamed into place (same folder: atomic rename)."""
+    return config.output_dir / f".{job.output}.part"
+
+
+def final_path(job: ClipJob, config: Config) -> Path:
+    return config.output_dir / job.output
+
+
+def piece_prefix(job: ClipJob, config: Config) -> str:
+    """Smart-cut pieces: hidden, in the output folder, named without the clip's own (free-form) name."""
+    return str(config.output_dir / f".clipper-{_tag(job.output)}")
+
+
+def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
+    return config.output_dir / f".clipper-{_tag(plan.source, section.start, section.end)}.section.mp4"
+
+
+def full_target(plan: VideoPlan, config: Config) -> str:
+    """yt-dlp output template for a whole download in the cache (yt-dlp fills in the extension)."""
+    return str(config.cache_dir / f"{plan.video_id}-{fetch.cache_key(plan.source, plan.format, plan.format_sort)}"
+               ".%(ext)s")
+
+
+def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
+    prefix = piece_prefix(job, config)
+    pieces = [Path(f"{prefix}.{name}.{suffix}") for name in ("head", "mid", "tail") for suffix in ("ts", "mkv")]
+    return [temp_path(job, config), Path(prefix + ".list"), *pieces]
+
+
+# --- steps ------------------------------------------------------------------------------------------------
+
+
+def resolve_command(plan: VideoPlan, runtime: tuple[str, str] | None) -> list[str]:
+    return fetch.resolve_argv(plan.source, plan.format, plan.format_sort, runtime)
+
+
+def section_step(streams: Sequence[MediaStream], section: Section, output: Path) -> Step:
+    argv = cut.section_argv(streams, section.start, section.end, str(output))
+    return Step("fetch", tuple(argv), str(output), section.end - section.start, offset=section.start)
+
+
+def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
+               packets: Sequence[Packet] | None) -> tuple[list[Step], str | None]:  # fmt: skip
+    """The ffmpeg steps that make ``job`` from a local file; and a note when smart cut falls back.
+
+    ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
+    ``packets`` around the clip (see ``packet_window``); without them the clip is re-encoded whole.
+    """
+    temp = str(temp_path(job, config))
+    mode = config.mode
+    note = None
+    if mode == "smart":
+        reason = "no media information" if info is None else cut.smart_unsupported(info, job.output)
+        if reason is None and not packets:
+            reason = "no video packets found in the clip's range"
+        if reason is None:
+            assert info is not None and packets is not None
+            return _smart_steps(job, config, source, origin, info, packets), None
+        mode, note = "reencode", f"re-encoding the whole clip: {reason}"
+    argv = cut.cut_argv(source, origin, job.start, job.duration, mode, temp)
+    return [Step("cut", tuple(argv), temp, job.duration)], note
+
+
+def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:
+    """The timestamps to list packets for: from before the keyframe that precedes the clip to past its end."""
+    return origin + job.start - SECTION_LEAD, origin + job.end + SECTION_TAIL
+
+
+def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
+                 packets: Sequence[Packet]) -> list[Step]:  # fmt: skip
+    assert info.time_base is not None
+    time_base = info.time_base
+    clip_start = origin + job.start
+    plan = plan_smart(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
+    prefix = piece_prefix(job, config)
+    suffix = "ts" if cut.piece_container(info) == "mpegts" else "mkv"
+    delay = float(plan.decode_delay * time_base)
+    steps: list[Step] = []
+    pieces: list[str] = []
+    for piece, name in zip(plan.pieces, _piece_names(plan.pieces), strict=True):
+        path = f"{prefix}.{name}.{suffix}"
+        start = float(piece.start * time_base)
+        seconds = float((piece.end - piece.start) * time_base)
+        if piece.kind == "encode":
+            argv = cut.encode_piece_argv(source, info, start, piece.frames, delay, path)
+            steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start))
+        else:
+            argv = cut.copy_piece_argv(source, info, start, piece.packets, piece.drop, path)
+            steps.append(Step("copy", tuple(argv), path, seconds, offset=clip_start))
+        pieces.append(path)
+    first = float(plan.pieces[0].start * time_base)
+    last = float(plan.pieces[-1].end * time_base)
+    list_file = None
+    if suffix == "mkv":
+        list_file = (prefix + ".list", cut.concat_list(pieces))
+    temp = str(temp_path(job, config))
+    join = cut.join_argv(pieces, list_file[0] if list_file else None, info, source, first, last - first, temp)
+    steps.append(Step("join", tuple(join), temp, last - first, list_file=list_file))
+    return steps
+
+
+def _piece_names(pieces: Sequence[object]) -> list[str]:
+    names = []
+    for index, piece in enumerate(pieces):
+        kind = getattr(piece, "kind", "")
+        names.append("mid" if kind == "copy" else ("head" if index == 0 else "tail"))
+    return names
+
+
+# --- dry run ------------------------------------------------------------------------------------------------
+
+
+def shell_join(argv: Sequence[str]) -> str:
+    """Shell-quote an argv for printing; the media URL placeholder stays a shell variable."""
+    return " ".join(f'"{arg}"' if arg == MEDIA_PLACEHOLDER else shlex.quote(arg) for arg in argv)
+
+
+def describe(job: ClipJob) -> str:
+    return (f"# {job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
+            f" ({job.note}:{job.line})")
+
+
+LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]]]]
+
+
+def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str, str] | None,
+                  local_media: LocalMedia) -> list[str]:  # fmt: skip
+    """The commands a batch runs, as a shell script.
+
+    For local files ``local_media`` holds what ffprobe read (dry runs may read, never write), so every
+    command is exact. For URLs the media URL is a shell variable that the yt-dlp line fills, and the smart
+    cut's pieces depend on the keyframes the fetched section holds, so the ffprobe that lists them is shown.
+    """
+    lines: list[str] = [f"# mode {config.mode}; clips go to {config.output_dir}"]
+    for plan in plans:
+        lines.append(f"# video {plan.video_id}: {plan.strategy} ({plan.reason})")
+        if plan.strategy == "local":
+            info, packets = local_media.get(plan.source, (None, {}))
+            for job in plan.jobs:
+                lines.append(describe(job))
+                origin = info.start_time if info else 0.0
+                steps, note = clip_steps(job, config, plan.source, origin, info, packets.get(job))
+                if note:
+                    lines.append(f"# {note}")
+                lines += _step_lines(steps, job, config)
+            continue
+        lines.append("# find the media URL (yt-dlp prints one URL per stream; a second one, audio, is added as"
+                     " another input)")
+        lines.append("MEDIA_URL=$(" + shell_join(resolve_command(plan, runtime)) + " | head -n 1)")
+        stream = [MediaStream(MEDIA_PLACEHOLDER)]
+        if plan.strategy == "full":
+            target = full_target(plan, config)
+            lines.append("# one whole download into the cache, reused by later runs:")
+            lines.append(shell_join(fetch.download_argv(plan.source, plan.format, plan.format_sort, target, runtime)))
+            for job in plan.jobs:
+                lines.append(describe(job))
+                lines += _url_clip_lines(job, config, target.replace(".%(ext)s", ".EXT"))
+            continue
+        for section in plan.sections:
+            path = section_path(plan, section, config)
+            lines.append(f"# section {format_timestamp(section.start)}-{format_timestamp(section.end)}")
+            lines.append(shell_join(section_step(stream, section, path).argv))
+            for job in section.jobs:
+                lines.append(describe(job))
+                lines += _url_clip_lines(job, config, str(path), origin=0.0)
+            lines.append(shell_join(["rm", "--", str(path)]))
+    return lines
+
+
+def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.0) -> list[str]:
+    if config.mode != "smart":
+        steps, _ = clip_steps(job, config, media, origin, None, None)
+        return _step_lines(steps, job, config)
+    start, end = packet_window(job, origin)
+    return ["# smart cut: these keyframes decide which frames are re-encoded and which are copied:",
+            shell_join(packets_argv(media, start, end)),
+            "# then: encode up to the first keyframe, copy from it, join with the audio (run with -v to see them)",
+            shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))])]
+
+
+def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str]:
+    lines = []
+    for step in steps:
+        if step.list_file is not None:
+            lines.append(f"printf %s {shlex.quote(step.list_file[1])} > {shlex.quote(step.list_file[0])}")
+        lines.append(shell_join(step.argv))
+    lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
+    pieces = [step.output for step in steps if step.phase in ("encode", "copy")]
+    pieces += [step.list_file[0] for step in steps if step.list_file]
+    if pieces:
+        lines.append(shell_join(["rm", "--", *pieces]))
+    return lines
+

@@ -1,0 +1,145 @@
+"""How each video is fetched and which ffmpeg steps make each clip (pure: nothing is run here)."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from clipper.config import Config
+from clipper.plan import ClipJob
+from clipper.probe import MediaInfo
+from clipper.smart import Packet
+from clipper.steps import (
+    Section,
+    clip_steps,
+    covered_seconds,
+    dry_run_lines,
+    merge_sections,
+    plan_videos,
+)
+
+URL = "https://www.youtube.com/watch?v=abcdefghijk"
+
+
+def job(start: float, end: float, *, source: str = URL, duration: float | None = 600.0, name: str = "") -> ClipJob:
+    return ClipJob("abcdefghijk", URL, source, "t", start, end, name or f"c{start:g}.mp4", Path("n.md"), 3,
+                   video_duration=duration)  # fmt: skip
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(output_dir=tmp_path / "out", cache_dir=tmp_path / "cache", jobs=2)
+
+
+def test_covered_seconds_counts_overlaps_once() -> None:
+    assert covered_seconds([(0, 10), (5, 15), (20, 30)]) == 25
+
+
+def test_sections_are_padded_and_merged_when_they_touch() -> None:
+    sections = merge_sections([job(100, 130), job(10, 20), job(21, 25), job(590, 600)], 600.0)
+    assert [(s.start, s.end, [j.start for j in s.jobs]) for s in sections] == [
+        (9.0, 27.0, [10, 21]),
+        (99.0, 132.0, [100]),
+        (589.0, 602.0, [590]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("jobs", "fetch", "strategy", "reason"),
+    [
+        ([job(10, 70)], "auto", "sections",
+         "1 clip(s) cover 60s of 600s (10%): fetching only the sections saves most of the download"),
+        ([job(0, 200), job(300, 400)], "auto", "full",
+         "2 clip(s) cover 300s of 600s (50%): one whole download costs little more than the sections"),
+        ([job(10, 70, duration=None)], "auto", "sections", "the video's length is unknown: fetching only the sections"),
+        ([job(10, 70)], "full", "full", "fetch: full in the config"),
+        ([job(0, 500)], "sections", "sections", "fetch: sections in the config"),
+        ([job(10, 70, source="/media/v.mp4")], "auto", "local", "a local file"),
+    ],
+)  # fmt: skip
+def test_fetch_strategy_and_why(config: Config, jobs: list[ClipJob], fetch: str, strategy: str, reason: str) -> None:
+    [plan] = plan_videos(jobs, replace(config, fetch=fetch))
+    assert (plan.strategy, plan.reason) == (strategy, reason)
+    assert bool(plan.sections) == (strategy == "sections")
+
+
+def test_a_cached_download_is_reused(config: Config) -> None:
+    from clipper import fetch
+
+    key = fetch.cache_key(URL, config.format, config.format_sort)
+    [plan] = plan_videos([job(10, 20)], config, {key: Path("/cache/abcdefghijk.mkv")})
+    assert (plan.strategy, plan.reason) == ("full", "downloaded before (in the cache)")
+
+
+def test_one_plan_per_video_and_source(config: Config) -> None:
+    plans = plan_videos([job(1, 2), job(3, 4), job(5, 6, source="http://127.0.0.1/v.mp4")], config)
+    assert [(p.source, len(p.jobs)) for p in plans] == [(URL, 2), ("http://127.0.0.1/v.mp4", 1)]
+
+
+H264 = MediaInfo(
+    600.0, 600.0, 25.0, True, True, 1000, video_codec="h264", profile="High", level=31, pix_fmt="yuv420p",
+    time_base=Fraction(1, 12800), has_b_frames=0, field_order="progressive",
+)  # fmt: skip
+
+
+def gop_packets(first: int, last: int, gop: int = 50, tick: int = 512) -> list[Packet]:
+    """Packets of frames first..last (frame numbers, 25 fps in 1/12800 units), no B-frames."""
+    return [Packet(n * tick, n * tick, n % gop == 0) for n in range(first, last + 1)]
+
+
+def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> None:
+    clip = job(33.32, 61.1, source="/m/v.mp4")  # frames 833..1527; keyframes every 50 frames
+    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
+    assert note is None
+    assert [(s.phase, s.seconds) for s in steps] == [("encode", pytest.approx(0.68)), ("copy", pytest.approx(27.1)),
+                                                     ("join", pytest.approx(27.78))]  # fmt: skip
+    encode, copy, join = (list(s.argv) for s in steps)
+    assert encode[encode.index("-ss") + 1] == "33.32" and encode[encode.index("-frames:v") + 1] == "17"
+    assert copy[copy.index("-ss") + 1] == "34" and copy[copy.index("-frames:v") + 1] == "678"
+    assert join[join.index("-i") + 1] == f"concat:{steps[0].output}|{steps[1].output}"
+    assert join[join.index("-t") + 1] == "27.78"
+    assert join[-1] == f"file:{config.output_dir / '.c33.32.mp4.part'}"
+    assert all(Path(s.output).parent == config.output_dir for s in steps)
+
+
+def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:
+    clip = job(10, 20, source="/m/v.mp4")
+    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="av1"), [])
+    assert note == "re-encoding the whole clip: no matching encoder for av1 video"
+    assert [s.phase for s in steps] == ["cut"]
+    assert "libx264" in steps[0].argv
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to check the script's syntax")
+@pytest.mark.parametrize("mode", ["smart", "reencode", "copy"])
+def test_dry_run_is_valid_shell(config: Config, tmp_path: Path, mode: str) -> None:
+    weird = replace(config, output_dir=tmp_path / "out $HOME `x`", mode=mode)
+    local_file = str(tmp_path / "it's; rm -rf ~.mp4")
+    jobs = [job(10, 20), job(300, 320), job(40, 45, source=local_file, name="-x.mp4")]
+    plans = plan_videos(jobs, weird)
+    media = {local_file: (H264, {jobs[2]: gop_packets(200, 1200)})}
+    script = "\n".join(dry_run_lines(plans, weird, None, media)) + "\n"
+    checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+    assert checked.returncode == 0, checked.stderr
+    assert all(shlex.split(line) for line in script.splitlines() if not line.startswith("#"))
+    assert not weird.output_dir.exists()
+
+
+def test_dry_run_of_a_full_download(config: Config) -> None:
+    plans = plan_videos([job(0, 400)], config)
+    lines = dry_run_lines(plans, config, None, MappingProxyType({}))
+    download = next(shlex.split(line) for line in lines if line.startswith("yt-dlp "))
+    assert download[-2:] == ["--", URL]
+    assert download[download.index("-o") + 1].startswith(str(config.cache_dir / "abcdefghijk-"))
+    assert "--ignore-config" in download and "--no-plugin-dirs" in download
+
+
+def test_sections_dataclass_is_ordered_by_start() -> None:
+    assert Section(1.0, 2.0, ()).start < Section(3.0, 4.0, ()).start
