@@ -354,6 +354,30 @@ def _range(text: str) -> tuple[float, float]:
         raise click.BadParameter(str(error), param_hint="RANGE") from None
 
 
+@cli.group()
+def cache() -> None:
+    """The cache of whole-video downloads (config cache_dir)."""
+
+
+@cache.command("list")
+@config_option
+def cache_list(config_path: Path | None) -> None:
+    """List the downloads kept in the cache."""
+    config = _config_or_exit(config_path)
+    for path in fetch.cache_entries(config.cache_dir):
+        click.echo(f"{path.stat().st_size / 1e6:10.1f} MB  {path}")
+
+
+@cache.command("clean")
+@config_option
+def cache_clean(config_path: Path | None) -> None:
+    """Delete every download kept in the cache (clips are not touched)."""
+    config = _config_or_exit(config_path)
+    removed = fetch.clean_cache(config.cache_dir)
+    click.echo(f"clipper: removed {len(removed)} file(s), {sum(size for _, size in removed) / 1e6:.1f} MB,"
+               f" from {config.cache_dir}", err=True)  # fmt: skip
+
+
 @cli.command()
 def doctor() -> None:
     """Report the yt-dlp, ffmpeg and ffprobe that will be used, and what is missing."""

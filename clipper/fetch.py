@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -147,6 +148,8 @@ def download_argv(
 
 
 MEDIA_EXTENSIONS = ("mp4", "mkv", "webm", "m4a", "mov", "mp3", "ogg", "opus")
+# {video_id}-{10 hex digits}.{ext}[.part|.ytdl|...]: the names download_argv's template gives.
+_CACHE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+-[0-9a-f]{10}\.")
 
 
 def cached_download(cache_dir: Path, video_id: str, key: str) -> Path | None:
@@ -156,6 +159,23 @@ def cached_download(cache_dir: Path, video_id: str, key: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def cache_entries(cache_dir: Path) -> list[Path]:
+    """Everything clipper's downloads left in the cache: finished files and yt-dlp's partial ones."""
+    if not cache_dir.is_dir():
+        return []
+    return sorted(path for path in cache_dir.iterdir() if path.is_file() and _CACHE_NAME_RE.match(path.name))
+
+
+def clean_cache(cache_dir: Path) -> list[tuple[Path, int]]:
+    """Delete the cache's downloads; returns (path, size) of what was removed. Other files are left alone."""
+    removed = []
+    for path in cache_entries(cache_dir):
+        size = path.stat().st_size
+        path.unlink()
+        removed.append((path, size))
+    return removed
 
 
 def download(argv: list[str], on_progress: Callable[[int, int | None], None]) -> str:

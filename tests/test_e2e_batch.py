@@ -242,3 +242,37 @@ def test_hostile_note_runs_nothing_and_writes_nothing_outside(tmp_path: Path, sh
     assert f"{notes / 'hostile.md'}:42: --exec is not allowed in a clip command" in lines
     assert not marker.exists()
     assert not list(tmp_path.parent.glob("escaped.mp4")) and not list(tmp_path.glob("escaped.mp4"))
+
+
+def test_a_whole_download_is_fetched_once_cached_and_cleaned(
+    tmp_path: Path, server: Served, long_video: Path, long_thumbs: list[bytes]
+) -> None:
+    notes = copy_note(tmp_path)
+    config = write_config(tmp_path, server.url("long.mp4"), fetch="full", cache_dir="cache")
+    sent_before = sum(server.handler.bytes_sent)  # type: ignore[attr-defined]
+
+    first = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert "u3HBJVjpXuw: full: fetch: full in the config" in first.stderr
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(cached) == 1 and cached[0].stat().st_size == long_video.stat().st_size
+    sent = sum(server.handler.bytes_sent) - sent_before  # type: ignore[attr-defined]
+    assert long_video.stat().st_size <= sent < 1.2 * long_video.stat().st_size  # fetched once
+    check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-6m07s.mp4", long_thumbs, 367, 420, FPS)
+    assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
+
+    requests_before = len(server.requests)
+    again = clipper("batch", str(notes), "--config", str(config), "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "u3HBJVjpXuw: full: downloaded before (in the cache)" in again.stderr
+    assert "4 done, 0 skipped, 0 failed" in again.stderr
+    assert len(server.requests) == requests_before  # nothing fetched: the cache served every clip
+
+    listed = clipper("cache", "list", "--config", str(config), cwd=tmp_path)
+    assert str(cached[0]) in listed.stdout
+    cleaned = clipper("cache", "clean", "--config", str(config), cwd=tmp_path)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed 1 file(s)" in cleaned.stderr
+    assert list((tmp_path / "cache").iterdir()) == []
+    assert len(list((tmp_path / "out").glob("*.mp4"))) == 4  # clips are not the cache's
