@@ -33,7 +33,6 @@ class MediaStream:
     has_audio: bool = True
 
 
-
 def cache_key(source: str, fmt: str, format_sort: tuple[str, ...]) -> str:
     """Names a whole download by what it was fetched from and how (another format is another file)."""
     return hashlib.sha1("\0".join([source, fmt, *format_sort]).encode()).hexdigest()[:10]

@@ -77,15 +77,21 @@ def probe(path: str) -> MediaInfo:
         message = (error.stderr or b"").decode(errors="replace").strip().splitlines()
         raise CutError(f"ffprobe cannot read it: {message[-1] if message else 'no message'}", path) from None
     streams = data.get("streams") or []
-    video = next((s for s in streams if s.get("codec_type") == "video"
-                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    video = next(
+        (s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")),
+        None,
+    )
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     fmt = data.get("format") or {}
     video_duration = _number(video.get("duration")) if video else None
     color: list[tuple[str, str]] = []
     if video:
-        for key, option in (("color_space", "-colorspace"), ("color_primaries", "-color_primaries"),
-                            ("color_transfer", "-color_trc"), ("color_range", "-color_range")):
+        for key, option in (
+            ("color_space", "-colorspace"),
+            ("color_primaries", "-color_primaries"),
+            ("color_transfer", "-color_trc"),
+            ("color_range", "-color_range"),
+        ):
             value = video.get(key)
             if value and value not in ("unknown", "reserved"):
                 color.append((option, value))

@@ -48,12 +48,12 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ClipResult:
     job: ClipJob
-    status: str                   # done | skipped | failed
+    status: str  # done | skipped | failed
     error: str | None = None
     duration: float | None = None
     size: int | None = None
-    mode: str | None = None       # how it was cut: smart, reencode or copy
-    fetch: str | None = None      # how its media came: local, full, sections
+    mode: str | None = None  # how it was cut: smart, reencode or copy
+    fetch: str | None = None  # how its media came: local, full, sections
 
 
 def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:

@@ -55,11 +55,11 @@ class VideoPlan:
 class Step:
     """One ffmpeg run: its argv, the file it writes and how to read its progress."""
 
-    phase: str                 # fetch | cut | encode | copy | join
+    phase: str  # fetch | cut | encode | copy | join
     argv: tuple[str, ...]
     output: str
-    seconds: float             # media seconds it writes (the progress bar's total)
-    offset: float = 0.0        # ffmpeg reports source timestamps for pieces: progress = out_time - offset
+    seconds: float  # media seconds it writes (the progress bar's total)
+    offset: float = 0.0  # ffmpeg reports source timestamps for pieces: progress = out_time - offset
     list_file: tuple[str, str] | None = field(default=None)  # (path, text) to write before running
 
 
@@ -108,12 +108,16 @@ def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Pa
             strategy, reason = config.fetch, f"fetch: {config.fetch} in the config"
         elif duration and covered / duration >= FULL_SHARE:
             strategy = "full"
-            reason = (f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
-                      "one whole download costs little more than the sections")
+            reason = (
+                f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
+                "one whole download costs little more than the sections"
+            )
         elif duration:
             strategy = "sections"
-            reason = (f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
-                      "fetching only the sections saves most of the download")
+            reason = (
+                f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
+                "fetching only the sections saves most of the download"
+            )
         else:
             strategy, reason = "sections", "the video's length is unknown: fetching only the sections"
         sections = merge_sections(group, duration) if strategy == "sections" else ()
@@ -148,8 +152,9 @@ def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
 
 def full_target(plan: VideoPlan, config: Config) -> str:
     """yt-dlp output template for a whole download in the cache (yt-dlp fills in the extension)."""
-    return str(config.cache_dir / f"{plan.video_id}-{fetch.cache_key(plan.source, plan.format, plan.format_sort)}"
-               ".%(ext)s")
+    return str(
+        config.cache_dir / f"{plan.video_id}-{fetch.cache_key(plan.source, plan.format, plan.format_sort)}.%(ext)s"
+    )
 
 
 def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
@@ -247,8 +252,10 @@ def shell_join(argv: Sequence[str]) -> str:
 
 
 def describe(job: ClipJob) -> str:
-    return (f"# {job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
-            f" ({job.note}:{job.line})")
+    return (
+        f"# {job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
+        f" ({job.note}:{job.line})"
+    )
 
 
 LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]]]]
@@ -275,8 +282,9 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
                     lines.append(f"# {note}")
                 lines += _step_lines(steps, job, config)
             continue
-        lines.append("# find the media URL (yt-dlp prints one URL per stream; a second one, audio, is added as"
-                     " another input)")
+        lines.append(
+            "# find the media URL (yt-dlp prints one URL per stream; a second one, audio, is added as another input)"
+        )
         lines.append("MEDIA_URL=$(" + shell_join(resolve_command(plan, runtime)) + " | head -n 1)")
         stream = [MediaStream(MEDIA_PLACEHOLDER)]
         if plan.strategy == "full":
@@ -303,10 +311,12 @@ def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.
         steps, _ = clip_steps(job, config, media, origin, None, None)
         return _step_lines(steps, job, config)
     start, end = packet_window(job, origin)
-    return ["# smart cut: these keyframes decide which frames are re-encoded and which are copied:",
-            shell_join(packets_argv(media, start, end)),
-            "# then: encode up to the first keyframe, copy from it, join with the audio (run with -v to see them)",
-            shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))])]
+    return [
+        "# smart cut: these keyframes decide which frames are re-encoded and which are copied:",
+        shell_join(packets_argv(media, start, end)),
+        "# then: encode up to the first keyframe, copy from it, join with the audio (run with -v to see them)",
+        shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]),
+    ]
 
 
 def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str]:
@@ -321,4 +331,3 @@ def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str
     if pieces:
         lines.append(shell_join(["rm", "--", *pieces]))
     return lines
-
