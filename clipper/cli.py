@@ -19,14 +19,15 @@ from typing import Any
 import click
 
 from clipper import __version__, fetch, probe
+from clipper.captions import with_captions
 from clipper.clipcmd import video_id_of
-from clipper.config import DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, load_config
+from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, load_config
 from clipper.cut import smart_unsupported
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.plan import ClipJob, clip_name, default_url, plan_jobs, slug
 from clipper.progress import make_reporter
-from clipper.runner import Runner, find_cached, manifest_entry
+from clipper.runner import Runner, build_gallery, find_cached, manifest_entry, read_manifest
 from clipper.steps import LocalMedia, dry_run_lines, packet_window, plan_videos
 from clipper.timecode import format_timestamp, parse_range
 
@@ -65,9 +66,13 @@ def _load_notes(paths: Sequence[Path]) -> tuple[list[Note], list[ClipperError]]:
     return notes, problems
 
 
-def _plan(paths: Sequence[Path], config: Config) -> tuple[list[ClipJob], list[ClipperError]]:
+def _plan(paths: Sequence[Path], config: Config, captions: bool = False) -> tuple[list[ClipJob], list[ClipperError]]:
+    """The clip jobs of the notes in ``paths``, and every problem found; with ``captions``, their cues too
+    (only then are the notes' transcripts parsed)."""
     notes, problems = _load_notes(paths)
     jobs, clashes = plan_jobs(notes, config)
+    if captions and config.captions != "off":
+        jobs = with_captions(jobs, notes)
     return jobs, [*problems, *clashes]
 
 
@@ -91,20 +96,33 @@ def job_json(job: ClipJob) -> dict[str, Any]:
     }
 
 
-def _table(jobs: Sequence[ClipJob]) -> list[str]:
-    rows = [("OUTPUT", "RANGE", "LENGTH", "TITLE", "NOTE")]
-    for job in jobs:
-        rows.append(
-            (
-                job.output,
-                f"{format_timestamp(job.start)}-{format_timestamp(job.end)}",
-                f"{job.duration:.1f}s",
-                job.title[:48],
-                f"{job.note}:{job.line}",
-            )
-        )
+def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as aligned columns (the last one is not padded)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1] for row in rows]
+
+
+def _size_text(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:.1f} MB"
+
+
+def clip_status(output_dir: Path, name: str, manifest: dict[str, dict[str, Any]]) -> tuple[str, int | None]:
+    """done (the file is there), failed (the last run could not make it) or missing; and its size."""
+    path = output_dir / name
+    if path.is_file():
+        return "done", path.stat().st_size
+    return ("failed" if manifest.get(name, {}).get("status") == "failed" else "missing"), None
+
+
+def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
+    manifest = read_manifest(config.output_dir)
+    rows = [("OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "TITLE", "NOTE")]
+    for job in jobs:
+        status, size = clip_status(config.output_dir, job.output, manifest)
+        range_text = f"{format_timestamp(job.start)}-{format_timestamp(job.end)}"
+        rows.append((job.output, status, range_text, f"{job.duration:.1f}s", _size_text(size), job.title[:48],
+                     f"{job.note}:{job.line}"))  # fmt: skip
+    return _columns(rows)
 
 
 config_option = click.option(
@@ -136,12 +154,62 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
     jobs, problems = _plan(paths, config)
     _report(problems)
     if as_json:
-        click.echo(json.dumps([job_json(job) for job in jobs], indent=2, ensure_ascii=False))
+        manifest = read_manifest(config.output_dir)
+        data = []
+        for job in jobs:
+            status, size = clip_status(config.output_dir, job.output, manifest)
+            data.append({**job_json(job), "status": status, "size": size})
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        for line in _table(jobs):
+        for line in _table(jobs, config):
             click.echo(line)
     if problems:
         sys.exit(EXIT_PROBLEMS)
+
+
+@cli.command("list")
+@click.argument("output_dir", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout.")
+@config_option
+def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None) -> None:
+    """List the clips of an output folder (default: the config's) with status, length and size."""
+    folder = output_dir or _config_or_exit(config_path).output_dir
+    manifest = read_manifest(folder)
+    if not manifest:
+        _error(f"{folder}: no manifest.json (no clips made here yet)")
+        sys.exit(EXIT_PROBLEMS)
+    entries = []
+    for name, entry in sorted(manifest.items(), key=lambda item: (str(item[1].get("video_id")),
+                                                                  float(item[1].get("start") or 0))):  # fmt: skip
+        status, size = clip_status(folder, name, manifest)
+        entries.append({**entry, "status": status, "size": size})
+    if as_json:
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        return
+    rows = [("OUTPUT", "STATUS", "LENGTH", "SIZE", "TITLE")]
+    for entry in entries:
+        length = f"{entry['duration']:.1f}s" if isinstance(entry.get("duration"), (int, float)) else "-"
+        rows.append((str(entry["output"]), entry["status"], length, _size_text(entry["size"]),
+                     str(entry.get("title") or "")[:60]))  # fmt: skip
+    for line in _columns(rows):
+        click.echo(line)
+
+
+@cli.command("gallery")
+@click.argument("output_dir", required=False, type=click.Path(path_type=Path, file_okay=False))
+@config_option
+def gallery_command(output_dir: Path | None, config_path: Path | None) -> None:
+    """Write index.html (posters, players, captions, search) and index.md for the clips of an output folder."""
+    folder = output_dir or _config_or_exit(config_path).output_dir
+    if not read_manifest(folder):
+        _error(f"{folder}: no manifest.json (no clips made here yet)")
+        sys.exit(EXIT_PROBLEMS)
+    try:
+        page = build_gallery(folder)
+    except ClipperError as error:
+        _error(str(error))
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(str(page))
 
 
 def _config_or_exit(config_path: Path | None, **overrides: Any) -> Config:
@@ -152,8 +220,9 @@ def _config_or_exit(config_path: Path | None, **overrides: Any) -> Config:
         sys.exit(EXIT_PROBLEMS)
 
 
-def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool) -> int:
-    """Run jobs with progress; print a summary; return the exit status."""
+def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
+              gallery: bool = False) -> int:  # fmt: skip
+    """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
     reporter = make_reporter(quiet=ctx.obj["quiet"], verbose=ctx.obj["verbose"])
     runner = Runner(config, reporter, force=force)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -178,6 +247,13 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
                 click.echo(
                     f"  failed {result.job.output} ({result.job.note}:{result.job.line}): {result.error}", err=True
                 )
+    if gallery and (counts["done"] or counts["skipped"]):
+        try:
+            page = build_gallery(config.output_dir, reporter)
+            if not ctx.obj["quiet"]:
+                click.echo(f"clipper: gallery {page}", err=True)
+        except (ClipperError, OSError) as error:
+            _error(f"gallery not written: {error}")
     return EXIT_PROBLEMS if counts["failed"] else 0
 
 
@@ -190,6 +266,12 @@ mode_option = click.option(
     type=click.Choice(MODES),
     help="smart (default): frame-accurate, re-encodes only up to the first keyframe; "
     "reencode: frame-accurate, re-encodes everything; copy: fastest, starts at a keyframe.",
+)
+captions_option = click.option(
+    "--captions",
+    type=click.Choice(CAPTION_MODES),
+    help="sidecar (default): NAME.srt and NAME.vtt next to each clip; embed: also a soft subtitle track; "
+    "burn: drawn into the picture (re-encodes); off.",
 )
 fetch_option = click.option(
     "--fetch",
@@ -229,7 +311,9 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
 @mode_option
 @fetch_option
+@captions_option
 @click.option("--force", is_flag=True, help="Make clips again even when they exist and verify.")
+@click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 @click.pass_context
 def batch(
@@ -241,17 +325,19 @@ def batch(
     jobs: int | None,
     mode: str | None,
     fetch: str | None,
+    captions: str | None,
     force: bool,
+    no_gallery: bool,
     as_json: bool,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
-    config = _config_or_exit(config_path, output_dir=output_dir, jobs=jobs, mode=mode, fetch=fetch)
-    clip_jobs, problems = _plan(paths, config)
+    config = _config_or_exit(config_path, output_dir=output_dir, jobs=jobs, mode=mode, fetch=fetch, captions=captions)
+    clip_jobs, problems = _plan(paths, config, captions=True)
     _report(problems)
     if dry_run:
         _dry_run(clip_jobs, config)
         sys.exit(EXIT_PROBLEMS if problems else 0)
-    status = _run_jobs(ctx, clip_jobs, config, force, as_json)
+    status = _run_jobs(ctx, clip_jobs, config, force, as_json, gallery=not no_gallery)
     sys.exit(status or (EXIT_PROBLEMS if problems else 0))
 
 
@@ -267,6 +353,7 @@ def batch(
 @click.option("--highlight", type=click.IntRange(min=1), help="With a note as SOURCE: which highlight (1 = first).")
 @click.option("--dry-run", is_flag=True, help="Print the exact commands, run nothing, write nothing.")
 @mode_option
+@captions_option
 @click.option("--force", is_flag=True, help="Make the clip again even when it exists and verifies.")
 @config_option
 @click.pass_context
@@ -278,14 +365,15 @@ def cut(
     highlight: int | None,
     dry_run: bool,
     mode: str | None,
+    captions: str | None,
     force: bool,
     config_path: Path | None,
 ) -> None:
     """Cut one clip: SOURCE is a URL, a YouTube id, a media file, or a note with --highlight N.
 
-    RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40.
+    RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40. A note's clip gets captions from its transcript.
     """
-    config = _config_or_exit(config_path, mode=mode)
+    config = _config_or_exit(config_path, mode=mode, captions=captions)
     try:
         job = _single_job(source, time_range, highlight, config)
     except ClipperError as error:
@@ -305,7 +393,7 @@ def _single_job(source: str, time_range: str | None, highlight: int | None, conf
     if path.suffix.lower() == ".md" and path.is_file():
         if highlight is None:
             raise ClipperError("a note as SOURCE needs --highlight N (see `clipper plan` for the list)", path)
-        jobs, problems = _plan([path], config)
+        jobs, problems = _plan([path], config, captions=True)
         note = parse_note(path)
         if note is None:
             raise NoteError("not a clipper note (no front matter with a video_id)", path)

@@ -16,6 +16,7 @@ from clipper.errors import ConfigError
 
 MODES = ("smart", "reencode", "copy")
 FETCH_STRATEGIES = ("auto", "sections", "full")
+CAPTION_MODES = ("sidecar", "embed", "burn", "off")
 DEFAULT_CONFIG_NAME = "config.yaml"
 NAMING_FIELDS = ("video_id", "start", "end", "title", "index")
 DEFAULT_FORMAT_SORT = ("vcodec:h264", "res:1080", "acodec:aac", "ext:mp4:m4a")
@@ -41,6 +42,7 @@ class Config:
     mode: str = "smart"
     naming: str = "{video_id}-{start}"
     fetch: str = "auto"
+    captions: str = "sidecar"
     cache_dir: Path = field(default_factory=default_cache_dir)
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     format: str = "bv*+ba/b"
@@ -71,6 +73,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "retries": (int,),
     "retry_delay": (int, float),
     "fetch": (str,),
+    "captions": (str,),
     "cache_dir": (str,),
 }
 _TYPE_NAMES: dict[type, str] = {
@@ -159,6 +162,9 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
         raise _fail(f"retry_delay must be 0 or more, not {config.retry_delay}", path, lines, "retry_delay")
     if config.fetch not in FETCH_STRATEGIES:
         raise _fail(f"fetch must be one of {', '.join(FETCH_STRATEGIES)}, not {config.fetch!r}", path, lines, "fetch")
+    if config.captions not in CAPTION_MODES:
+        raise _fail(f"captions must be one of {', '.join(CAPTION_MODES)}, not {config.captions!r}", path, lines,
+                    "captions")  # fmt: skip
     if config.mode not in MODES:
         raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
     try:

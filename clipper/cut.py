@@ -26,6 +26,9 @@ SMART_CODECS = ("h264", "vp9")
 ANNEX_B_CODECS = ("h264", "hevc")  # joined as MPEG-TS pieces: parameter sets travel in-band
 _H264_PROFILES = {"High": "high", "Main": "main", "Constrained Baseline": "baseline", "Baseline": "baseline"}
 _TS_MUX = ["-muxdelay", "0", "-muxpreload", "0"]
+# Decoding starts this long before a clip: ffmpeg seeks to the keyframe whose *decode* time is before the
+# seek point, and a frame shown before that keyframe (B-frame delay, open GOP) would otherwise be lost.
+SEEK_LEAD = 1.0
 
 
 def seconds_arg(value: float) -> str:
@@ -89,28 +92,59 @@ def encoder_args(container: str) -> list[str]:
     return [*video, *audio_encoder(container)]
 
 
-def _output_args(container: str) -> list[str]:
+SUBTITLE_CODECS = {"mp4": "mov_text", "matroska": "srt", "webm": "webvtt"}
+
+
+def _output_args(container: str, metadata: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """Drop the source's tags and chapters; write the clip's own tags while muxing (no extra pass)."""
     args = ["-map_metadata", "-1", "-map_chapters", "-1"]
+    for key, value in metadata:
+        args += ["-metadata", f"{key}={value}"]
     if container == "mp4":
         args += ["-movflags", "+faststart"]
     return args
 
 
-def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str) -> list[str]:
+def _subtitle_input(subtitles: str | None, index: int, container: str) -> tuple[list[str], list[str]]:
+    """(input args, output args) for a soft subtitle track read from an SRT file."""
+    if subtitles is None:
+        return [], []
+    codec = SUBTITLE_CODECS[container]
+    return ["-i", file_arg(subtitles)], ["-map", f"{index}:s:0", "-c:s", codec, "-metadata:s:s:0", "title=Transcript"]
+
+
+def burn_filter(subtitles_name: str) -> list[str]:
+    """Draw captions into the picture. ``subtitles_name`` is a bare file name in the step's folder (a path
+    would need filtergraph escaping)."""
+    return ["-vf", f"subtitles=filename={subtitles_name}"]
+
+
+def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str, *,
+             metadata: Sequence[tuple[str, str]] = (), subtitles: str | None = None,
+             burn: str | None = None, container: str | None = None) -> list[str]:  # fmt: skip
     """The ffmpeg command that writes the clip [start, start+duration) of a local file in one pass.
 
     ``reencode``: seeking then decoding makes the first frame the one at ``start``, and ``-t`` ends at the
     last frame before the end: frame-accurate, timestamps from zero, no edit-list pre-roll.
     ``copy``: packets are copied from the keyframe at or before ``start`` (fast, inexact), shifted to zero.
     """
-    container = container_for(output)
-    argv = [*FFMPEG, "-seek_timestamp", "1", "-ss", seconds_arg(origin + start), "-i", file_arg(source),
-            "-map", "0:v:0?", "-map", "0:a:0?", "-t", seconds_arg(duration)]  # fmt: skip
+    container = container or container_for(output)
+    sub_in, sub_out = _subtitle_input(subtitles, 1, container)
+    # reencode: seek a little early, then drop the decoded frames before the start (output -ss): exact
+    # even when the start frame is shown before the keyframe the seek lands on.
+    lead = 0.0 if mode == "copy" else min(SEEK_LEAD, start)
+    argv = [*FFMPEG, "-seek_timestamp", "1", "-ss", seconds_arg(origin + start - lead), "-i", file_arg(source),
+            *sub_in, "-map", "0:v:0?", "-map", "0:a:0?", *sub_out]  # fmt: skip
+    if lead:
+        argv += ["-ss", seconds_arg(lead)]
+    argv += ["-t", seconds_arg(duration)]
     if mode == "copy":
-        argv += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
+        argv += ["-c:v", "copy", "-c:a", "copy", "-avoid_negative_ts", "make_zero"]
     else:
         argv += encoder_args(container)
-    return [*argv, *_output_args(container), "-f", container, file_arg(output)]
+        if burn:
+            argv += burn_filter(burn)
+    return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
 
 
 # --- smart cut -------------------------------------------------------------------------------------
@@ -161,12 +195,16 @@ def matching_encoder(info: MediaInfo) -> list[str]:
 def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str) -> list[str]:
     """Re-encode ``frames`` frames from timestamp ``start`` (absolute), keeping the source timestamps.
 
-    The seek is given relative to the file's start time: with ``-copyts``, ffmpeg 5's exact-seek trim adds
-    the start time to it (an absolute ``-seek_timestamp`` would be trimmed away whole).
+    Decoding starts a little early (see SEEK_LEAD) and ``trim`` keeps the frames from ``start`` (half a frame
+    of slack against rounding). The seek is relative to the file's start time: with ``-copyts``, ffmpeg 5's
+    exact-seek trim adds the start time to it (an absolute ``-seek_timestamp`` would be trimmed away whole).
     """
     container = piece_container(info)
-    argv = [*FFMPEG, "-copyts", "-ss", seconds_arg(start - info.start_time), "-i", file_arg(source),
-            "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", str(frames), *matching_encoder(info)]  # fmt: skip
+    seek = max(0.0, start - info.start_time - SEEK_LEAD)
+    half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
+    argv = [*FFMPEG, "-copyts", "-ss", seconds_arg(seek), "-i", file_arg(source),
+            "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}",
+            "-frames:v", str(frames), *matching_encoder(info)]  # fmt: skip
     if delay > 0 and container == "mpegts":
         # Give the piece the source's decode delay so decode timestamps rise across the joins.
         argv += ["-bsf:v", f"setts=dts=DTS-{round(delay * 90000)}"]
@@ -184,32 +222,40 @@ def copy_piece_argv(source: str, info: MediaInfo, key_time: float, packets: int,
     container = piece_container(info)
     filters = []
     if info.video_codec in ANNEX_B_CODECS:
+        # Parameter sets before every keyframe: an open GOP's recovery point is no IDR, and the
+        # Annex B filter adds them only before IDRs (after the head, the decoder would use the head's).
         filters.append("h264_mp4toannexb" if info.video_codec == "h264" else "hevc_mp4toannexb")
+        filters.append("dump_extra=freq=keyframe")
     if drop:
         filters.append("noise=drop=" + "+".join(f"eq(n\\,{index})" for index in drop))
     argv = [*FFMPEG, "-copyts", "-seek_timestamp", "1", "-ss", seconds_arg(key_time), "-i", file_arg(source),
             "-map", "0:v:0", "-an", "-sn", "-dn", "-c:v", "copy"]  # fmt: skip
     if filters:
         argv += ["-bsf:v", ",".join(filters)]
-    argv += ["-frames:v", str(packets)]
+    argv += ["-frames:v", str(packets - len(drop))]  # ffmpeg counts the packets the filters let through
     if container == "mpegts":
         argv += _TS_MUX
     return [*argv, "-f", container, file_arg(output)]
 
 
-def concat_list(pieces: Sequence[str]) -> str:
-    """The concat demuxer's list for Matroska pieces (names quoted for it)."""
-    return "".join("file '" + piece.replace("'", "'\\''") + "'\n" for piece in pieces)
+def concat_list(pieces: Sequence[tuple[str, float]]) -> str:
+    """The concat demuxer's list for Matroska pieces: (name, duration) each, names quoted for it.
+
+    The durations are given because a piece that keeps the source's timestamps reports one counted from 0.
+    """
+    return "".join("file '" + piece.replace("'", "'\\''") + f"'\nduration {seconds_arg(seconds)}\n"
+                   for piece, seconds in pieces)  # fmt: skip
 
 
 def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, source: str, audio_start: float,
-              duration: float, output: str) -> list[str]:  # fmt: skip
+              duration: float, output: str, *, metadata: Sequence[tuple[str, str]] = (),
+              subtitles: str | None = None, container: str | None = None) -> list[str]:  # fmt: skip
     """Join the pieces (video) with the source's audio for [audio_start, +duration) into the clip.
 
     MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
     change in-band at the joins); Matroska pieces through the concat demuxer (``list_file``).
     """
-    container = container_for(output)
+    container = container or container_for(output)
     if list_file is None:
         argv = [*FFMPEG, "-i", "concat:" + "|".join(pieces)]
     else:
@@ -219,12 +265,20 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
         argv += ["-seek_timestamp", "1", "-ss", seconds_arg(audio_start), "-t", seconds_arg(duration),
                  "-i", file_arg(source)]  # fmt: skip
         maps += ["-map", "1:a:0"]
-    argv += [*maps, "-c:v", "copy"]
+    sub_in, sub_out = _subtitle_input(subtitles, 2 if info.has_audio else 1, container)
+    argv += [*sub_in, *maps, *sub_out, "-c:v", "copy"]
     if info.has_audio:
         argv += audio_encoder(container)
     if container == "mp4" and info.time_base is not None:
         argv += ["-video_track_timescale", str(info.time_base.denominator)]
-    return [*argv, *_output_args(container), "-f", container, file_arg(output)]
+    return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
+
+
+def poster_argv(clip: str, at: float, output: str) -> list[str]:
+    """A JPEG poster frame from the clip, at most 640 pixels wide."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-ss", seconds_arg(at),
+            "-i", file_arg(clip), "-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "4",
+            "-f", "image2", "-c:v", "mjpeg", file_arg(output)]  # fmt: skip
 
 
 # --- running -----------------------------------------------------------------------------------------
@@ -263,14 +317,17 @@ class ChildProcesses:
 
 
 def run_ffmpeg(
-    argv: Sequence[str], on_seconds: Callable[[float], None] | None = None, children: ChildProcesses | None = None
+    argv: Sequence[str],
+    on_seconds: Callable[[float], None] | None = None,
+    children: ChildProcesses | None = None,
+    cwd: str | None = None,
 ) -> None:
     """Run an ffmpeg argv from this module, reporting the media time written (from ``-progress``)."""
     if children is not None and children.stopping.is_set():
         raise CutError("interrupted")
     try:
         process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, errors="replace")  # fmt: skip
+                                   stderr=subprocess.PIPE, text=True, errors="replace", cwd=cwd)  # fmt: skip
     except FileNotFoundError:
         raise ToolError("ffmpeg not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
     if children is not None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipper.captions import Cue
 from clipper.config import Config
 from clipper.errors import PlanError
 from clipper.notes import Highlight, Note
@@ -36,6 +37,15 @@ class ClipJob:
     format: str | None = None
     format_sort: tuple[str, ...] = ()
     video_duration: float | None = None
+    upload_date: str | None = None
+    tags: tuple[str, ...] = ()
+    captions: tuple[Cue, ...] = ()  # filled from the note's transcript when captions are made
+
+    @property
+    def moment_url(self) -> str:
+        """The note's video URL pointing at the clip's start (``t=``)."""
+        base = re.sub(r"([?&])t=[^&]*&?", r"\1", self.url).rstrip("?&")
+        return f"{base}{'&' if '?' in base else '?'}t={int(self.start)}s"
 
     @property
     def duration(self) -> float:
@@ -101,6 +111,8 @@ def job_for(note: Note, highlight: Highlight, index: int, config: Config) -> Cli
         format=options.format,
         format_sort=options.format_sort,
         video_duration=note.duration,
+        upload_date=str(note.meta["upload_date"]) if note.meta.get("upload_date") else None,
+        tags=tuple(str(tag) for tag in note.meta.get("tags") or () if isinstance(tag, (str, int, float))),
     )
 
 

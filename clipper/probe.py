@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -171,3 +172,27 @@ def first_packet_time(path: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def video_packet_count(path: str) -> int | None:
+    """How many video packets (frames) a file holds, counted without decoding."""
+    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
+                             "stream=nb_read_packets", "-of", "csv=p=0", file_arg(path)],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    try:
+        return int(result.stdout.strip().split("\n")[0].strip(","))
+    except ValueError:
+        return None
+
+
+def seam_errors(path: str, seams: Sequence[float], span: float = 1.0) -> str | None:
+    """Decode the video around each seam (where smart-cut pieces meet); the first decoder error, or None."""
+    for seam in seams:
+        start = max(0.0, seam - span)
+        result = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{start:.6f}",
+                                 "-t", f"{2 * span:.6f}", "-i", file_arg(path), "-map", "0:v:0", "-f", "null", "-"],
+                                capture_output=True, text=True, timeout=300)  # fmt: skip
+        message = result.stderr.strip()
+        if result.returncode != 0 or message:
+            return f"decoding near {seam:.2f}s: {message.splitlines()[-1] if message else 'failed'}"
+    return None

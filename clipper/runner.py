@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, probe
+from clipper import cut, fetch, gallery, probe
+from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError, CutError, Interrupted, JobError
 from clipper.plan import ClipJob
@@ -29,7 +30,9 @@ from clipper.steps import (
     Section,
     Step,
     VideoPlan,
+    caption_paths,
     cleanup_paths,
+    clip_metadata,
     clip_steps,
     final_path,
     full_target,
@@ -57,7 +60,9 @@ class ClipResult:
 
 
 def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
+    """What the manifest (and ``--json``) says of a clip: status, where it came from, and its tags."""
     job = result.job
+    srt, vtt = caption_paths(job, config)
     return {
         "output": job.output, "status": result.status, "error": result.error,
         "video_id": job.video_id, "url": job.url, "source": job.source,
@@ -65,14 +70,22 @@ def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
         "mode": result.mode or config.mode, "fetch": result.fetch,
         "duration": result.duration, "size": result.size,
         "note": str(job.note), "line": job.line,
+        "video_title": job.video_title, "channel": job.channel, "quote": job.quote, "speaker": job.speaker,
+        "moment_url": job.moment_url, "upload_date": job.upload_date, "tags": list(job.tags),
+        "captions": {"srt": srt.name, "vtt": vtt.name} if vtt.exists() else None,
+        "metadata": dict(clip_metadata(job)),
     }  # fmt: skip
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old or the new file, never half of one."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new one, never half of one."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temp.write_text(text, encoding="utf-8")
     os.replace(temp, path)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
@@ -312,12 +325,20 @@ class Runner:
     def _run_steps(self, job: ClipJob, steps: Sequence[Step], info: MediaInfo) -> None:
         try:
             for step in steps:
-                if step.list_file is not None:
-                    Path(step.list_file[0]).write_text(step.list_file[1], encoding="utf-8")
+                for path, text in step.files:
+                    Path(path).write_text(text, encoding="utf-8")
                 self._run_step(step, f"{step.phase} {job.output}")
                 if step.phase == "copy":
                     self._check_piece(step)
-            reason = self._verified(temp_path(job, self.config), job)
+            temp = temp_path(job, self.config)
+            reason = self._verified(temp, job)
+            for step in steps:
+                if reason is None and step.frames is not None:
+                    count = probe.video_packet_count(str(temp))
+                    if count != step.frames:
+                        reason = f"it holds {count} frames, not {step.frames}"
+                if reason is None and step.joins:
+                    reason = probe.seam_errors(str(temp), step.joins)
             if reason is not None:
                 raise CutError(f"the clip did not verify: {reason}")
         finally:
@@ -336,7 +357,7 @@ class Runner:
         self.reporter.task_started(key, label, step.seconds)
         try:
             cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, seconds - step.offset),
-                           self.children)  # fmt: skip
+                           self.children, cwd=step.cwd)  # fmt: skip
         finally:
             self.reporter.task_finished(key)
 
@@ -352,13 +373,56 @@ class Runner:
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:
+        if result.status != "failed" and self.config.captions != "off" and result.job.captions:
+            self._write_captions(result.job)
         self.reporter.clip_finished(result.job.output, result.status, result.error or "")
         with self._lock:
             self._manifest[result.job.output] = manifest_entry(result, self.config)
             write_json_atomic(self.config.output_dir / MANIFEST_NAME, {"version": 1, "clips": self._manifest})
+
+    def _write_captions(self, job: ClipJob) -> None:
+        """NAME.srt and NAME.vtt next to the clip, each written whole or not at all."""
+        srt, vtt = caption_paths(job, self.config)
+        write_text_atomic(srt, to_srt(job.captions))
+        write_text_atomic(vtt, to_vtt(job.captions))
 
     @staticmethod
     def _remove(paths: Sequence[Path]) -> None:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def existing_clips(output_dir: Path) -> list[dict[str, Any]]:
+    """Manifest entries of the clips that are made and still there, in manifest order."""
+    manifest = read_manifest(output_dir)
+    return [entry for name, entry in manifest.items()
+            if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
+
+
+def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
+    """Write index.html and index.md for the clips in ``output_dir`` (posters made as needed); return the page."""
+    entries = existing_clips(output_dir)
+    posters: dict[str, str] = {}
+    for entry in entries:
+        name = str(entry["output"])
+        clip = output_dir / name
+        poster = output_dir / gallery.poster_name(name)
+        if not poster.exists() or poster.stat().st_mtime < clip.stat().st_mtime:
+            poster.parent.mkdir(exist_ok=True)
+            duration = entry["duration"] if isinstance(entry.get("duration"), (int, float)) else 3.0
+            temp = poster.with_name(f".{poster.name}.part")
+            try:
+                cut.run_ffmpeg(cut.poster_argv(str(clip), min(1.0, duration / 3), str(temp)))
+                os.replace(temp, poster)
+            except ClipperError as error:
+                if reporter is not None:
+                    reporter.message(f"{name}: no poster ({error.message})")
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+                continue
+        posters[name] = gallery.poster_name(name)
+    page = output_dir / "index.html"
+    write_text_atomic(page, gallery.gallery_html(entries, posters))
+    write_text_atomic(output_dir / "index.md", gallery.gallery_markdown(entries))
+    return page

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clipper import cut, fetch
+from clipper.captions import to_srt
 from clipper.config import Config
 from clipper.fetch import MediaStream
 from clipper.plan import ClipJob
@@ -60,7 +61,10 @@ class Step:
     output: str
     seconds: float  # media seconds it writes (the progress bar's total)
     offset: float = 0.0  # ffmpeg reports source timestamps for pieces: progress = out_time - offset
-    list_file: tuple[str, str] | None = field(default=None)  # (path, text) to write before running
+    files: tuple[tuple[str, str], ...] = field(default=())  # (path, text) to write before running
+    cwd: str | None = None  # run in this folder (burnt captions name their file relative to it)
+    frames: int | None = None  # video frames the output must hold (checked after a smart join)
+    joins: tuple[float, ...] = ()  # where (seconds into the output) pieces meet: decoded to check the seams
 
 
 def covered_seconds(ranges: Sequence[tuple[float, float]]) -> float:
@@ -160,7 +164,7 @@ def full_target(plan: VideoPlan, config: Config) -> str:
 def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
     prefix = piece_prefix(job, config)
     pieces = [Path(f"{prefix}.{name}.{suffix}") for name in ("head", "mid", "tail") for suffix in ("ts", "mkv")]
-    return [temp_path(job, config), Path(prefix + ".list"), *pieces]
+    return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), *pieces]
 
 
 # --- steps ------------------------------------------------------------------------------------------------
@@ -175,26 +179,54 @@ def section_step(streams: Sequence[MediaStream], section: Section, output: Path)
     return Step("fetch", tuple(argv), str(output), section.end - section.start, offset=section.start)
 
 
+def clip_metadata(job: ClipJob) -> list[tuple[str, str]]:
+    """The tags a clip carries: what it is, whose words, from which video and moment."""
+    speaker = job.speaker or job.channel
+    tags = [("title", job.title), ("artist", speaker or ""), ("album", job.video_title),
+            ("album_artist", job.channel or ""), ("comment", job.moment_url),
+            ("description", f"\u201c{job.quote}\u201d \u2014 {speaker}" if job.quote and speaker else job.quote),
+            ("date", (job.upload_date or "")[:10]), ("genre", ", ".join(job.tags))]  # fmt: skip
+    return [(key, value) for key, value in tags if value]
+
+
+def caption_paths(job: ClipJob, config: Config) -> tuple[Path, Path]:
+    """The clip's sidecar captions: NAME.srt and NAME.vtt next to it."""
+    stem = final_path(job, config).with_suffix("")
+    return stem.with_name(stem.name + ".srt"), stem.with_name(stem.name + ".vtt")
+
+
 def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
                packets: Sequence[Packet] | None) -> tuple[list[Step], str | None]:  # fmt: skip
-    """The ffmpeg steps that make ``job`` from a local file; and a note when smart cut falls back.
+    """The ffmpeg steps that make ``job`` from a local file; and a note when the mode had to change.
 
     ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
     ``packets`` around the clip (see ``packet_window``); without them the clip is re-encoded whole.
+    Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes.
     """
     temp = str(temp_path(job, config))
     mode = config.mode
     note = None
+    subtitles = None
+    files: tuple[tuple[str, str], ...] = ()
+    if config.captions in ("embed", "burn") and job.captions:
+        subtitles = piece_prefix(job, config) + ".srt"
+        files = ((subtitles, to_srt(job.captions)),)
+    if config.captions == "burn" and job.captions and mode != "reencode":
+        mode, note = "reencode", "re-encoding the whole clip: burnt-in captions change every frame"
     if mode == "smart":
         reason = "no media information" if info is None else cut.smart_unsupported(info, job.output)
         if reason is None and not packets:
             reason = "no video packets found in the clip's range"
         if reason is None:
             assert info is not None and packets is not None
-            return _smart_steps(job, config, source, origin, info, packets), None
+            return _smart_steps(job, config, source, origin, info, packets, subtitles, files), None
         mode, note = "reencode", f"re-encoding the whole clip: {reason}"
-    argv = cut.cut_argv(source, origin, job.start, job.duration, mode, temp)
-    return [Step("cut", tuple(argv), temp, job.duration)], note
+    burn = Path(subtitles).name if subtitles and config.captions == "burn" else None
+    argv = cut.cut_argv(source, origin, job.start, job.duration, mode, temp, metadata=clip_metadata(job),
+                        subtitles=None if burn else subtitles, burn=burn,
+                        container=cut.container_for(job.output))  # fmt: skip
+    cwd = str(config.output_dir) if burn else None
+    return [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd)], note
 
 
 def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:
@@ -203,7 +235,8 @@ def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:
 
 
 def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
-                 packets: Sequence[Packet]) -> list[Step]:  # fmt: skip
+                 packets: Sequence[Packet], subtitles: str | None,
+                 files: tuple[tuple[str, str], ...]) -> list[Step]:  # fmt: skip
     assert info.time_base is not None
     time_base = info.time_base
     clip_start = origin + job.start
@@ -228,10 +261,15 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     last = float(plan.pieces[-1].end * time_base)
     list_file = None
     if suffix == "mkv":
-        list_file = (prefix + ".list", cut.concat_list(pieces))
+        list_file = prefix + ".list"
+        lengths = [float((piece.end - piece.start) * time_base) for piece in plan.pieces]
+        files = (*files, (list_file, cut.concat_list(list(zip(pieces, lengths, strict=True)))))
     temp = str(temp_path(job, config))
-    join = cut.join_argv(pieces, list_file[0] if list_file else None, info, source, first, last - first, temp)
-    steps.append(Step("join", tuple(join), temp, last - first, list_file=list_file))
+    join = cut.join_argv(pieces, list_file, info, source, first, last - first, temp, metadata=clip_metadata(job),
+                         subtitles=subtitles, container=cut.container_for(job.output))  # fmt: skip
+    joins = tuple(float((piece.start - plan.pieces[0].start) * time_base) for piece in plan.pieces)
+    frames = sum(piece.frames for piece in plan.pieces)
+    steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins))
     return steps
 
 
@@ -322,12 +360,13 @@ def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.
 def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str]:
     lines = []
     for step in steps:
-        if step.list_file is not None:
-            lines.append(f"printf %s {shlex.quote(step.list_file[1])} > {shlex.quote(step.list_file[0])}")
-        lines.append(shell_join(step.argv))
+        for path, text in step.files:
+            lines.append(f"printf %s {shlex.quote(text)} > {shlex.quote(path)}")
+        command = shell_join(step.argv)
+        lines.append(f"(cd {shlex.quote(step.cwd)} && {command})" if step.cwd else command)
     lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
     pieces = [step.output for step in steps if step.phase in ("encode", "copy")]
-    pieces += [step.list_file[0] for step in steps if step.list_file]
+    pieces += [path for step in steps for path, _ in step.files]
     if pieces:
         lines.append(shell_join(["rm", "--", *pieces]))
     return lines

@@ -49,11 +49,15 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def rows(stdout: str) -> list[list[str]]:
-    """The table's rows (header dropped) as [output, range, length, note:line]; titles hold spaces, so skip them."""
+def rows(stdout: str, status: str = "missing") -> list[list[str]]:
+    """The table's rows (header dropped) as [output, range, length, note:line]; titles hold spaces, so skip them.
+
+    Every row must have the given status (nothing is made in these tests) and no size."""
     lines = stdout.splitlines()
-    assert lines[0].split() == ["OUTPUT", "RANGE", "LENGTH", "TITLE", "NOTE"]
-    return [[*line.split()[:3], line.split()[-1]] for line in lines[1:]]
+    assert lines[0].split() == ["OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "TITLE", "NOTE"]
+    table = [line.split() for line in lines[1:]]
+    assert all(row[1] == status and row[4] == "-" for row in table), table
+    return [[row[0], row[2], row[3], row[-1]] for row in table]
 
 
 def write_bad_notes(folder: Path) -> None:
@@ -216,7 +220,7 @@ def test_batch_dry_run_with_options(workdir: Path) -> None:
     ffmpeg = shlex.split(lines[3])
     assert ffmpeg[ffmpeg.index("-i") + 1] == f"file:{media}"
     assert ffmpeg[ffmpeg.index("-t") + 1] == "57"
-    assert ffmpeg[ffmpeg.index("-c") + 1] == "copy"
+    assert ffmpeg[ffmpeg.index("-c:v") + 1] == ffmpeg[ffmpeg.index("-c:a") + 1] == "copy"
     assert ffmpeg[-1] == f"file:{workdir / 'out' / '.u3HBJVjpXuw-0m38s.mp4.part'}"
     assert not (workdir / "out").exists()
 
@@ -251,8 +255,8 @@ def test_missing_note(workdir: Path) -> None:
     [
         ("jobs: x\n", "bad.yaml:1: jobs must be a whole number, not a string"),
         ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of smart, reencode, copy, not 'fast'"),
-        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: cache_dir, fetch, format, format_sort, jobs, mode,"
-         " naming, output_dir, retries, retry_delay, sources)"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: cache_dir, captions, fetch, format, format_sort,"
+         " jobs, mode, naming, output_dir, retries, retry_delay, sources)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])

@@ -37,20 +37,40 @@ RECONNECT = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_
 
 
 def test_reencode_argv_for_a_local_file() -> None:
-    argv = cut.cut_argv("/v/src.mp4", 0.0, 38, 57, "reencode", "/out/.a.mp4.part")
+    argv = cut.cut_argv("/v/src.mp4", 0.0, 38, 57, "reencode", "/out/.a.mp4.part", metadata=[("title", "A = b")])
     assert argv == [
-        *FF, "-seek_timestamp", "1", "-ss", "38", "-i", "file:/v/src.mp4",
-        "-map", "0:v:0?", "-map", "0:a:0?", "-t", "57",
+        *FF, "-seek_timestamp", "1", "-ss", "37", "-i", "file:/v/src.mp4",
+        "-map", "0:v:0?", "-map", "0:a:0?", "-ss", "1", "-t", "57",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k",
-        "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4", "file:/out/.a.mp4.part",
+        "-map_metadata", "-1", "-map_chapters", "-1", "-metadata", "title=A = b", "-movflags", "+faststart",
+        "-f", "mp4", "file:/out/.a.mp4.part",
     ]  # fmt: skip
+
+
+def test_reencode_near_the_start_seeks_from_zero() -> None:
+    argv = cut.cut_argv("/v/src.mp4", 0.0, 0.4, 2, "reencode", "/o/x.mp4")
+    assert argv[len(FF):len(FF) + 11] == ["-seek_timestamp", "1", "-ss", "0", "-i", "file:/v/src.mp4", "-map",
+                                          "0:v:0?", "-map", "0:a:0?", "-ss"]  # fmt: skip
+    assert argv[len(FF) + 11] == "0.4"
+
+
+def test_a_temporary_name_does_not_change_the_container() -> None:
+    argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/.x.webm.part", container="webm")
+    assert argv[-2:] == ["webm", "file:/o/.x.webm.part"] and "libvpx-vp9" in argv
+
+
+def test_embedded_captions_are_a_soft_track() -> None:
+    argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "copy", "/o/x.mp4", subtitles="/o/.s.srt")
+    assert argv[len(FF) + 6 : len(FF) + 18] == ["-i", "file:/o/.s.srt", "-map", "0:v:0?", "-map", "0:a:0?",
+                                                "-map", "1:s:0", "-c:s", "mov_text", "-metadata:s:s:0",
+                                                "title=Transcript"]  # fmt: skip
 
 
 def test_copy_argv_into_webm_seeks_from_the_files_origin() -> None:
     argv = cut.cut_argv("-odd:name.mkv", 1.4, 1.5, 2, "copy", "clip.webm")
     assert argv[len(FF):] == [
         "-seek_timestamp", "1", "-ss", "2.9", "-i", "file:-odd:name.mkv", "-map", "0:v:0?", "-map", "0:a:0?",
-        "-t", "2", "-c", "copy", "-avoid_negative_ts", "make_zero",
+        "-t", "2", "-c:v", "copy", "-c:a", "copy", "-avoid_negative_ts", "make_zero",
         "-map_metadata", "-1", "-map_chapters", "-1", "-f", "webm", "file:clip.webm",
     ]  # fmt: skip
 
@@ -84,7 +104,8 @@ H264 = MediaInfo(
 def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
     argv = cut.encode_piece_argv("/s.mp4", H264, 33.32, 17, 0.08, "/o/.p.head.ts")
     assert argv[len(FF):] == [
-        "-copyts", "-ss", "33.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "17",
+        "-copyts", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-vf", "trim=start=33.3", "-frames:v", "17",
         "-c:v", "libx264", "-preset", "fast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
         "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-bsf:v", "setts=dts=DTS-7200",
         "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.head.ts",
@@ -95,7 +116,8 @@ def test_copy_piece_drops_leading_pictures_by_index() -> None:
     argv = cut.copy_piece_argv("/s.mp4", H264, 34.0, 680, (1, 2), "/o/.p.mid.ts")
     assert argv[len(FF):] == [
         "-copyts", "-seek_timestamp", "1", "-ss", "34", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-c:v", "copy", "-bsf:v", "h264_mp4toannexb,noise=drop=eq(n\\,1)+eq(n\\,2)", "-frames:v", "680",
+        "-c:v", "copy", "-bsf:v", "h264_mp4toannexb,dump_extra=freq=keyframe,noise=drop=eq(n\\,1)+eq(n\\,2)",
+        "-frames:v", "678",
         "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.mid.ts",
     ]  # fmt: skip
 

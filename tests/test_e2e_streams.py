@@ -48,8 +48,8 @@ def test_separate_video_and_audio_urls_are_merged_in_sync(
     steps, note = clip_steps(job, config, str(fetched), 0.0, info, packets)
     assert note is None
     for step in steps:
-        if step.list_file:
-            Path(step.list_file[0]).write_text(step.list_file[1])
+        for path, text in step.files:
+            Path(path).write_text(text)
         cut.run_ffmpeg(step.argv)
     clip = tmp_path / "merged.mp4"
     temp_path(job, config).rename(clip)

@@ -76,6 +76,18 @@ def test_example_jobs(example: Note, config: Config) -> None:
         format=None,
         format_sort=(),
         video_duration=699.0,
+        upload_date="2025-10-04",
+        tags=(
+            "AI",
+            "reinforcement-learning",
+            "LLMs",
+            "Richard-Sutton",
+            "bitter-lesson",
+            "imitation-learning",
+            "continual-learning",
+            "world-models",
+            "AGI",
+        ),
     )
     assert [j.duration for j in jobs] == [57.0, 56.0, 53.0, 61.0]
     assert {(j.video_id, j.url, j.source, j.note, j.source_is_local) for j in jobs} == {

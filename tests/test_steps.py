@@ -101,7 +101,8 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
     assert [(s.phase, s.seconds) for s in steps] == [("encode", pytest.approx(0.68)), ("copy", pytest.approx(27.1)),
                                                      ("join", pytest.approx(27.78))]  # fmt: skip
     encode, copy, join = (list(s.argv) for s in steps)
-    assert encode[encode.index("-ss") + 1] == "33.32" and encode[encode.index("-frames:v") + 1] == "17"
+    assert encode[encode.index("-ss") + 1] == "32.32" and encode[encode.index("-frames:v") + 1] == "17"
+    assert encode[encode.index("-vf") + 1] == "trim=start=33.3"  # from the frame at 33.32, half a frame early
     assert copy[copy.index("-ss") + 1] == "34" and copy[copy.index("-frames:v") + 1] == "678"
     assert join[join.index("-i") + 1] == f"concat:{steps[0].output}|{steps[1].output}"
     assert join[join.index("-t") + 1] == "27.78"

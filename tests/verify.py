@@ -163,9 +163,9 @@ def stream_kinds(path: Path | str) -> list[str]:
 def container_of(path: Path | str) -> str:
     """The demuxer ffprobe picks for ``path`` by its content (e.g. ``matroska,webm``), not by its name."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", str(path)],
+        ["ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "default=nw=1:nk=1", str(path)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return out.strip().rstrip(",")
+    return out.strip()

@@ -1,0 +1,179 @@
+"""The gallery (pure): index.html and index.md that list the clips of an output folder from its manifest.
+
+Everything that comes from a note (titles, quotes, names, URLs) is untrusted: text is HTML-escaped, links are
+kept only when they are http(s), file names are URL-quoted. The page needs no server and no build step: it
+works from file:// with plain JavaScript.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlparse
+
+POSTER_DIR = "posters"
+
+Entry = Mapping[str, Any]
+
+
+def poster_name(output: str) -> str:
+    return f"{POSTER_DIR}/{output.rsplit('.', 1)[0]}.jpg"
+
+
+def _safe_url(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return None
+    return url if urlparse(url).scheme in ("http", "https") else None
+
+
+def _text(value: Any) -> str:
+    return html.escape(str(value)) if value not in (None, "") else ""
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)):
+        return ""
+    whole = round(seconds)
+    if whole >= 3600:
+        return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _size(size: Any) -> str:
+    if not isinstance(size, int):
+        return ""
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+
+
+def _mime(name: str) -> str:
+    return {"webm": "video/webm", "mkv": "video/x-matroska"}.get(name.rsplit(".", 1)[-1].lower(), "video/mp4")
+
+
+def groups(entries: Sequence[Entry]) -> list[tuple[str, list[Entry]]]:
+    """Clips by video, newest video first (upload date, then title), clips in time order."""
+    by_video: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_video.setdefault(str(entry.get("video_id") or "?"), []).append(entry)
+    ordered = sorted(by_video.items(), key=lambda item: str(item[1][0].get("video_title") or item[0]).lower())
+    ordered.sort(key=lambda item: str(item[1][0].get("upload_date") or ""), reverse=True)
+    return [(video_id, sorted(clips, key=lambda e: float(e.get("start") or 0))) for video_id, clips in ordered]
+
+
+def _card(entry: Entry, posters: Mapping[str, str]) -> str:
+    output = str(entry["output"])
+    search = " ".join(str(entry.get(key) or "") for key in ("title", "quote", "speaker", "video_title", "channel"))
+    search += " " + " ".join(str(tag) for tag in entry.get("tags") or ())
+    poster = posters.get(output)
+    captions = entry.get("captions") or {}
+    track = ""
+    if isinstance(captions, dict) and captions.get("vtt"):
+        track = (f'<track kind="captions" src="{quote(str(captions["vtt"]))}" srclang="en" label="Transcript"'
+                 " default>")  # fmt: skip
+    poster_attr = f' poster="{quote(poster)}"' if poster else ""
+    moment = _safe_url(entry.get("moment_url"))
+    source = _text(entry.get("video_title") or entry.get("video_id"))
+    source_html = f'<a href="{html.escape(moment)}" rel="noopener noreferrer">{source}</a>' if moment else source
+    start = entry.get("start")
+    at = f" at {_duration(start)}" if isinstance(start, (int, float)) else ""
+    speaker = f"<figcaption>{_text(entry.get('speaker'))}</figcaption>" if entry.get("speaker") else ""
+    quote_html = f"<figure><blockquote>{_text(entry.get('quote'))}</blockquote>{speaker}</figure>" if entry.get(
+        "quote") else ""  # fmt: skip
+    return f"""<article class="card" data-search="{html.escape(search.lower())}">
+<video controls preload="metadata"{poster_attr} data-expected-duration="{_text(entry.get("duration"))}">\
+<source src="{quote(output)}" type="{_mime(output)}">{track}</video>
+<h3>{_text(entry.get("title") or output)}</h3>
+{quote_html}
+<p class="meta">{source_html}{_text(at)} · {_duration(entry.get("duration"))} · {_size(entry.get("size"))}\
+ · <a href="{quote(output)}" download>{_text(output)}</a></p>
+</article>"""
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Clips</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem; color: #222; }}
+header {{ display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }}
+#search {{ flex: 1; min-width: 14rem; font-size: 1rem; padding: .5rem; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1rem; }}
+.card {{ border: 1px solid #ddd; border-radius: 8px; padding: .75rem; background: #fafafa; }}
+.card video {{ width: 100%; border-radius: 4px; background: #000; }}
+.card h3 {{ margin: .5rem 0 .25rem; font-size: 1.05rem; }}
+blockquote {{ margin: .25rem 0; font-style: italic; }}
+figure {{ margin: 0; }} figcaption {{ font-size: .9rem; color: #555; }}
+.meta {{ font-size: .85rem; color: #555; }}
+.hidden {{ display: none; }}
+</style>
+</head>
+<body>
+<header><h1>Clips</h1><input id="search" type="search" placeholder="Search titles, quotes, speakers…"
+ aria-label="Search clips"><span id="count">{count} clips</span></header>
+{sections}
+<script>
+const search = document.getElementById("search");
+search.addEventListener("input", () => {{
+  const words = search.value.toLowerCase().split(/\\s+/).filter(Boolean);
+  let shown = 0;
+  for (const section of document.querySelectorAll("section.video")) {{
+    let visible = 0;
+    for (const card of section.querySelectorAll(".card")) {{
+      const match = words.every((word) => card.dataset.search.includes(word));
+      card.classList.toggle("hidden", !match);
+      visible += match;
+    }}
+    section.classList.toggle("hidden", visible === 0);
+    shown += visible;
+  }}
+  document.getElementById("count").textContent = shown + " clips";
+}});
+</script>
+</body>
+</html>
+"""
+
+
+def gallery_html(entries: Sequence[Entry], posters: Mapping[str, str]) -> str:
+    """index.html for the clips (manifest entries of clips that exist); ``posters`` maps clip -> poster file."""
+    sections = []
+    for video_id, clips in groups(entries):
+        first = clips[0]
+        channel = f" · {_text(first.get('channel'))}" if first.get("channel") else ""
+        date = f" · {_text(first.get('upload_date'))}" if first.get("upload_date") else ""
+        cards = "\n".join(_card(entry, posters) for entry in clips)
+        sections.append(f"""<section class="video" data-video="{html.escape(video_id)}">
+<h2>{_text(first.get("video_title") or video_id)}<small>{channel}{date}</small></h2>
+<div class="grid">
+{cards}
+</div>
+</section>""")
+    return PAGE.format(count=len(entries), sections="\n".join(sections))
+
+
+def _md(text: Any) -> str:
+    """Markdown-safe inline text: no markup, links or HTML from a note survive."""
+    value = str(text or "").replace("\n", " ")
+    for char in "\\`*_[]<>|#":
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def gallery_markdown(entries: Sequence[Entry]) -> str:
+    lines = ["# Clips", ""]
+    for video_id, clips in groups(entries):
+        first = clips[0]
+        lines += [f"## {_md(first.get('video_title') or video_id)}", ""]
+        for entry in clips:
+            output = str(entry["output"])
+            moment = _safe_url(entry.get("moment_url"))
+            where = f" ([source]({moment}))" if moment else ""
+            lines.append(f"- [{_md(entry.get('title') or output)}](<{output}>) · {_duration(entry.get('duration'))}"
+                         f"{where}")  # fmt: skip
+            if entry.get("quote"):
+                speaker = f" — {_md(entry.get('speaker'))}" if entry.get("speaker") else ""
+                lines.append(f"  > {_md(entry.get('quote'))}{speaker}")
+        lines.append("")
+    return "\n".join(lines)
