@@ -1,0 +1,93 @@
+"""Captions from the transcript and the gallery page (pure: nothing is run here)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from clipper.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
+from clipper.config import Config
+from clipper.gallery import gallery_html, gallery_markdown, groups
+from clipper.notes import Note, TranscriptLine, parse_note, transcript
+from clipper.plan import plan_jobs
+
+EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
+
+
+@pytest.fixture(scope="module")
+def example() -> Note:
+    note = parse_note(EXAMPLE)
+    assert note is not None
+    return note
+
+
+def test_the_fossil_fuels_clip_opens_with_the_fossil_fuels_lines(example: Note) -> None:
+    cues = clip_cues(transcript(example), 214, 270, example.duration)
+    assert cues[0] == Cue(0.0, 4.607, "Ilya Sutskever gave a talk a couple of months ago and he")
+    assert cues[1] == Cue(4.607, 8.062, "compared pretraining data to fossil fuels.")
+    # The 4:06 line starts 32 s into the clip; the last cue stops at the clip's end (56 s), not the line's.
+    assert [cue.start for cue in cues if cue.text.startswith("AlphaGo")] == [32.0]
+    assert cues[-1].end == 56.0
+    assert all(b.start >= a.end - 1e-9 for a, b in itertools.pairwise(cues))
+    assert all(len(cue.text) <= 90 for cue in cues)
+
+
+def test_a_line_that_began_before_the_clip_is_cut_to_its_start() -> None:
+    lines = [TranscriptLine(0.0, "One two three four.", 1), TranscriptLine(10.0, "Five.", 2)]
+    assert clip_cues(lines, 5.0, 12.0, 20.0) == [Cue(0.0, 5.0, "One two three four."), Cue(5.0, 7.0, "Five.")]
+
+
+def test_srt_and_vtt(tmp_path: Path) -> None:
+    cues = [Cue(0.0, 1.5, "a <script>alert(1)</script> & b"), Cue(61.25, 62.0, "c")]
+    assert to_srt(cues) == (
+        "1\n00:00:00,000 --> 00:00:01,500\na <script>alert(1)</script> & b\n\n2\n00:01:01,250 --> 00:01:02,000\nc\n\n"
+    )
+    vtt = to_vtt(cues)
+    assert vtt.startswith("WEBVTT\n")
+    assert "a &lt;script&gt;alert(1)&lt;/script&gt; &amp; b" in vtt and "<script>" not in vtt
+
+
+def test_with_captions_parses_each_transcript_once(example: Note, tmp_path: Path) -> None:
+    jobs, _ = plan_jobs([example], Config(output_dir=tmp_path))
+    captioned = with_captions(jobs, [example])
+    assert [len(job.captions) > 0 for job in captioned] == [True] * 4
+    assert captioned[1].captions[0].text.startswith("Ilya Sutskever")
+
+
+def entry(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"output": "a.mp4", "status": "done", "video_id": "v1", "title": "T", "start": 10.0,
+                               "duration": 5.0, "size": 2_000_000,
+                               "moment_url": "https://youtu.be/v1?t=10s"}  # fmt: skip
+    base.update(fields)
+    return base
+
+
+def test_untrusted_text_is_shown_as_text() -> None:
+    page = gallery_html([entry(title="<script>alert(1)</script>", quote='"q" & <b>', speaker="<i>x</i>",
+                               moment_url="javascript:alert(1)", output='a"b.mp4')], {})  # fmt: skip
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "javascript:" not in page
+    assert 'src="a%22b.mp4"' in page
+    assert page.count("<script>") == 1  # the page's own search script only
+
+
+def test_cards_are_grouped_by_video_newest_first() -> None:
+    entries = [entry(output="old.mp4", video_id="o", upload_date="2020-01-01", start=5.0),
+               entry(output="new2.mp4", video_id="n", upload_date="2025-01-01", start=50.0),
+               entry(output="new1.mp4", video_id="n", upload_date="2025-01-01", start=5.0)]  # fmt: skip
+    assert [(video, [e["output"] for e in clips]) for video, clips in groups(entries)] == [
+        ("n", ["new1.mp4", "new2.mp4"]),
+        ("o", ["old.mp4"]),
+    ]
+    page = gallery_html(entries, {"new1.mp4": "posters/new1.jpg"})
+    assert page.index("new1.mp4") < page.index("new2.mp4") < page.index("old.mp4")
+    assert 'poster="posters/new1.jpg"' in page
+
+
+def test_markdown_index_escapes_markup() -> None:
+    text = gallery_markdown([entry(title="[x](javascript:alert(1)) *b*", quote="<img src=x>")])
+    assert "[\\[x\\](javascript:alert(1)) \\*b\\*](<a.mp4>)" in text
+    assert "\\<img src=x\\>" in text
