@@ -155,7 +155,9 @@ def _parse_section(value: str) -> tuple[float, float]:
         start, end = parse_timestamp(start_text), parse_timestamp(end_text)
     except ValueError as error:
         raise UnsafeCommand(f"--download-sections {value!r}: {error}") from None
-    if end <= start:
+    if end == start:
+        raise UnsafeCommand(f"--download-sections {value!r} is empty (it ends where it starts)")
+    if end < start:
         raise UnsafeCommand(f"--download-sections {value!r} ends before it starts")
     return start, end
 

@@ -95,8 +95,11 @@ class Note:
 
 
 def _strip_quotes(text: str) -> str:
+    """``"A title"`` -> ``A title``; ``"Yes" or "No"`` stays whole (its quotes are not one pair)."""
     text = text.strip()
-    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES and not any(
+        mark in text[1:-1] for mark in (text[0], text[-1])
+    ):
         return text[1:-1].strip()
     return text
 
@@ -115,14 +118,13 @@ def time_of_link(href: str, text: str) -> float | None:
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any] | None, int]:
     """Return (front matter, index of the first body line); (None, 0) when there is none."""
-    if not text.startswith("---\n"):
+    first_line, _, rest = text.partition("\n")
+    if first_line.rstrip() != "---":
         return None, 0
-    end = text.find("\n---\n", 3)
-    if end == -1:
-        end = text.find("\n---", 3)
-        if end == -1 or text[end + 4 :].strip():
-            raise NoteError("front matter starts with --- but never ends", path, 1)
-    block = text[4 : end + 1]
+    closing = re.search(r"^---[ \t]*$", rest, re.MULTILINE)
+    if closing is None:
+        raise NoteError("front matter starts with --- but never ends", path, 1)
+    block = rest[: closing.start()]
     try:
         data = yaml.load(block, Loader=_YAML_LOADER)
     except yaml.YAMLError as error:

@@ -30,7 +30,9 @@ def parse_range(text: str) -> tuple[float, float]:
     if not sep:
         raise ValueError(f"{text!r} is not a range (use START-END, e.g. 3:34-4:30)")
     start, end = parse_timestamp(start_text), parse_timestamp(end_text)
-    if end <= start:
+    if end == start:
+        raise ValueError(f"range {text.strip()!r} is empty (it ends where it starts)")
+    if end < start:
         raise ValueError(f"range {text.strip()!r} ends before it starts")
     return start, end
 

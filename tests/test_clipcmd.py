@@ -292,7 +292,7 @@ TIMESTAMP_HINT = "is not a timestamp (use M:SS, H:MM:SS or seconds, e.g. 1:20:00
     ("section", "message"),
     [
         ("*1:35-0:38", "--download-sections '*1:35-0:38' ends before it starts"),
-        ("*1:35-1:35", "--download-sections '*1:35-1:35' ends before it starts"),
+        ("*1:35-1:35", "--download-sections '*1:35-1:35' is empty (it ends where it starts)"),
         ("intro", "--download-sections 'intro' must be a time range like \"*0:38-1:35\""),
         ("0:38-1:35", "--download-sections '0:38-1:35' must be a time range like \"*0:38-1:35\""),
         ("Intro|Outro", "--download-sections 'Intro|Outro' must be a time range like \"*0:38-1:35\""),

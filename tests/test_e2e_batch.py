@@ -84,7 +84,8 @@ def test_batch_makes_the_example_notes_clips_frame_accurate(
     assert [entry["status"] for entry in json.loads(again.stdout)] == ["skipped"] * 4
 
 
-def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, server: Served) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, server: Served, signum: int) -> None:
     notes = copy_note(tmp_path)
     config = write_config(tmp_path, server.url("slow/long.mp4"), jobs=1)
     out = tmp_path / "out"
@@ -100,12 +101,13 @@ def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, se
         time.sleep(0.02)
     finished_first = sorted(p.name for p in out.glob("*.mp4"))
     assert finished_first, "no clip was finished before the deadline"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
-    assert not list(out.glob(".*.part")), "a partial file was left behind"
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], "partial files (clips, sections or smart-cut pieces) were left behind"
     kept = sorted(p.name for p in out.glob("*.mp4"))
     assert len(kept) < len(EXAMPLE_CLIPS), "the run ended before it could be interrupted"
     stamps = {name: (out / name).stat().st_mtime_ns for name in kept}
@@ -278,3 +280,36 @@ def test_a_whole_download_is_fetched_once_cached_and_cleaned(
     assert "removed 1 file(s)" in cleaned.stderr
     assert list((tmp_path / "cache").iterdir()) == []
     assert len(list((tmp_path / "out").glob("*.mp4"))) == 4  # clips are not the cache's
+
+
+def test_cut_a_youtube_id_through_sources_and_a_notes_highlight(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    config = write_config(tmp_path, server.url("long.mp4"))
+    notes = copy_note(tmp_path)
+
+    by_id = clipper("cut", "u3HBJVjpXuw", "1:02-1:05", "--config", str(config), cwd=tmp_path)
+    by_note = clipper("cut", str(notes / EXAMPLE_NOTE.name), "--highlight", "2", "--config", str(config), cwd=tmp_path)
+
+    assert by_id.returncode == 0, by_id.stderr
+    check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-1m02s.mp4", long_thumbs, 62, 65, FPS)
+    assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
+    assert by_note.returncode == 0, by_note.stderr
+    check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-3m34s.mp4", long_thumbs, 214, 270, FPS)
+    assert (check.first_error, check.last_error) == (0, 0), check
+    assert (tmp_path / "out" / "u3HBJVjpXuw-3m34s.srt").read_text().startswith("1\n00:00:00,000 --> ")
+
+
+def test_doctor_reports_the_tools_and_what_is_missing(tmp_path: Path) -> None:
+    found = clipper("doctor", cwd=tmp_path)
+    assert found.returncode == 0, found.stdout
+    lines = found.stdout.splitlines()
+    assert any(line.startswith("yt-dlp    20") for line in lines), lines
+    assert any(line.startswith("ffmpeg    ffmpeg version") for line in lines), lines
+    assert any(line.startswith("ffprobe   ffprobe version") for line in lines), lines
+    assert any(line.startswith("js runtime ") for line in lines), lines
+
+    bare = subprocess.run([sys.executable, "-m", "clipper", "doctor"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PATH": str(tmp_path)}, timeout=60)  # fmt: skip
+    assert bare.returncode == 1
+    assert "ffmpeg    MISSING: install ffmpeg (Debian/Ubuntu: sudo apt-get install ffmpeg)" in bare.stdout

@@ -430,3 +430,15 @@ def test_find_notes_keeps_files_as_given(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("x")
     assert find_notes([missing, text, missing]) == [missing, text]
+
+
+@pytest.mark.parametrize(
+    ("heading", "title"),
+    [('"Yes" or "No"', '"Yes" or "No"'), ("\u201cCurly\u201d", "Curly"), ("'Single'", "Single"), ("Plain", "Plain")],
+)
+def test_titles_lose_only_a_pair_of_surrounding_quotes(tmp_path: Path, heading: str, title: str) -> None:
+    path = tmp_path / "q.md"
+    path.write_text("--- \nvideo_id: abc\n---  \n## Highlights\n### " + heading + "\n```bash\n"
+                    'yt-dlp --download-sections "*0:01-0:05" https://youtu.be/abc\n```\n')  # fmt: skip
+    note = parse_note(path)
+    assert note is not None and [h.title for h in note.highlights] == [title]

@@ -80,7 +80,7 @@ def test_parse_range(text: str, expected: tuple[float, float]) -> None:
     ("text", "message"),
     [
         ("1:35-0:38", "range '1:35-0:38' ends before it starts"),
-        ("1:00-1:00", "range '1:00-1:00' ends before it starts"),
+        ("1:00-1:00", "range '1:00-1:00' is empty (it ends where it starts)"),
         (" 2:00-1:59.5 ", "range '2:00-1:59.5' ends before it starts"),
         ("1:00", "'1:00' is not a range (use START-END, e.g. 3:34-4:30)"),
         ("", "'' is not a range (use START-END, e.g. 3:34-4:30)"),
