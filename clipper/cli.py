@@ -28,7 +28,7 @@ from clipper.notes import Note, find_notes, parse_note
 from clipper.plan import ClipJob, clip_name, default_url, plan_jobs, slug
 from clipper.progress import make_reporter
 from clipper.runner import Runner, build_gallery, find_cached, manifest_entry, read_manifest
-from clipper.steps import LocalMedia, dry_run_lines, packet_window, plan_videos
+from clipper.steps import LocalMedia, VideoPlan, dry_run_lines, packet_window, plan_videos
 from clipper.timecode import format_timestamp, parse_range
 
 EXIT_PROBLEMS = 1
@@ -114,15 +114,24 @@ def clip_status(output_dir: Path, name: str, manifest: dict[str, dict[str, Any]]
     return ("failed" if manifest.get(name, {}).get("status") == "failed" else "missing"), None
 
 
+def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoPlan]:
+    """How each job's video would be fetched (clips already made are counted too: a plan shows the whole)."""
+    return {job: plan for plan in plan_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
+
+
 def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
     manifest = read_manifest(config.output_dir)
-    rows = [("OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "TITLE", "NOTE")]
+    fetches = _fetches(jobs, config)
+    rows = [("OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "FETCH", "TITLE", "NOTE")]
     for job in jobs:
         status, size = clip_status(config.output_dir, job.output, manifest)
         range_text = f"{format_timestamp(job.start)}-{format_timestamp(job.end)}"
-        rows.append((job.output, status, range_text, f"{job.duration:.1f}s", _size_text(size), job.title[:48],
-                     f"{job.note}:{job.line}"))  # fmt: skip
-    return _columns(rows)
+        rows.append((job.output, status, range_text, f"{job.duration:.1f}s", _size_text(size),
+                     fetches[job].strategy, job.title[:48], f"{job.note}:{job.line}"))  # fmt: skip
+    lines = _columns(rows)
+    for plan in {id(plan): plan for plan in fetches.values()}.values():
+        lines.append(f"# {plan.video_id}: {plan.strategy}: {plan.reason}")
+    return lines
 
 
 config_option = click.option(
@@ -155,10 +164,13 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
     _report(problems)
     if as_json:
         manifest = read_manifest(config.output_dir)
+        fetches = _fetches(jobs, config)
         data = []
         for job in jobs:
             status, size = clip_status(config.output_dir, job.output, manifest)
-            data.append({**job_json(job), "status": status, "size": size})
+            fetch_plan = fetches[job]
+            data.append({**job_json(job), "status": status, "size": size, "fetch": fetch_plan.strategy,
+                         "fetch_reason": fetch_plan.reason})  # fmt: skip
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         for line in _table(jobs, config):

@@ -53,10 +53,10 @@ def rows(stdout: str, status: str = "missing") -> list[list[str]]:
     """The table's rows (header dropped) as [output, range, length, note:line]; titles hold spaces, so skip them.
 
     Every row must have the given status (nothing is made in these tests) and no size."""
-    lines = stdout.splitlines()
-    assert lines[0].split() == ["OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "TITLE", "NOTE"]
+    lines = [line for line in stdout.splitlines() if not line.startswith("# ")]  # the fetch notes follow the table
+    assert lines[0].split() == ["OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "FETCH", "TITLE", "NOTE"]
     table = [line.split() for line in lines[1:]]
-    assert all(row[1] == status and row[4] == "-" for row in table), table
+    assert all(row[1] == status and row[4] == "-" and row[5] in ("sections", "full", "local") for row in table), table
     return [[row[0], row[2], row[3], row[-1]] for row in table]
 
 
@@ -317,3 +317,16 @@ def test_usage_errors(workdir: Path, args: list[str], error: str) -> None:
     assert result.stderr.startswith("Usage: ")
     assert result.stderr.splitlines()[-1] == error
     assert not (workdir / "clips").exists()
+
+
+def test_plan_says_how_each_video_is_fetched_and_why(workdir: Path) -> None:
+    table = run("plan", "notes")
+    assert table.stdout.splitlines()[-1] == (
+        "# u3HBJVjpXuw: sections: 4 clip(s) cover 227s of 699s (32%): fetching only the sections saves most of"
+        " the download"
+    )
+    data = json.loads(run("plan", "notes", "--json", "--config", "c.yaml").stdout) if (
+        workdir / "c.yaml").write_text("fetch: full\n") else []  # fmt: skip
+    assert {(clip["fetch"], clip["fetch_reason"], clip["status"]) for clip in data} == {
+        ("full", "fetch: full in the config", "missing")
+    }
