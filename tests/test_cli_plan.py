@@ -325,8 +325,8 @@ def test_plan_says_how_each_video_is_fetched_and_why(workdir: Path) -> None:
         "# u3HBJVjpXuw: sections: 4 clip(s) cover 227s of 699s (32%): fetching only the sections saves most of"
         " the download"
     )
-    data = json.loads(run("plan", "notes", "--json", "--config", "c.yaml").stdout) if (
-        workdir / "c.yaml").write_text("fetch: full\n") else []  # fmt: skip
+    (workdir / "c.yaml").write_text("fetch: full\n")
+    data = json.loads(run("plan", "notes", "--json", "--config", "c.yaml").stdout)
     assert {(clip["fetch"], clip["fetch_reason"], clip["status"]) for clip in data} == {
         ("full", "fetch: full in the config", "missing")
     }
