@@ -97,8 +97,11 @@ class Note:
 def _strip_quotes(text: str) -> str:
     """``"A title"`` -> ``A title``; ``"Yes" or "No"`` stays whole (its quotes are not one pair)."""
     text = text.strip()
-    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES and not any(
-        mark in text[1:-1] for mark in (text[0], text[-1])
+    if (
+        len(text) >= 2
+        and text[0] in _QUOTES
+        and text[-1] in _QUOTES
+        and not any(mark in text[1:-1] for mark in (text[0], text[-1]))
     ):
         return text[1:-1].strip()
     return text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
-from verify import check_clip
+from verify import check_clip, run_clipper
 
 pytestmark = pytest.mark.slow
 
@@ -25,15 +25,7 @@ EXAMPLE_CLIPS = {
 }
 
 
-def clipper(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clipper", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+clipper = run_clipper
 
 
 def write_config(folder: Path, source: str, **extra: object) -> Path:

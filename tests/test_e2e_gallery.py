@@ -6,11 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, Served
+from verify import ffprobe_entries, run_clipper
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("CLIPPER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -26,21 +26,16 @@ def one_highlight(number: int, text: str | None = None) -> str:
     return head + "## Highlights\n" + blocks[0] + "\n### " + blocks[number] + "## Key Points\n" + tail
 
 
-def clipper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "clipper", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+clipper = run_clipper
 
 
 def tags_of(path: Path) -> dict[str, str]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
-                         check=True, capture_output=True, text=True).stdout  # fmt: skip
-    return dict(json.loads(out)["format"].get("tags", {}))
+    return dict(json.loads(ffprobe_entries(path, "format_tags", "json"))["format"].get("tags", {}))
 
 
 def stream_types(path: Path) -> list[str]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json",
-                          str(path)], check=True, capture_output=True, text=True).stdout  # fmt: skip
-    return [f"{s['codec_type']}:{s['codec_name']}" for s in json.loads(out)["streams"]]
+    streams = json.loads(ffprobe_entries(path, "stream=codec_type,codec_name", "json"))["streams"]
+    return [f"{s['codec_type']}:{s['codec_name']}" for s in streams]
 
 
 @pytest.fixture(scope="module")

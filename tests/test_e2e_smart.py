@@ -4,9 +4,7 @@ its source frame by frame (first and last frame, frame count, bit-identical shar
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,6 +20,7 @@ from verify import (
     decode_errors,
     duration_of,
     frame_md5s,
+    run_clipper,
     stream_kinds,
     thumbnails,
 )
@@ -33,15 +32,7 @@ MAX_TAIL = 3  # x264 closes a clean decode-order run at least every bframes+1 = 
 SIZE = "160x90"
 
 
-def clipper(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clipper", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+clipper = run_clipper
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,14 +92,30 @@ def preroll_packets(path: Path | str, stream: str = "v") -> int:
     return sum(1 for p in packets if "D" in p.get("flags", "") or float(p.get("pts_time", "0") or 0) < -1e-6)
 
 
-def duration_of(path: Path | str) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+def run_clipper(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The real CLI, as a user runs it: ``python -m clipper ARGS`` in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "clipper", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def ffprobe_entries(path: Path | str, entries: str, output: str = "csv=p=0") -> str:
+    """``ffprobe -show_entries ENTRIES -of OUTPUT PATH``'s text."""
+    return subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", entries, "-of", output, str(path)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return float(out.strip())
+
+
+def duration_of(path: Path | str) -> float:
+    return float(ffprobe_entries(path, "format=duration").strip())
 
 
 def check_clip(clip: Path, source_thumbs: list[bytes], start: float, end: float, fps: float) -> ClipCheck:
@@ -151,21 +169,11 @@ def decode_errors(path: Path | str) -> str:
 
 def stream_kinds(path: Path | str) -> list[str]:
     """The codec type of each stream (``video``, ``audio``...), in order."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = ffprobe_entries(path, "stream=codec_type")
     return [line.strip().rstrip(",") for line in out.splitlines() if line.strip()]
 
 
 def container_of(path: Path | str) -> str:
     """The demuxer ffprobe picks for ``path`` by its content (e.g. ``matroska,webm``), not by its name."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "default=nw=1:nk=1", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = ffprobe_entries(path, "format=format_name", "default=nw=1:nk=1")
     return out.strip()
