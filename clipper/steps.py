@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -222,11 +223,21 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
             return _smart_steps(job, config, source, origin, info, packets, subtitles, files), None
         mode, note = "reencode", f"re-encoding the whole clip: {reason}"
     burn = Path(subtitles).name if subtitles and config.captions == "burn" else None
-    argv = cut.cut_argv(source, origin, job.start, job.duration, mode, temp, metadata=clip_metadata(job),
+    start, end = job.start, job.end
+    if mode == "reencode" and info is not None and info.frame_rate:
+        # Cut at frame boundaries (the first frame at or after each time), so the output's timestamps start
+        # at 0 on the frame grid: off-grid ones make ffmpeg drop or repeat a frame to keep the rate constant.
+        start, end = snap_to_frame(start, info.frame_rate), snap_to_frame(end, info.frame_rate)
+    argv = cut.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
                         subtitles=None if burn else subtitles, burn=burn,
                         container=cut.container_for(job.output))  # fmt: skip
     cwd = str(config.output_dir) if burn else None
     return [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd)], note
+
+
+def snap_to_frame(seconds: float, frame_rate: float) -> float:
+    """The time of the first frame at or after ``seconds`` (frames at multiples of 1/frame_rate)."""
+    return math.ceil(seconds * frame_rate - 1e-6) / frame_rate
 
 
 def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:

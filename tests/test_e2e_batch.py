@@ -197,14 +197,18 @@ def test_copy_mode_starts_at_a_keyframe_without_hidden_preroll(
     assert check.preroll_packets == 0, check
 
 
+@pytest.mark.parametrize("mode", ["smart", "reencode"])
 @pytest.mark.parametrize("where", ["local", "url"])
-def test_cut_one_clip(tmp_path: Path, server: Served, short_video: Path, short_thumbs: list[bytes], where: str) -> None:
+def test_cut_one_clip(
+    tmp_path: Path, server: Served, short_video: Path, short_thumbs: list[bytes], where: str, mode: str
+) -> None:
     source = str(short_video) if where == "local" else server.url("short.mp4")
 
-    result = clipper("cut", source, "0:03.2-0:07.4", "-o", "clips/one.mp4", cwd=tmp_path)
+    # Both times fall between frames (25 fps): the clip runs from the frame at 3.24 to the one at 7.40.
+    result = clipper("cut", source, "0:03.21-0:07.43", "-o", "clips/one.mp4", "--mode", mode, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    check = check_clip(tmp_path / "clips" / "one.mp4", short_thumbs, 3.2, 7.4, FPS)
+    check = check_clip(tmp_path / "clips" / "one.mp4", short_thumbs, 3.24, 7.44, FPS)
     assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
     assert check.frames == check.expected_frames == 105
 
