@@ -185,14 +185,17 @@ def video_packet_count(path: str) -> int | None:
         return None
 
 
-def seam_errors(path: str, seams: Sequence[float], span: float = 1.0) -> str | None:
-    """Decode the video around each seam (where smart-cut pieces meet); the first decoder error, or None."""
+def seam_errors(path: str, seams: Sequence[float], frames: int = 4) -> str | None:
+    """Decode a few frames from each seam (where smart-cut pieces meet); the first decoder error, or None.
+
+    A seam that starts a copied piece is a keyframe of the clip, so the seek lands on it and a missing or
+    wrong parameter set shows at once.
+    """
     for seam in seams:
-        start = max(0.0, seam - span)
-        result = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{start:.6f}",
-                                 "-t", f"{2 * span:.6f}", "-i", file_arg(path), "-map", "0:v:0", "-f", "null", "-"],
+        result = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{seam:.6f}",
+                                 "-i", file_arg(path), "-map", "0:v:0", "-frames:v", str(frames), "-f", "null", "-"],
                                 capture_output=True, text=True, timeout=300)  # fmt: skip
         message = result.stderr.strip()
         if result.returncode != 0 or message:
-            return f"decoding near {seam:.2f}s: {message.splitlines()[-1] if message else 'failed'}"
+            return f"decoding at {seam:.2f}s: {message.splitlines()[-1] if message else 'failed'}"
     return None

@@ -132,6 +132,7 @@ class Runner:
         self._manifest: dict[str, dict[str, Any]] = {}
         self._infos: dict[str, MediaInfo] = {}
         self._streams: dict[str, list[fetch.MediaStream]] = {}
+        self._resolving: dict[str, threading.Lock] = {}
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -228,16 +229,16 @@ class Runner:
                 time.sleep(delay)
 
     def _resolve(self, plan: VideoPlan) -> list[fetch.MediaStream]:
+        """The media URLs of a video: found once per run, however many sections ask at the same time."""
         with self._lock:
+            lock = self._resolving.setdefault(plan.source, threading.Lock())
+        with lock:
             known = self._streams.get(plan.source)
-        if known is not None:
-            return known
-        argv = resolve_command(plan, self.runtime)
-        self.reporter.debug("$ " + " ".join(argv))
-        streams = fetch.resolve(argv)
-        with self._lock:
-            self._streams[plan.source] = streams
-        return streams
+            if known is None:
+                argv = resolve_command(plan, self.runtime)
+                self.reporter.debug("$ " + " ".join(argv))
+                known = self._streams[plan.source] = fetch.resolve(argv)
+        return known
 
     def _fetch_full(self, plan: VideoPlan) -> _Media:
         key = fetch.cache_key(plan.source, plan.format, plan.format_sort)
