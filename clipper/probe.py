@@ -35,6 +35,7 @@ class MediaInfo:
     has_b_frames: int = 0
     field_order: str | None = None
     color: tuple[tuple[str, str], ...] = ()  # (ffmpeg option, value) for the colour properties that are set
+    frames: int | None = None  # video frames, from the container's index when it has one (MP4)
 
 
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -113,6 +114,7 @@ def probe(path: str) -> MediaInfo:
         has_b_frames=int(video.get("has_b_frames") or 0) if video else 0,
         field_order=video.get("field_order") if video else None,
         color=tuple(color),
+        frames=int(video["nb_frames"]) if video and str(video.get("nb_frames") or "").isdigit() else None,
     )
 
 
@@ -162,40 +164,33 @@ def verify_clip(info: MediaInfo, duration: float, mode: str) -> str | None:
     return None
 
 
-def first_packet_time(path: str) -> float | None:
-    """pts (seconds) of the first video packet of a file, or None when it has none."""
-    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
-                             "-show_entries", "packet=pts_time", "-of", "csv=p=0", file_arg(path)],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
-    text = result.stdout.strip().split("\n")[0].strip().rstrip(",") if result.returncode == 0 else ""
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def video_packet_count(path: str) -> int | None:
-    """How many video packets (frames) a file holds, counted without decoding."""
-    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-                             "stream=nb_read_packets", "-of", "csv=p=0", file_arg(path)],
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
-    try:
-        return int(result.stdout.strip().split("\n")[0].strip(","))
-    except ValueError:
-        return None
+def packet_times(path: str) -> list[float]:
+    """pts (seconds) of every video packet of a (small) file, in file order."""
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]
+    result = subprocess.run([*argv, file_arg(path)], capture_output=True, text=True, timeout=300)
+    times = []
+    for line in result.stdout.split():
+        try:
+            times.append(float(line.strip(",")))
+        except ValueError:
+            continue
+    return times
 
 
 def seam_errors(path: str, seams: Sequence[float], frames: int = 4) -> str | None:
-    """Decode a few frames from each seam (where smart-cut pieces meet); the first decoder error, or None.
+    """Decode a few frames from each seam (where smart-cut pieces meet), in one ffmpeg run; the first
+    decoder error, or None.
 
     A seam that starts a copied piece is a keyframe of the clip, so the seek lands on it and a missing or
     wrong parameter set shows at once.
     """
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
     for seam in seams:
-        result = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{seam:.6f}",
-                                 "-i", file_arg(path), "-map", "0:v:0", "-frames:v", str(frames), "-f", "null", "-"],
-                                capture_output=True, text=True, timeout=300)  # fmt: skip
-        message = result.stderr.strip()
-        if result.returncode != 0 or message:
-            return f"decoding at {seam:.2f}s: {message.splitlines()[-1] if message else 'failed'}"
+        argv += ["-ss", f"{seam:.6f}", "-i", file_arg(path)]
+    for index in range(len(seams)):
+        argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), "-f", "null", "-"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    message = result.stderr.strip()
+    if result.returncode != 0 or message:
+        return f"decoding at the seams: {message.splitlines()[-1] if message else 'failed'}"
     return None

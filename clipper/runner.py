@@ -333,24 +333,29 @@ class Runner:
                     self._check_piece(step)
             temp = temp_path(job, self.config)
             reason = self._verified(temp, job)
-            for step in steps:
-                if reason is None and step.frames is not None:
-                    count = probe.video_packet_count(str(temp))
-                    if count != step.frames:
-                        reason = f"it holds {count} frames, not {step.frames}"
-                if reason is None and step.joins:
-                    reason = probe.seam_errors(str(temp), step.joins)
+            join = next((step for step in steps if step.phase == "join"), None)
+            if reason is None and join is not None:
+                count = probe.probe(str(temp)).frames  # from the MP4 index; Matroska has none: count packets
+                if count is None:
+                    count = len(probe.packet_times(str(temp)))
+                if count != join.frames:
+                    reason = f"it holds {count} frames, not {join.frames}"
+                elif join.joins:
+                    reason = probe.seam_errors(str(temp), join.joins)
             if reason is not None:
                 raise CutError(f"the clip did not verify: {reason}")
         finally:
             self._remove([Path(step.output) for step in steps if step.phase in ("encode", "copy")])
 
     def _check_piece(self, step: Step) -> None:
-        """A copied piece must start at its keyframe: a seek that landed elsewhere would shift the clip."""
+        """A copied piece must start at its keyframe and hold its frames: a seek that landed elsewhere, or
+        a filter that let other packets through, would shift or break the clip."""
         start = float(step.argv[step.argv.index("-ss") + 1])
-        first = probe.first_packet_time(step.output)
-        if first is None or abs(first - start) > 0.001:
-            raise CutError(f"copied piece starts at {first}, not at the keyframe {start}")
+        times = probe.packet_times(step.output)
+        if not times or abs(times[0] - start) > 0.001:
+            raise CutError(f"copied piece starts at {times[0] if times else None}, not at the keyframe {start}")
+        if step.frames is not None and len(times) != step.frames:
+            raise CutError(f"copied piece holds {len(times)} frames, not {step.frames}")
 
     def _run_step(self, step: Step, label: str) -> None:
         self.reporter.debug("$ " + " ".join(step.argv))

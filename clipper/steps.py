@@ -266,7 +266,7 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
             steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start))
         else:
             argv = cut.copy_piece_argv(source, info, start, piece.packets, piece.drop, path)
-            steps.append(Step("copy", tuple(argv), path, seconds, offset=clip_start))
+            steps.append(Step("copy", tuple(argv), path, seconds, offset=clip_start, frames=piece.frames))
         pieces.append(path)
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
