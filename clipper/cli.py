@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 import re
 import shutil
 import signal
@@ -150,7 +149,6 @@ config_option = click.option(
 def cli(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """Turn markdown video notes into video clips."""
     ctx.obj = {"verbose": verbose, "quiet": quiet}
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
 
 
 @cli.command()

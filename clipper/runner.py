@@ -316,6 +316,7 @@ class Runner:
             temp = temp_path(job, config)
             size = temp.stat().st_size
             os.replace(temp, final_path(job, config))
+            make_poster(config.output_dir, job.output, job.duration)  # here, in parallel, not all at the end
             return ClipResult(job, "done", duration=job.duration, size=size, mode=mode, fetch=media.fetch)
         except ClipperError as error:
             message = "interrupted" if self.children.stopping.is_set() else error.message
@@ -406,27 +407,37 @@ def existing_clips(output_dir: Path) -> list[dict[str, Any]]:
             if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
 
 
+def make_poster(output_dir: Path, name: str, duration: float) -> str | None:
+    """The clip's poster frame (a JPEG in posters/), made unless a newer one is there; why not, or None."""
+    clip = output_dir / name
+    poster = output_dir / gallery.poster_name(name)
+    if poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
+        return None
+    poster.parent.mkdir(exist_ok=True)
+    temp = poster.with_name(f".{poster.name}.{threading.get_ident()}.part")
+    try:
+        cut.run_ffmpeg(cut.poster_argv(str(clip), min(1.0, duration / 3), str(temp)))
+        os.replace(temp, poster)
+    except ClipperError as error:
+        return error.message
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return None
+
+
 def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
     """Write index.html and index.md for the clips in ``output_dir`` (posters made as needed); return the page."""
     entries = existing_clips(output_dir)
     posters: dict[str, str] = {}
     for entry in entries:
         name = str(entry["output"])
-        clip = output_dir / name
-        poster = output_dir / gallery.poster_name(name)
-        if not poster.exists() or poster.stat().st_mtime < clip.stat().st_mtime:
-            poster.parent.mkdir(exist_ok=True)
-            duration = entry["duration"] if isinstance(entry.get("duration"), (int, float)) else 3.0
-            temp = poster.with_name(f".{poster.name}.part")
-            try:
-                cut.run_ffmpeg(cut.poster_argv(str(clip), min(1.0, duration / 3), str(temp)))
-                os.replace(temp, poster)
-            except ClipperError as error:
-                if reporter is not None:
-                    reporter.message(f"{name}: no poster ({error.message})")
-                with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
-                continue
+        duration = entry["duration"] if isinstance(entry.get("duration"), (int, float)) else 3.0
+        problem = make_poster(output_dir, name, duration)
+        if problem is not None:
+            if reporter is not None:
+                reporter.message(f"{name}: no poster ({problem})")
+            continue
         posters[name] = gallery.poster_name(name)
     page = output_dir / "index.html"
     write_text_atomic(page, gallery.gallery_html(entries, posters))

@@ -41,7 +41,8 @@ def test_reencode_argv_for_a_local_file() -> None:
     assert argv == [
         *FF, "-seek_timestamp", "1", "-ss", "37", "-i", "file:/v/src.mp4",
         "-map", "0:v:0?", "-map", "0:a:0?", "-ss", "1", "-t", "57",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k",
         "-map_metadata", "-1", "-map_chapters", "-1", "-metadata", "title=A = b", "-movflags", "+faststart",
         "-f", "mp4", "file:/out/.a.mp4.part",
     ]  # fmt: skip
@@ -126,7 +127,7 @@ def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
     argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, H264, "/s.mp4", 33.32, 27.78, "/o/.c.mp4.part")
     assert argv[len(FF):] == [
         "-i", "concat:/o/h.ts|/o/m.ts", "-seek_timestamp", "1", "-ss", "33.32", "-t", "27.78", "-i", "file:/s.mp4",
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "160k",
+        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k",
         "-video_track_timescale", "12800", "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
         "-f", "mp4", "file:/o/.c.mp4.part",
     ]  # fmt: skip
