@@ -257,7 +257,8 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     delay = float(plan.decode_delay * time_base)
     steps: list[Step] = []
     pieces: list[str] = []
-    for piece, name in zip(plan.pieces, _piece_names(plan.pieces), strict=True):
+    for index, piece in enumerate(plan.pieces):
+        name = "mid" if piece.kind == "copy" else ("head" if index == 0 else "tail")
         path = f"{prefix}.{name}.{suffix}"
         start = float(piece.start * time_base)
         seconds = float((piece.end - piece.start) * time_base)
@@ -282,14 +283,6 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     frames = sum(piece.frames for piece in plan.pieces)
     steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins))
     return steps
-
-
-def _piece_names(pieces: Sequence[object]) -> list[str]:
-    names = []
-    for index, piece in enumerate(pieces):
-        kind = getattr(piece, "kind", "")
-        names.append("mid" if kind == "copy" else ("head" if index == 0 else "tail"))
-    return names
 
 
 # --- dry run ------------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
 from clipper.smart import Packet
 from clipper.steps import (
-    Section,
     clip_steps,
     covered_seconds,
     dry_run_lines,
@@ -140,7 +139,3 @@ def test_dry_run_of_a_full_download(config: Config) -> None:
     assert download[-2:] == ["--", URL]
     assert download[download.index("-o") + 1].startswith(str(config.cache_dir / "abcdefghijk-"))
     assert "--ignore-config" in download and "--no-plugin-dirs" in download
-
-
-def test_sections_dataclass_is_ordered_by_start() -> None:
-    assert Section(1.0, 2.0, ()).start < Section(3.0, 4.0, ()).start
