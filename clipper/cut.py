@@ -86,6 +86,16 @@ def audio_encoder(container: str) -> list[str]:
     return ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k"]
 
 
+def audio_copy_or_encode(codec: str | None, container: str) -> list[str]:
+    """Copy AAC audio into MP4: every audio packet is a keyframe, so the copy starts within one audio frame
+    of the cut and MP4's edit list trims it to the exact sample, as an encoder's priming would (re-encoding
+    30 s of AAC costs more than all the rest of a smart cut). Matroska and WebM have no edit list: the early
+    audio would delay the picture, so their audio is re-encoded."""
+    if container == "mp4" and codec == "aac":
+        return ["-c:a", "copy"]
+    return audio_encoder(container)
+
+
 def encoder_args(container: str) -> list[str]:
     """Re-encoding settings for a whole clip: H.264/AAC for mp4 and mkv, VP9/Opus for webm."""
     if container == "webm":
@@ -272,7 +282,7 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
     sub_in, sub_out = _subtitle_input(subtitles, 2 if info.has_audio else 1, container)
     argv += [*sub_in, *maps, *sub_out, "-c:v", "copy"]
     if info.has_audio:
-        argv += audio_encoder(container)
+        argv += audio_copy_or_encode(info.audio_codec, container)
     if container == "mp4" and info.time_base is not None:
         argv += ["-video_track_timescale", str(info.time_base.denominator)]
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]

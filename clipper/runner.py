@@ -145,7 +145,7 @@ class Runner:
         results: dict[ClipJob, ClipResult] = {}
         todo = []
         for job in jobs:
-            if not self.force and self._verified(final_path(job, config), job) is None:
+            if not self.force and self._verified(final_path(job, config), job)[0] is None:
                 results[job] = ClipResult(job, "skipped", duration=job.duration,
                                           size=final_path(job, config).stat().st_size)  # fmt: skip
                 self._finish(results[job])
@@ -333,10 +333,10 @@ class Runner:
                 if step.phase == "copy":
                     self._check_piece(step)
             temp = temp_path(job, self.config)
-            reason = self._verified(temp, job)
+            reason, clip_info = self._verified(temp, job)
             join = next((step for step in steps if step.phase == "join"), None)
-            if reason is None and join is not None:
-                count = probe.probe(str(temp)).frames  # from the MP4 index; Matroska has none: count packets
+            if reason is None and join is not None and clip_info is not None:
+                count = clip_info.frames  # from the MP4 index; Matroska has none: count the packets
                 if count is None:
                     count = len(probe.packet_times(str(temp)))
                 if count != join.frames:
@@ -368,15 +368,15 @@ class Runner:
         finally:
             self.reporter.task_finished(key)
 
-    def _verified(self, path: Path, job: ClipJob) -> str | None:
-        """None when ``path`` is a finished clip of ``job``; else why not."""
+    def _verified(self, path: Path, job: ClipJob) -> tuple[str | None, MediaInfo | None]:
+        """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...)."""
         if not path.is_file():
-            return "missing"
+            return "missing", None
         try:
             info = probe.probe(str(path))
         except ClipperError as error:
-            return error.message
-        return probe.verify_clip(info, job.duration, self.config.mode)
+            return error.message, None
+        return probe.verify_clip(info, job.duration, self.config.mode), info
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:

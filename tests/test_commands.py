@@ -127,7 +127,7 @@ def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
     argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, H264, "/s.mp4", 33.32, 27.78, "/o/.c.mp4.part")
     assert argv[len(FF):] == [
         "-i", "concat:/o/h.ts|/o/m.ts", "-seek_timestamp", "1", "-ss", "33.32", "-t", "27.78", "-i", "file:/s.mp4",
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k",
+        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "copy",
         "-video_track_timescale", "12800", "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
         "-f", "mp4", "file:/o/.c.mp4.part",
     ]  # fmt: skip
@@ -194,3 +194,16 @@ def test_resolve_argv_is_hardened() -> None:
 def test_only_hardened_argv_reach_yt_dlp(argv: list[str]) -> None:
     with pytest.raises(ValueError, match="not built by clipper"):
         fetch.resolve(argv)
+
+
+@pytest.mark.parametrize(
+    ("codec", "container", "audio"),
+    [
+        ("aac", "mp4", ["-c:a", "copy"]),  # MP4's edit list trims the copied audio to the sample
+        ("opus", "mp4", ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k"]),
+        ("aac", "matroska", ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k"]),  # no edit list: early audio
+        ("opus", "webm", ["-c:a", "libopus", "-b:a", "128k"]),
+    ],
+)
+def test_smart_joins_copy_audio_only_where_it_stays_exact(codec: str, container: str, audio: list[str]) -> None:
+    assert cut.audio_copy_or_encode(codec, container) == audio
