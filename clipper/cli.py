@@ -24,9 +24,10 @@ from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES,
 from clipper.cut import smart_unsupported
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
+from clipper.outputs import build_gallery, read_manifest
 from clipper.plan import ClipJob, clip_name, default_url, plan_jobs, slug
 from clipper.progress import make_reporter
-from clipper.runner import Runner, build_gallery, find_cached, manifest_entry, read_manifest
+from clipper.runner import Runner, find_cached, manifest_entry
 from clipper.steps import LocalMedia, VideoPlan, dry_run_lines, packet_window, plan_videos
 from clipper.timecode import format_timestamp, parse_range
 

@@ -1,0 +1,84 @@
+"""What a batch leaves in the output folder besides the clips: the manifest, and the gallery with its posters.
+
+Every file here is written whole or not at all (a temporary name, then a rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from clipper import cut, gallery
+from clipper.errors import ClipperError
+from clipper.progress import Reporter
+
+MANIFEST_NAME = "manifest.json"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new one, never half of one."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((output_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    clips = data.get("clips") if isinstance(data, dict) else None
+    return {str(k): v for k, v in clips.items() if isinstance(v, dict)} if isinstance(clips, dict) else {}
+
+
+def existing_clips(output_dir: Path) -> list[dict[str, Any]]:
+    """Manifest entries of the clips that are made and still there, in manifest order."""
+    manifest = read_manifest(output_dir)
+    return [entry for name, entry in manifest.items()
+            if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
+
+
+def make_poster(output_dir: Path, name: str, duration: float) -> str | None:
+    """The clip's poster frame (a JPEG in posters/), made unless a newer one is there; why not, or None."""
+    clip = output_dir / name
+    poster = output_dir / gallery.poster_name(name)
+    if poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
+        return None
+    poster.parent.mkdir(exist_ok=True)
+    temp = poster.with_name(f".{poster.name}.{threading.get_ident()}.part")
+    try:
+        cut.run_ffmpeg(cut.poster_argv(str(clip), min(1.0, duration / 3), str(temp)))
+        os.replace(temp, poster)
+    except ClipperError as error:
+        return error.message
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return None
+
+
+def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
+    """Write index.html and index.md for the clips in ``output_dir`` (posters made as needed); return the page."""
+    entries = existing_clips(output_dir)
+    posters: dict[str, str] = {}
+    for entry in entries:
+        name = str(entry["output"])
+        duration = entry["duration"] if isinstance(entry.get("duration"), (int, float)) else 3.0
+        problem = make_poster(output_dir, name, duration)
+        if problem is not None:
+            if reporter is not None:
+                reporter.message(f"{name}: no poster ({problem})")
+            continue
+        posters[name] = gallery.poster_name(name)
+    page = output_dir / "index.html"
+    write_text_atomic(page, gallery.gallery_html(entries, posters))
+    write_text_atomic(output_dir / "index.md", gallery.gallery_markdown(entries))
+    return page
