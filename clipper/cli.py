@@ -17,18 +17,16 @@ from typing import Any
 
 import click
 
-from clipper import __version__, fetch, probe
+from clipper import __version__, fetch
 from clipper.captions import with_captions
-from clipper.clipcmd import video_id_of
 from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, load_config
-from clipper.cut import smart_unsupported
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
-from clipper.plan import ClipJob, clip_name, default_url, plan_jobs, slug
+from clipper.plan import ClipJob, job_for_source, plan_jobs
 from clipper.progress import make_reporter
-from clipper.runner import Runner, find_cached, manifest_entry
-from clipper.steps import LocalMedia, VideoPlan, dry_run_lines, packet_window, plan_videos
+from clipper.runner import Runner, find_cached, manifest_entry, probe_local_media
+from clipper.steps import VideoPlan, dry_run_lines, plan_videos
 from clipper.timecode import format_timestamp, parse_range
 
 EXIT_PROBLEMS = 1
@@ -295,21 +293,8 @@ fetch_option = click.option(
 def _dry_run(jobs: list[ClipJob], config: Config) -> None:
     """Print the commands; local files are read (ffprobe) so their smart-cut steps are exact."""
     plans = plan_videos(jobs, config, find_cached(jobs, config))
-    local: dict[str, tuple[Any, dict[ClipJob, Any]]] = {}
-    for plan in plans:
-        if plan.strategy != "local" or not Path(plan.source).is_file():
-            continue
-        try:
-            info = probe.probe(plan.source)
-        except ClipperError as error:
-            _error(str(error))
-            continue
-        packets: dict[ClipJob, Any] = {}
-        if config.mode == "smart" and smart_unsupported(info, plan.jobs[0].output) is None:
-            for job in plan.jobs:
-                packets[job] = probe.packets(plan.source, *packet_window(job, info.start_time))
-        local[plan.source] = (info, packets)
-    media: LocalMedia = local
+    media, problems = probe_local_media(plans, config)
+    _report(problems)
     for line in dry_run_lines(plans, config, fetch.js_runtime(), media):
         click.echo(line)
 
@@ -420,30 +405,7 @@ def _single_job(source: str, time_range: str | None, highlight: int | None, conf
     if time_range is None:
         raise click.UsageError("RANGE is required (e.g. 3:34-4:30)")
     start, end = _range(time_range)
-    video_id: str | None
-    if path.exists():
-        video_id, url, media = slug(path.stem, 40), path.absolute().as_uri(), str(path.absolute())
-    else:
-        video_id = video_id_of(source) or (source if _YOUTUBE_ID_RE.fullmatch(source) else None)
-        if video_id is not None:
-            url = source if "://" in source else default_url(video_id)
-        elif re.match(r"^[a-z][a-z0-9+.-]*://", source, re.IGNORECASE):
-            url, video_id = source, slug(Path(source.split("?")[0]).stem or "clip", 40)
-        else:
-            raise ClipperError(f"{source!r} is not a file, a URL or a YouTube video id")
-        media = config.sources.get(video_id, url)
-    output = clip_name(config.naming, video_id=video_id, start=start, end=end, title=video_id, index=1, extension="mp4")
-    return ClipJob(
-        video_id=video_id,
-        url=url,
-        source=media,
-        title=video_id,
-        start=start,
-        end=end,
-        output=output,
-        note=Path(source),
-        line=0,
-    )
+    return job_for_source(source, start, end, config, is_file=path.exists())
 
 
 def _range(text: str) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipper.captions import Cue
+from clipper.clipcmd import video_id_of
 from clipper.config import Config
 from clipper.errors import PlanError
 from clipper.notes import Highlight, Note
@@ -43,7 +44,9 @@ class ClipJob:
 
     @property
     def moment_url(self) -> str:
-        """The note's video URL pointing at the clip's start (``t=``)."""
+        """The note's video URL pointing at the clip's start (``t=``); a local file's as it is."""
+        if self.url.startswith("file:"):
+            return self.url
         base = re.sub(r"([?&])t=[^&]*&?", r"\1", self.url).rstrip("?&")
         return f"{base}{'&' if '?' in base else '?'}t={int(self.start)}s"
 
@@ -146,3 +149,25 @@ def plan_jobs(notes: Iterable[Note], config: Config) -> tuple[list[ClipJob], lis
             by_output[job.output.lower()] = job
             jobs.append(job)
     return jobs, errors
+
+
+_YOUTUBE_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
+
+
+def job_for_source(source: str, start: float, end: float, config: Config, *, is_file: bool) -> ClipJob:
+    """The job for ``clipper cut SOURCE START-END``: a local media file, a URL, or a YouTube video id."""
+    if is_file:
+        path = Path(source).absolute()
+        video_id, url, media = slug(path.stem, 40), path.as_uri(), str(path)
+    else:
+        found = video_id_of(source) or (source if _YOUTUBE_ID_RE.fullmatch(source) else None)
+        if found is not None:
+            video_id, url = found, (source if "://" in source else default_url(found))
+        elif _URL_RE.match(source):
+            url, video_id = source, slug(Path(source.split("?")[0]).stem or "clip", 40)
+        else:
+            raise PlanError(f"{source!r} is not a file, a URL or a YouTube video id")
+        media = config.sources.get(video_id, url)
+    output = clip_name(config.naming, video_id=video_id, start=start, end=end, title=video_id, index=1, extension="mp4")
+    return ClipJob(video_id=video_id, url=url, source=media, title=video_id, start=start, end=end, output=output,
+                   note=Path(source), line=0)  # fmt: skip

@@ -26,7 +26,9 @@ from clipper.outputs import MANIFEST_NAME, make_poster, read_manifest, write_jso
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
 from clipper.progress import Reporter
+from clipper.smart import Packet
 from clipper.steps import (
+    LocalMedia,
     Section,
     Step,
     VideoPlan,
@@ -377,3 +379,23 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[LocalMedia, list[ClipperError]]:
+    """For a dry run: what ffprobe says of the local files and their packets around each clip (reads only)."""
+    media: dict[str, tuple[MediaInfo, dict[ClipJob, Sequence[Packet]]]] = {}
+    problems: list[ClipperError] = []
+    for plan in plans:
+        if plan.strategy != "local" or not Path(plan.source).is_file():
+            continue
+        try:
+            info = probe.probe(plan.source)
+        except ClipperError as error:
+            problems.append(error)
+            continue
+        packets: dict[ClipJob, Sequence[Packet]] = {}
+        if config.mode == "smart" and cut.smart_unsupported(info, plan.jobs[0].output) is None:
+            for job in plan.jobs:
+                packets[job] = probe.packets(plan.source, *packet_window(job, info.start_time))
+        media[plan.source] = (info, packets)
+    return media, problems
