@@ -31,7 +31,6 @@ from clipper.timecode import format_timestamp, parse_range
 
 EXIT_PROBLEMS = 1
 EXIT_INTERRUPTED = 130
-_YOUTUBE_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
 
 
 def _error(message: str) -> None:
