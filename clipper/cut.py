@@ -288,6 +288,12 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
 
 
+def remux_argv(source: str, output: str) -> list[str]:
+    """Copy a file's video and audio into MP4, unchanged."""
+    return [*FFMPEG, "-i", file_arg(source), "-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy", "-f", "mp4",
+            file_arg(output)]  # fmt: skip
+
+
 def poster_argv(clip: str, at: float, output: str) -> list[str]:
     """A JPEG poster frame from the clip, at most 640 pixels wide."""
     return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-ss", seconds_arg(at),

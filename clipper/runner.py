@@ -245,7 +245,27 @@ class Runner:
             path = self._retrying(label, attempt)
         finally:
             self.reporter.task_finished(label)
+        if not path.endswith(".mp4"):
+            path = self._remux_to_mp4(Path(path))
         return _Media(path, None, "full")
+
+    def _remux_to_mp4(self, path: Path) -> str:
+        """Keep whole downloads as MP4 (a stream copy): its index makes the smart cut's seeks land exactly,
+        where Matroska's land on an earlier keyframe. A stream MP4 cannot hold stays as it came."""
+        target = path.with_suffix(".mp4")
+        temp = path.with_name(f".{target.name}.part")
+        try:
+            info = self._info(str(path))
+            self._run_step(Step("fetch", tuple(cut.remux_argv(str(path), str(temp))), str(temp), info.duration),
+                           f"remux {path.name}")  # fmt: skip
+        except ClipperError as error:
+            self.reporter.message(f"{path.name}: kept as it is ({error.message})")
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            return str(path)
+        os.replace(temp, target)
+        path.unlink()
+        return str(target)
 
     def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
         def attempt() -> _Media:

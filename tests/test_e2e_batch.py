@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
-from verify import check_clip, run_clipper
+from media import make_media
+from verify import check_clip, run_clipper, thumbnails
 
 pytestmark = pytest.mark.slow
 
@@ -309,3 +310,22 @@ def test_doctor_reports_the_tools_and_what_is_missing(tmp_path: Path) -> None:
                           env={**os.environ, "PATH": str(tmp_path)}, timeout=60)  # fmt: skip
     assert bare.returncode == 1
     assert "ffmpeg    MISSING: install ffmpeg (Debian/Ubuntu: sudo apt-get install ffmpeg)" in bare.stdout
+
+
+def test_a_whole_webm_download_is_kept_as_mp4_and_smart_cut(tmp_path: Path, server: Served) -> None:
+    webm = make_media(server.folder / "vp9.webm", seconds=20, size="160x90", gop=50, vcodec="libvpx-vp9",
+                      acodec="libopus")  # fmt: skip
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    note = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0].replace("0:38-1:35", "0:03.2-0:15")
+    (notes / "n.md").write_text(note.replace("duration: 699", "duration: 20"))
+    config = write_config(tmp_path, server.url(webm.name), fetch="full", cache_dir="cache")
+
+    result = clipper("batch", str(notes), "--config", str(config), "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".mp4"]  # remuxed once, the webm removed
+    [entry] = json.loads(result.stdout)
+    assert (entry["mode"], entry["fetch"]) == ("smart", "full")
+    check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-0m38s.mp4", thumbnails(webm), 3.2, 15.0, FPS)
+    assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
