@@ -227,11 +227,14 @@ def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, d
     return [*argv, "-f", container, file_arg(output)]
 
 
-def copy_piece_argv(source: str, info: MediaInfo, key_time: float, packets: int, drop: Sequence[int],
+def copy_piece_argv(source: str, info: MediaInfo, seek: float, skip: int, packets: int, drop: Sequence[int],
                     output: str) -> list[str]:  # fmt: skip
-    """Copy ``packets`` video packets in decode order from the keyframe at ``key_time`` (absolute).
+    """Copy ``packets`` video packets in decode order from a keyframe, unchanged.
 
-    ``drop`` are indexes (0 = the keyframe) of leading pictures of an open GOP, which need the GOP before.
+    The seek goes to ``seek``, the timestamp ffprobe's packet listing started from, so it lands on that
+    listing's first packet (MP4, Matroska and MPEG-TS alike; a seek straight to the keyframe lands on an
+    earlier one in Matroska); the ``skip`` packets before the keyframe are dropped. ``drop`` are indexes
+    (0 = the keyframe) of an open GOP's leading pictures, which need the GOP before.
     """
     container = piece_container(info)
     filters = []
@@ -240,9 +243,10 @@ def copy_piece_argv(source: str, info: MediaInfo, key_time: float, packets: int,
         # Annex B filter adds them only before IDRs (after the head, the decoder would use the head's).
         filters.append("h264_mp4toannexb" if info.video_codec == "h264" else "hevc_mp4toannexb")
         filters.append("dump_extra=freq=keyframe")
-    if drop:
-        filters.append("noise=drop=" + "+".join(f"eq(n\\,{index})" for index in drop))
-    argv = [*FFMPEG, "-copyts", "-seek_timestamp", "1", "-ss", seconds_arg(key_time), "-i", file_arg(source),
+    dropped = ([f"lt(n\\,{skip})"] if skip else []) + [f"eq(n\\,{skip + index})" for index in drop]
+    if dropped:
+        filters.append("noise=drop=" + "+".join(dropped))
+    argv = [*FFMPEG, "-copyts", "-seek_timestamp", "1", "-ss", seconds_arg(seek), "-i", file_arg(source),
             "-map", "0:v:0", "-an", "-sn", "-dn", "-c:v", "copy"]  # fmt: skip
     if filters:
         argv += ["-bsf:v", ",".join(filters)]

@@ -36,6 +36,16 @@ class MediaInfo:
     field_order: str | None = None
     color: tuple[tuple[str, str], ...] = ()  # (ffmpeg option, value) for the colour properties that are set
     frames: int | None = None  # video frames, from the container's index when it has one (MP4)
+    video_start: float | None = None  # the first video frame's timestamp
+
+    @property
+    def origin(self) -> float:
+        """The timestamp of the video's time 0 (what a note's times count from): where its picture starts.
+
+        Not the file's start time, which an audio stream may pull earlier (a remux shifts the video
+        to make room for the audio's priming, e.g. 21 ms): times would then land a frame early.
+        """
+        return self.video_start if self.video_start is not None else self.start_time
 
 
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -115,6 +125,7 @@ def probe(path: str) -> MediaInfo:
         field_order=video.get("field_order") if video else None,
         color=tuple(color),
         frames=int(video["nb_frames"]) if video and str(video.get("nb_frames") or "").isdigit() else None,
+        video_start=_number(video.get("start_time")) if video else None,
     )
 
 

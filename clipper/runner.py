@@ -297,7 +297,7 @@ class Runner:
             if not Path(media.path).is_file():
                 raise CutError(f"source file not found: {media.path}")
             info = self._info(media.path)
-            origin = info.start_time if media.origin is None else media.origin
+            origin = info.origin if media.origin is None else media.origin
             packets = None
             if config.mode == "smart" and cut.smart_unsupported(info, job.output) is None:
                 packets = probe.packets(media.path, *packet_window(job, origin))
@@ -352,7 +352,7 @@ class Runner:
     def _check_piece(self, step: Step) -> None:
         """A copied piece must start at its keyframe and hold its frames: a seek that landed elsewhere, or
         a filter that let other packets through, would shift or break the clip."""
-        start = float(step.argv[step.argv.index("-ss") + 1])
+        start = step.starts_at if step.starts_at is not None else 0.0
         times = probe.packet_times(step.output)
         if not times or abs(times[0] - start) > 0.001:
             raise CutError(f"copied piece starts at {times[0] if times else None}, not at the keyframe {start}")
@@ -416,6 +416,6 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
         packets: dict[ClipJob, Sequence[Packet]] = {}
         if config.mode == "smart" and cut.smart_unsupported(info, plan.jobs[0].output) is None:
             for job in plan.jobs:
-                packets[job] = probe.packets(plan.source, *packet_window(job, info.start_time))
+                packets[job] = probe.packets(plan.source, *packet_window(job, info.origin))
         media[plan.source] = (info, packets)
     return media, problems

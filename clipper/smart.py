@@ -31,6 +31,7 @@ class Piece:
     frames: int
     packets: int = 0  # copy: packets to take in decode order from the keyframe (leading ones included)
     drop: tuple[int, ...] = ()  # copy: indexes (from 0 at the keyframe) of leading packets to drop
+    skip: int = 0  # copy: packets listed before the keyframe (a seek to the listing's start lands on the first)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def plan_smart(packets: list[Packet], start: int, end: int) -> SmartPlan:
     after_middle = middle_start_index + frames
     middle_end = all_pts[after_middle] if after_middle < len(all_pts) else end
     middle_end = min(middle_end, end)
-    pieces.append(Piece("copy", key_pts, middle_end, frames, packets=taken, drop=drop))
+    pieces.append(Piece("copy", key_pts, middle_end, frames, packets=taken, drop=drop, skip=keyframe))
     tail_frames = end_index - after_middle
     if tail_frames > 0:
         pieces.append(Piece("encode", all_pts[after_middle], end, tail_frames))

@@ -65,6 +65,7 @@ class Step:
     files: tuple[tuple[str, str], ...] = field(default=())  # (path, text) to write before running
     cwd: str | None = None  # run in this folder (burnt captions name their file relative to it)
     frames: int | None = None  # video frames the output must hold (checked after a smart join)
+    starts_at: float | None = None  # the timestamp its first packet must have (a copied piece's keyframe)
     joins: tuple[float, ...] = ()  # where (seconds into the output) pieces meet: decoded to check the seams
 
 
@@ -266,8 +267,10 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
             argv = cut.encode_piece_argv(source, info, start, piece.frames, delay, path)
             steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start))
         else:
-            argv = cut.copy_piece_argv(source, info, start, piece.packets, piece.drop, path)
-            steps.append(Step("copy", tuple(argv), path, seconds, offset=clip_start, frames=piece.frames))
+            seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
+            argv = cut.copy_piece_argv(source, info, seek, piece.skip, piece.packets, piece.drop, path)
+            steps.append(Step("copy", tuple(argv), path, seconds, offset=clip_start, frames=piece.frames,
+                              starts_at=start))  # fmt: skip
         pieces.append(path)
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
@@ -318,7 +321,7 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
             info, packets = local_media.get(plan.source, (None, {}))
             for job in plan.jobs:
                 lines.append(describe(job))
-                origin = info.start_time if info else 0.0
+                origin = info.origin if info else 0.0
                 steps, note = clip_steps(job, config, plan.source, origin, info, packets.get(job))
                 if note:
                     lines.append(f"# {note}")

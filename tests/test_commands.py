@@ -114,10 +114,11 @@ def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
 
 
 def test_copy_piece_drops_leading_pictures_by_index() -> None:
-    argv = cut.copy_piece_argv("/s.mp4", H264, 34.0, 680, (1, 2), "/o/.p.mid.ts")
+    argv = cut.copy_piece_argv("/s.mp4", H264, 32.3, 25, 680, (1, 2), "/o/.p.mid.ts")
     assert argv[len(FF):] == [
-        "-copyts", "-seek_timestamp", "1", "-ss", "34", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-c:v", "copy", "-bsf:v", "h264_mp4toannexb,dump_extra=freq=keyframe,noise=drop=eq(n\\,1)+eq(n\\,2)",
+        "-copyts", "-seek_timestamp", "1", "-ss", "32.3", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-c:v", "copy",
+        "-bsf:v", "h264_mp4toannexb,dump_extra=freq=keyframe,noise=drop=lt(n\\,25)+eq(n\\,26)+eq(n\\,27)",
         "-frames:v", "678",
         "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.mid.ts",
     ]  # fmt: skip

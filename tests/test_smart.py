@@ -28,13 +28,13 @@ def closed_gop(frames: int, gop: int, delay: int = 0, pattern: tuple[int, ...] =
 
 def test_start_on_a_keyframe_copies_everything() -> None:
     plan = plan_smart(closed_gop(100, 25), 25, 75)
-    assert plan.pieces == (Piece("copy", 25, 75, 50, packets=50),)
+    assert plan.pieces == (Piece("copy", 25, 75, 50, packets=50, skip=25),)  # 25 packets listed before it
     assert plan.encoded_frames == 0
 
 
 def test_start_after_a_keyframe_encodes_up_to_the_next_one() -> None:
     plan = plan_smart(closed_gop(100, 25), 30, 75)
-    assert plan.pieces == (Piece("encode", 30, 50, 20), Piece("copy", 50, 75, 25, packets=25))
+    assert plan.pieces == (Piece("encode", 30, 50, 20), Piece("copy", 50, 75, 25, packets=25, skip=50))
     assert (plan.encoded_frames, plan.copied_frames) == (20, 25)
 
 
@@ -49,7 +49,7 @@ def test_b_frames_end_where_a_clean_decode_prefix_ends() -> None:
     plan = plan_smart(packets, 24, 59)
     # From the keyframe at 24 the mini-GOPs (sent 27,25,26 / 30,28,29 / ... / 57,55,56) end cleanly at 57;
     # the next one is sent as 60 first, past the end, so frame 58 is re-encoded as the tail.
-    assert plan.pieces == (Piece("copy", 24, 58, 34, packets=34), Piece("encode", 58, 59, 1))
+    assert plan.pieces == (Piece("copy", 24, 58, 34, packets=34, skip=24), Piece("encode", 58, 59, 1))
     assert plan.decode_delay == 2
 
 
@@ -60,7 +60,7 @@ def test_open_gop_leading_pictures_are_dropped_from_the_copy() -> None:
     plan = plan_smart(packets, 5, 21)
     assert plan.pieces == (
         Piece("encode", 5, 10, 5),
-        Piece("copy", 10, 21, 11, packets=13, drop=(1, 2)),
+        Piece("copy", 10, 21, 11, packets=13, drop=(1, 2), skip=8),
     )
 
 

@@ -102,7 +102,11 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
     encode, copy, join = (list(s.argv) for s in steps)
     assert encode[encode.index("-ss") + 1] == "32.32" and encode[encode.index("-frames:v") + 1] == "17"
     assert encode[encode.index("-vf") + 1] == "trim=start=33.3"  # from the frame at 33.32, half a frame early
-    assert copy[copy.index("-ss") + 1] == "34" and copy[copy.index("-frames:v") + 1] == "678"
+    # The copy seeks where the packet listing began (33.32 - 1 s; the listing here starts at frame 800) and drops
+    # the 50 packets before the keyframe at frame 850.
+    assert copy[copy.index("-ss") + 1] == "32.32" and copy[copy.index("-frames:v") + 1] == "678"
+    assert copy[copy.index("-bsf:v") + 1].endswith("noise=drop=lt(n\\,50)")
+    assert steps[1].starts_at == 34.0
     assert join[join.index("-i") + 1] == f"concat:{steps[0].output}|{steps[1].output}"
     assert join[join.index("-t") + 1] == "27.78"
     assert join[-1] == f"file:{config.output_dir / '.c33.32.mp4.part'}"
