@@ -136,50 +136,52 @@ class Runner:
         for plan in plans:
             self.reporter.message(f"{plan.video_id}: {plan.strategy}: {plan.reason}")
         section_files: list[Path] = []
-        executor = ThreadPoolExecutor(max_workers=config.jobs, thread_name_prefix="clip")
-        pending: dict[Future[Any], tuple[str, Any]] = {}
+        # Fetching waits on the network, cutting on the CPU: two pools, so one video's clips are cut while
+        # the next video's sections still download.
+        fetcher = ThreadPoolExecutor(max_workers=config.jobs, thread_name_prefix="fetch")
+        cutter = ThreadPoolExecutor(max_workers=config.jobs, thread_name_prefix="cut")
+        pending: dict[Future[Any], tuple[str, Any, str | None]] = {}  # kind, job(s), the media file it uses
         try:
             for plan in plans:
                 if plan.strategy == "local":
                     for job in plan.jobs:
-                        pending[executor.submit(self._clip, job, _Media(plan.source, None, "local"))] = ("clip", job)
+                        media = _Media(plan.source, None, "local")
+                        pending[cutter.submit(self._clip, job, media)] = ("clip", job, None)
                 elif plan.strategy == "full":
-                    pending[executor.submit(self._fetch_full, plan)] = ("fetch", plan.jobs)
+                    pending[fetcher.submit(self._fetch_full, plan)] = ("fetch", plan.jobs, None)
                 else:
                     for section in plan.sections:
-                        pending[executor.submit(self._fetch_section, plan, section)] = ("fetch", section.jobs)
-            users: dict[str, int] = {}
+                        pending[fetcher.submit(self._fetch_section, plan, section)] = ("fetch", section.jobs, None)
+            users: dict[str, int] = {}  # section file -> clips still to cut from it
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    kind, payload = pending.pop(future)
+                    kind, payload, media_path = pending.pop(future)
                     if kind == "clip":
                         result = future.result()
                         results[result.job] = result
                         self._finish(result)
-                        media_path = getattr(future, "media_path", None)
                         if media_path in users:
                             users[media_path] -= 1
                             if users[media_path] == 0:
                                 self._remove([Path(media_path)])
                         continue
                     try:
-                        media: _Media = future.result()
+                        fetched: _Media = future.result()
                     except ClipperError as error:
                         for job in payload:
                             results[job] = ClipResult(job, "failed", error.message)
                             self._finish(results[job])
                         continue
-                    if media.fetch == "sections":
-                        section_files.append(Path(media.path))
-                        users[media.path] = len(payload)
+                    if fetched.fetch == "sections":
+                        section_files.append(Path(fetched.path))
+                        users[fetched.path] = len(payload)
                     for job in payload:
-                        clip_future = executor.submit(self._clip, job, media)
-                        clip_future.media_path = media.path  # type: ignore[attr-defined]
-                        pending[clip_future] = ("clip", job)
+                        pending[cutter.submit(self._clip, job, fetched)] = ("clip", job, fetched.path)
         except KeyboardInterrupt:
             self.children.stop_all()
-            executor.shutdown(wait=True, cancel_futures=True)
+            for pool in (fetcher, cutter):
+                pool.shutdown(wait=True, cancel_futures=True)
             for job in jobs:
                 self._remove(cleanup_paths(job, config))
             for plan in plans:
@@ -188,7 +190,8 @@ class Runner:
             finished = sum(1 for r in results.values() if r.status in ("done", "skipped"))
             raise Interrupted(f"interrupted: {finished} of {len(jobs)} clip(s) finished and kept; "
                               "partial files removed; run again to finish the rest") from None  # fmt: skip
-        executor.shutdown(wait=True)
+        for pool in (fetcher, cutter):
+            pool.shutdown(wait=True)
         self._remove(section_files)
         self.reporter.close()
         return [results[job] for job in jobs]
