@@ -85,7 +85,9 @@ def _hardened_options(argv: list[str]) -> dict[str, Any]:
         raise ValueError("refusing to run a yt-dlp argv that was not built by clipper")
     os.environ["YTDLP_NO_PLUGINS"] = "1"
     options: dict[str, Any] = dict(yt_dlp.parse_options(argv[1:]).ydl_opts)
-    options.update(quiet=True, no_warnings=True, noprogress=True, forceurl=False, simulate=True, logger=_QuietLogger())
+    # ignoreerrors off: a failure raises with yt-dlp's own message instead of returning nothing.
+    options.update(quiet=True, no_warnings=True, noprogress=True, forceurl=False, simulate=True,
+                   ignoreerrors=False, logger=_QuietLogger())  # fmt: skip
     return options
 
 
@@ -205,7 +207,11 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None]) ->
 
 
 def _short(message: str) -> str:
-    return message.replace("ERROR: ", "").strip().splitlines()[-1] if message.strip() else "yt-dlp failed"
+    """yt-dlp's error on one line, without its ``ERROR:`` prefix and its ``(caused by ...)`` repetition."""
+    if not message.strip():
+        return "yt-dlp failed"
+    line = message.replace("ERROR: ", "").strip().splitlines()[-1]
+    return line.split(" (caused by ")[0]
 
 
 def _is_network(message: str) -> bool:

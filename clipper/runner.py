@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from clipper import cut, fetch, probe
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
-from clipper.errors import ClipperError, CutError, Interrupted, JobError
+from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError
 from clipper.outputs import MANIFEST_NAME, make_poster, read_manifest, write_json_atomic, write_text_atomic
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
@@ -114,6 +114,7 @@ class Runner:
         self._infos: dict[str, MediaInfo] = {}
         self._streams: dict[str, list[fetch.MediaStream]] = {}
         self._resolving: dict[str, threading.Lock] = {}
+        self._unreachable: dict[str, FetchError] = {}
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -271,6 +272,11 @@ class Runner:
         return str(target)
 
     def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
+        with self._lock:
+            failed = self._unreachable.get(plan.source)
+        if failed is not None:  # another section of this video already tried, and retried, in vain
+            raise failed
+
         def attempt() -> _Media:
             streams = self._resolve(plan)
             path = section_path(plan, section, self.config)
@@ -282,7 +288,12 @@ class Runner:
                 raise
             return _Media(str(path), 0.0, "sections")
 
-        return self._retrying(f"{plan.video_id} section", attempt)
+        try:
+            return self._retrying(f"{plan.video_id} section", attempt)
+        except FetchError as error:  # yt-dlp could not find the media: no other section will do better
+            with self._lock:
+                self._unreachable[plan.source] = error
+            raise
 
     # -- cutting --------------------------------------------------------------------------------------
     def _info(self, path: str) -> MediaInfo:

@@ -208,3 +208,16 @@ def test_only_hardened_argv_reach_yt_dlp(argv: list[str]) -> None:
 )
 def test_smart_joins_copy_audio_only_where_it_stays_exact(codec: str, container: str, audio: list[str]) -> None:
     assert cut.audio_copy_or_encode(codec, container) == audio
+
+
+@pytest.mark.parametrize(
+    ("message", "short"),
+    [
+        ("ERROR: [generic] x: HTTP Error 404: Not Found", "[generic] x: HTTP Error 404: Not Found"),
+        ("ERROR: [youtube] v: Unable to download API page: Failed to resolve 'h' (caused by TransportError('h'))",
+         "[youtube] v: Unable to download API page: Failed to resolve 'h'"),
+        ("", "yt-dlp failed"),
+    ],
+)  # fmt: skip
+def test_yt_dlp_errors_are_shown_on_one_short_line(message: str, short: str) -> None:
+    assert fetch._short(message) == short
