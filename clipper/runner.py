@@ -312,9 +312,7 @@ class Runner:
                 raise CutError(f"source file not found: {media.path}")
             info = self._info(media.path)
             origin = info.origin if media.origin is None else media.origin
-            packets = None
-            if config.mode == "smart" and cut.smart_unsupported(info, job.output) is None:
-                packets = probe.packets(media.path, *packet_window(job, origin))
+            packets = smart_packets(job, media.path, info, origin, config)
             steps, note = clip_steps(job, config, media.path, origin, info, packets)
             mode = "reencode" if note else config.mode
             if note:
@@ -415,6 +413,13 @@ class Runner:
                 path.unlink()
 
 
+def smart_packets(job: ClipJob, source: str, info: MediaInfo, origin: float, config: Config) -> list[Packet] | None:
+    """The video packets a smart cut of ``job`` is planned from; None when the clip will not be smart-cut."""
+    if config.mode != "smart" or cut.smart_unsupported(info, job.output) is not None:
+        return None
+    return probe.packets(source, *packet_window(job, origin))
+
+
 def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[LocalMedia, list[ClipperError]]:
     """For a dry run: what ffprobe says of the local files and their packets around each clip (reads only)."""
     media: dict[str, tuple[MediaInfo, dict[ClipJob, Sequence[Packet]]]] = {}
@@ -428,8 +433,9 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
             problems.append(error)
             continue
         packets: dict[ClipJob, Sequence[Packet]] = {}
-        if config.mode == "smart" and cut.smart_unsupported(info, plan.jobs[0].output) is None:
-            for job in plan.jobs:
-                packets[job] = probe.packets(plan.source, *packet_window(job, info.origin))
+        for job in plan.jobs:
+            found = smart_packets(job, plan.source, info, info.origin, config)
+            if found is not None:
+                packets[job] = found
         media[plan.source] = (info, packets)
     return media, problems

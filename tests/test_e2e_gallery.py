@@ -154,15 +154,18 @@ def test_the_gallery_plays_every_clip_in_chromium(batch: Path) -> None:
             browser.close()
 
 
-def test_embedded_captions_are_a_soft_track(tmp_path: Path, server: Served) -> None:
+def batch_of_one(tmp_path: Path, server: Served, highlight: int, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``clipper batch`` on the example note cut down to one highlight, served from 127.0.0.1."""
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "n.md").write_text(one_highlight(2))
+    (notes / "n.md").write_text(one_highlight(highlight))
     config = tmp_path / "c.yaml"
     config.write_text(f"output_dir: out\ncache_dir: cache\nsources:\n  u3HBJVjpXuw: {server.url('long.mp4')}\n")
+    return clipper("batch", str(notes), "--config", str(config), *flags, cwd=tmp_path)
 
-    result = clipper("batch", str(notes), "--config", str(config), "--captions", "embed", "--no-gallery",
-                     cwd=tmp_path)  # fmt: skip
+
+def test_embedded_captions_are_a_soft_track(tmp_path: Path, server: Served) -> None:
+    result = batch_of_one(tmp_path, server, 2, "--captions", "embed", "--no-gallery")
 
     assert result.returncode == 0, result.stderr
     clip = tmp_path / "out" / "u3HBJVjpXuw-3m34s.mp4"
@@ -174,13 +177,7 @@ def test_embedded_captions_are_a_soft_track(tmp_path: Path, server: Served) -> N
 
 
 def test_burnt_captions_re_encode_and_say_so(tmp_path: Path, server: Served) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "n.md").write_text(one_highlight(1))
-    config = tmp_path / "c.yaml"
-    config.write_text(f"output_dir: out\ncache_dir: cache\nsources:\n  u3HBJVjpXuw: {server.url('long.mp4')}\n")
-
-    result = clipper("batch", str(notes), "--config", str(config), "--captions", "burn", "--json", cwd=tmp_path)
+    result = batch_of_one(tmp_path, server, 1, "--captions", "burn", "--json")
 
     assert result.returncode == 0, result.stderr
     assert "burnt-in captions change every frame" in result.stderr
