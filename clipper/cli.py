@@ -25,7 +25,7 @@ from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
 from clipper.plan import ClipJob, job_for_source, plan_jobs
 from clipper.progress import make_reporter
-from clipper.runner import Runner, find_cached, manifest_entry, probe_local_media
+from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
 from clipper.steps import VideoPlan, dry_run_lines, plan_videos
 from clipper.timecode import format_timestamp, parse_range
 
@@ -250,11 +250,8 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
             f" -> {config.output_dir}",
             err=True,
         )
-        for result in results:
-            if result.status == "failed":
-                click.echo(
-                    f"  failed {result.job.output} ({result.job.note}:{result.job.line}): {result.error}", err=True
-                )
+        for line in failure_lines(results):
+            click.echo(line, err=True)
     if gallery and (counts["done"] or counts["skipped"]):
         try:
             page = build_gallery(config.output_dir, reporter)
@@ -263,6 +260,25 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
         except (ClipperError, OSError) as error:
             _error(f"gallery not written: {error}")
     return EXIT_PROBLEMS if counts["failed"] else 0
+
+
+def failure_lines(results: Sequence[ClipResult]) -> list[str]:
+    """The summary's failures: a video that could not be fetched once, with its clips; other failures per clip."""
+    lines: list[str] = []
+    unfetched: dict[tuple[str, str], list[ClipJob]] = {}
+    for result in results:
+        if result.status != "failed":
+            continue
+        if result.fetch_failed:
+            unfetched.setdefault((result.job.video_id, result.error or ""), []).append(result.job)
+        else:
+            lines.append(f"  failed {result.job.output} ({result.job.note}:{result.job.line}): {result.error}")
+    for (video_id, error), jobs in unfetched.items():
+        notes = sorted({str(job.note) for job in jobs})
+        source = notes[0] if len(notes) == 1 else f"{len(notes)} notes"
+        names = ", ".join(job.output for job in jobs)
+        lines.append(f"  failed {video_id} ({len(jobs)} clip(s) of {source}: {names}): {error}")
+    return lines
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -289,6 +305,36 @@ fetch_option = click.option(
 )
 
 
+cookies_option = click.option(
+    "--cookies",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Netscape cookies.txt that yt-dlp sends (YouTube's 'Sign in to confirm you're not a bot').",
+)
+browser_cookies_option = click.option(
+    "--cookies-from-browser",
+    metavar="BROWSER[+KEYRING][:PROFILE][::CONTAINER]",
+    help="Take the cookies from your browser, as yt-dlp does (e.g. firefox, chrome).",
+)
+
+
+def _with_cookies(config_path: Path | None, cookies: Path | None, browser: str | None,
+                  **overrides: Any) -> Config:  # fmt: skip
+    """The config with the command line's settings; --cookies and --cookies-from-browser join yt_dlp_args."""
+    config = _config_or_exit(config_path, **overrides)
+    extra: list[str] = []
+    if cookies is not None:
+        extra += ["--cookies", str(cookies.expanduser().absolute())]
+    if browser is not None:
+        extra += ["--cookies-from-browser", browser]
+    if not extra:
+        return config
+    try:
+        return config.with_yt_dlp_args(extra)
+    except ClipperError as error:
+        _error(str(error))
+        sys.exit(2)
+
+
 def _dry_run(jobs: list[ClipJob], config: Config) -> None:
     """Print the commands; local files are read (ffprobe) so their smart-cut steps are exact."""
     plans = plan_videos(jobs, config, find_cached(jobs, config))
@@ -307,6 +353,8 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
 @mode_option
 @fetch_option
 @captions_option
+@cookies_option
+@browser_cookies_option
 @click.option("--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
@@ -321,12 +369,15 @@ def batch(
     mode: str | None,
     fetch: str | None,
     captions: str | None,
+    cookies: Path | None,
+    cookies_from_browser: str | None,
     force: bool,
     no_gallery: bool,
     as_json: bool,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
-    config = _config_or_exit(config_path, output_dir=output_dir, jobs=jobs, mode=mode, fetch=fetch, captions=captions)
+    config = _with_cookies(config_path, cookies, cookies_from_browser, output_dir=output_dir, jobs=jobs, mode=mode,
+                           fetch=fetch, captions=captions)  # fmt: skip
     clip_jobs, problems = _plan(paths, config, captions=True)
     _report(problems)
     if dry_run:
@@ -349,6 +400,8 @@ def batch(
 @click.option("--dry-run", is_flag=True, help="Print the exact commands, run nothing, write nothing.")
 @mode_option
 @captions_option
+@cookies_option
+@browser_cookies_option
 @click.option("--force", is_flag=True, help="Make the clip again even when it exists and verifies.")
 @config_option
 @click.pass_context
@@ -361,6 +414,8 @@ def cut(
     dry_run: bool,
     mode: str | None,
     captions: str | None,
+    cookies: Path | None,
+    cookies_from_browser: str | None,
     force: bool,
     config_path: Path | None,
 ) -> None:
@@ -368,7 +423,7 @@ def cut(
 
     RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40. A note's clip gets captions from its transcript.
     """
-    config = _config_or_exit(config_path, mode=mode, captions=captions)
+    config = _with_cookies(config_path, cookies, cookies_from_browser, mode=mode, captions=captions)
     try:
         job = _single_job(source, time_range, highlight, config)
     except ClipperError as error:

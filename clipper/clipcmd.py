@@ -12,6 +12,7 @@ import functools
 import optparse
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
@@ -73,8 +74,15 @@ def _resolve(token: str) -> tuple[optparse.Option, str, str | None]:
     return parser._long_opt[canonical], canonical, (value if eq else None)
 
 
-def _iter_options(args: list[str]) -> tuple[list[tuple[optparse.Option, str, str | None]], list[str]]:
-    """Split argv into resolved (option, spelling, value) triples and positional arguments."""
+def iter_options(
+    args: list[str], check: Callable[[optparse.Option, str], None] | None = None
+) -> tuple[list[tuple[optparse.Option, str, str | None]], list[str]]:
+    """Split argv into resolved (option, spelling, value) triples and positional arguments.
+
+    ``check(option, shown)`` sees every option (its yt-dlp ``dest`` decides) before its value is read, and
+    raises UnsafeCommand to refuse it; by default, the clip-command allowlist.
+    """
+    check = check or _check_allowed
     parser = _parser()
     options: list[tuple[optparse.Option, str, str | None]] = []
     positionals: list[str] = []
@@ -87,7 +95,7 @@ def _iter_options(args: list[str]) -> tuple[list[tuple[optparse.Option, str, str
             break
         if token.startswith("--"):
             option, spelling, value = _resolve(token)
-            _check_allowed(
+            check(
                 option,
                 spelling
                 if spelling == token.partition("=")[0]
@@ -111,7 +119,7 @@ def _iter_options(args: list[str]) -> tuple[list[tuple[optparse.Option, str, str
                 if short is None:
                     raise UnsafeCommand(f"{flag} is not a yt-dlp option")
                 option = short
-                _check_allowed(option, flag)
+                check(option, flag)
                 value = None
                 if option.takes_value():
                     if chars:
@@ -220,7 +228,7 @@ def parse_clip_command(text: str, video_id: str, note_url: str | None) -> ClipOp
             raise UnsafeCommand(f"shell syntax {token!r} is not allowed in a clip command (one yt-dlp command only)")
     if argv[0] not in PROGRAM_NAMES:
         raise UnsafeCommand(f"clip command must start with yt-dlp, not {argv[0]!r}")
-    options, positionals = _iter_options(argv[1:])
+    options, positionals = iter_options(argv[1:])
 
     if len(positionals) != 1:
         raise UnsafeCommand(f"clip command must name exactly one URL, found {len(positionals)}")

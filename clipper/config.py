@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -20,6 +21,8 @@ CAPTION_MODES = ("sidecar", "embed", "burn", "off")
 DEFAULT_CONFIG_NAME = "config.yaml"
 NAMING_FIELDS = ("video_id", "start", "end", "title", "index")
 DEFAULT_FORMAT_SORT = ("vcodec:h264", "res:1080", "acodec:aac", "ext:mp4:m4a")
+# No media request asks for more than this (yt-dlp's YouTube chunk: hosts throttle longer responses).
+DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
 
 
 def default_cache_dir() -> Path:
@@ -49,6 +52,8 @@ class Config:
     format_sort: tuple[str, ...] = DEFAULT_FORMAT_SORT
     retries: int = 3
     retry_delay: float = 1.0
+    http_chunk_size: int = DEFAULT_CHUNK_SIZE
+    yt_dlp_args: tuple[str, ...] = ()
     source_file: Path | None = None
 
     def with_overrides(self, **overrides: Any) -> Config:
@@ -60,6 +65,10 @@ class Config:
         config = replace(self, **given)
         _validate(config, None, {})
         return config
+
+    def with_yt_dlp_args(self, extra: list[str]) -> Config:
+        """A copy whose yt_dlp_args end with ``extra`` (command-line flags), checked like the config's."""
+        return replace(self, yt_dlp_args=_yt_dlp_args([*self.yt_dlp_args, *extra], None, {}))
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -75,6 +84,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "fetch": (str,),
     "captions": (str,),
     "cache_dir": (str,),
+    "http_chunk_size": (int, str),
+    "yt_dlp_args": (list, str),
 }
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
@@ -87,14 +98,20 @@ _TYPE_NAMES: dict[type, str] = {
 
 
 def _key_lines(text: str) -> dict[str, int]:
-    """Line number of each top-level key, for error messages."""
+    """Line number of each top-level key, for error messages (``key[N]``: item N of a list)."""
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+    lines = {}
+    for key, value in node.value:
+        lines[str(key.value)] = key.start_mark.line + 1
+        if isinstance(value, yaml.SequenceNode):
+            for index, item in enumerate(value.value):
+                lines[f"{key.value}[{index}]"] = item.start_mark.line + 1
+    return lines
 
 
 def _fail(message: str, path: Path | None, lines: Mapping[str, int], key: str) -> ConfigError:
@@ -144,6 +161,10 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
             is_url = re.match(r"^[a-z][a-z0-9+.-]*://", target)
             sources[str(video_id)] = target if is_url else str(base / Path(target).expanduser())
         values["sources"] = MappingProxyType(sources)
+    if "http_chunk_size" in data:
+        values["http_chunk_size"] = _chunk_size(data["http_chunk_size"], path, lines)
+    if "yt_dlp_args" in data:
+        values["yt_dlp_args"] = _yt_dlp_args(data["yt_dlp_args"], path, lines)
     if isinstance(data.get("format_sort"), str):
         values["format_sort"] = tuple(p.strip() for p in data["format_sort"].split(",") if p.strip())
     elif "format_sort" in data:
@@ -151,6 +172,38 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
     config = Config(**values, source_file=path)
     _validate(config, path, lines)
     return config
+
+
+def _chunk_size(value: int | str, path: Path | None, lines: Mapping[str, int]) -> int:
+    """A byte count: 10485760, "10M" or "10MiB" (as yt-dlp's --http-chunk-size); 0 turns chunking off."""
+    from yt_dlp.utils import parse_bytes
+
+    size = value if isinstance(value, int) else parse_bytes(value.strip())
+    if size is None or size < 0 or 0 < size < 65536:
+        raise _fail(f"http_chunk_size must be 0 (off) or a size of 64K or more, like 10M, not {value!r}", path,
+                    lines, "http_chunk_size")  # fmt: skip
+    return int(size)
+
+
+def _yt_dlp_args(value: list[Any] | str, path: Path | None, lines: Mapping[str, int]) -> tuple[str, ...]:
+    """The user's own yt-dlp options: a list (or one string, split like a shell would), checked."""
+    from clipper.clipcmd import UnsafeCommand
+    from clipper.ytdlp_options import user_params
+
+    items = shlex.split(value) if isinstance(value, str) else value
+    for index, item in enumerate(items):
+        if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+            raise _fail("yt_dlp_args must be a list of command-line arguments (strings)", path, lines,
+                        f"yt_dlp_args[{index}]")  # fmt: skip
+    args = tuple(str(item) for item in items)
+    try:
+        user_params(args)
+    except UnsafeCommand as error:
+        shown = str(error).split(" ", 1)[0]
+        found = [i for i, arg in enumerate(args) if arg.split("=", 1)[0] == shown]
+        key = f"yt_dlp_args[{found[0]}]" if found and f"yt_dlp_args[{found[0]}]" in lines else "yt_dlp_args"
+        raise _fail(str(error), path, lines, key) from None
+    return args
 
 
 def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> None:

@@ -45,6 +45,8 @@ def http_args(stream: MediaStream) -> list[str]:
     """Input options for a URL: ride out dropped connections (ffmpeg reopens with a Range request)."""
     if not (is_url(stream.url) or stream.url.startswith("$")):
         return []
+    if stream.via_relay:  # the relay resumes dropped connections and sends the host's headers
+        return ["-rw_timeout", "60000000"]
     args = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4",
             "-rw_timeout", "30000000"]  # fmt: skip
     if stream.headers:

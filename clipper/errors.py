@@ -51,6 +51,10 @@ class FetchError(JobError):
     """Finding or downloading media failed."""
 
 
+class Unreachable(FetchError):
+    """A video's media could not be found, retries spent: every other fetch of it fails at once with this."""
+
+
 class CutError(JobError):
     """ffmpeg could not cut or verify a clip."""
 

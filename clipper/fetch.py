@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -23,14 +23,30 @@ from clipper.errors import FetchError
 HARDENING = ("--ignore-config", "--no-plugin-dirs", "--no-playlist")
 
 
+# yt-dlp protocols whose media is one file at one URL: the relay can serve it in bounded Range requests.
+# Others (HLS, DASH segment lists) come as fragments: yt-dlp's own fragment downloader fetches those.
+RELAYABLE_PROTOCOLS = ("http", "https")
+
+
 @dataclass(frozen=True)
 class MediaStream:
-    """One URL ffmpeg can read, with the headers the host wants and what it carries."""
+    """One URL ffmpeg can read, with the headers the host wants and what yt-dlp says of it."""
 
     url: str
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     has_video: bool = True
     has_audio: bool = True
+    format_id: str = ""
+    protocol: str = "https"
+    size: int | None = None  # bytes, exact or yt-dlp's estimate
+    duration: float | None = None  # the video's, seconds
+    chunk_size: int | None = None  # the format's downloader_options.http_chunk_size
+    available_at: float | None = None  # a Unix time before which the host will not serve it
+    via_relay: bool = False  # a URL of clipper's relay, which rides out dropped connections itself
+
+    @property
+    def relayable(self) -> bool:
+        return self.protocol in RELAYABLE_PROTOCOLS
 
 
 def cache_key(source: str, fmt: str, format_sort: tuple[str, ...]) -> str:
@@ -70,9 +86,13 @@ def runtime_args(runtime: tuple[str, str] | None) -> list[str]:
     return ["--no-js-runtimes", "--js-runtimes", f"{name}:{path}"]
 
 
-def resolve_argv(url: str, fmt: str, format_sort: tuple[str, ...], runtime: tuple[str, str] | None = None) -> list[str]:
-    """The yt-dlp command that finds the media URLs of ``url`` for the chosen format."""
-    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), "-f", fmt]
+def resolve_argv(url: str, fmt: str, format_sort: tuple[str, ...], runtime: tuple[str, str] | None = None,
+                 user_args: Sequence[str] = ()) -> list[str]:  # fmt: skip
+    """The yt-dlp command that finds the media URLs of ``url`` for the chosen format.
+
+    ``user_args`` are the user's own (checked) yt-dlp options: cookies, proxy, impersonation and the like.
+    """
+    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), *user_args, "-f", fmt]
     if format_sort:
         argv += ["-S", ",".join(format_sort)]
     return [*argv, "--get-url", "--", url]
@@ -81,7 +101,7 @@ def resolve_argv(url: str, fmt: str, format_sort: tuple[str, ...], runtime: tupl
 def _hardened_options(argv: list[str]) -> dict[str, Any]:
     import yt_dlp
 
-    if argv[:1] != ["yt-dlp"] or argv[1 : 1 + len(HARDENING)] != list(HARDENING) or "--" not in argv:
+    if argv[:1] != ["yt-dlp"] or argv[1 : 1 + len(HARDENING)] != list(HARDENING) or argv.count("--") != 1:
         raise ValueError("refusing to run a yt-dlp argv that was not built by clipper")
     os.environ["YTDLP_NO_PLUGINS"] = "1"
     options: dict[str, Any] = dict(yt_dlp.parse_options(argv[1:]).ydl_opts)
@@ -120,29 +140,64 @@ def resolve(argv: list[str]) -> list[MediaStream]:
         with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False)
     except yt_dlp.utils.DownloadError as error:
-        raise FetchError(_short(str(error)), retryable=_is_network(str(error))) from None
+        raise fetch_error(str(error)) from None
     if not info:
         raise FetchError(f"yt-dlp found no media at {url}")
     formats = info.get("requested_formats") or [info]
+    available_at = max((float(fmt.get("available_at") or 0) for fmt in formats), default=0.0) or None
     streams = []
     for fmt in formats:
         vcodec, acodec = fmt.get("vcodec"), fmt.get("acodec")
+        size = fmt.get("filesize") or fmt.get("filesize_approx")
         streams.append(
             MediaStream(
                 url=fmt["url"],
                 headers=MappingProxyType(dict(fmt.get("http_headers") or {})),
                 has_video=vcodec != "none",
                 has_audio=acodec != "none",
+                format_id=str(fmt.get("format_id") or ""),
+                protocol=str(fmt.get("protocol") or "https"),
+                size=int(size) if size else None,
+                duration=info.get("duration"),
+                chunk_size=(fmt.get("downloader_options") or {}).get("http_chunk_size"),
+                available_at=available_at,
             )
         )
     return streams
 
 
-def download_argv(
-    url: str, fmt: str, format_sort: tuple[str, ...], target: str, runtime: tuple[str, str] | None = None
-) -> list[str]:
-    """The yt-dlp command that downloads the whole video once (native downloader) to ``target``."""
-    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), "-f", fmt]
+def session_argv(runtime: tuple[str, str] | None = None, user_args: Sequence[str] = ()) -> list[str]:
+    """The yt-dlp options media requests are made with (``YoutubeDL.urlopen``): the user's network options."""
+    return ["yt-dlp", *HARDENING, *runtime_args(runtime), *user_args, "--", "-"]
+
+
+class Session:
+    """yt-dlp's networking for media requests (the relay's): cookies, proxy, impersonation, headers and
+    source address as the user's options set them. Thread-safe, as yt-dlp's fragment downloads use it."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import yt_dlp
+
+        self.params = _hardened_options(argv)
+        self._ydl = yt_dlp.YoutubeDL(self.params)
+
+    def open(self, url: str, headers: Mapping[str, str]) -> Any:
+        from yt_dlp.networking import Request
+
+        return self._ydl.urlopen(Request(url, headers=dict(headers)))
+
+    def close(self) -> None:
+        self._ydl.close()
+
+
+def download_argv(url: str, fmt: str, format_sort: tuple[str, ...], target: str,
+                  runtime: tuple[str, str] | None = None, user_args: Sequence[str] = (),
+                  chunk_size: int = 0) -> list[str]:  # fmt: skip
+    """The yt-dlp command that downloads the whole video once (native downloader) to ``target``, asking
+    for at most ``chunk_size`` bytes a request (0: as the host's format says)."""
+    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), *user_args, "-f", fmt]
+    if chunk_size:
+        argv += ["--http-chunk-size", str(chunk_size)]
     if format_sort:
         argv += ["-S", ",".join(format_sort)]
     return [*argv, "--merge-output-format", "mkv", "--no-mtime", "-o", target, "--", url]
@@ -199,11 +254,42 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None]) ->
         with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=True)
     except yt_dlp.utils.DownloadError as error:
-        raise FetchError(_short(str(error)), retryable=_is_network(str(error))) from None
+        raise fetch_error(str(error)) from None
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise FetchError(f"yt-dlp downloaded nothing from {url}")
     return str(downloads[0]["filepath"])
+
+
+_HINTS = (
+    (("sign in to confirm", "http error 403", "forbidden", "login required", "cookies"),
+     "the host wants you signed in: pass your browser's cookies with --cookies-from-browser firefox"
+     " or --cookies FILE"),
+    (("http error 429", "too many requests", "rate-limit", "rate limit"),
+     "the host is rate-limiting: add --sleep-requests 1.5 to yt_dlp_args, or try later"),
+    (("failed to resolve", "name or service not known", "getaddrinfo", "nodename nor servname",
+      "temporary failure in name resolution", "network is unreachable", "no address associated"),
+     "offline or the host cannot be found; `sources:` in the config can point this video at a local copy"),
+)  # fmt: skip
+
+
+def hint_for(message: str) -> str | None:
+    """What a user can do about a fetch failure, when there is something."""
+    lowered = message.lower()
+    for words, hint in _HINTS:
+        if any(word in lowered for word in words):
+            return hint
+    return None
+
+
+def fetch_error(message: str, retryable: bool | None = None) -> FetchError:
+    """yt-dlp's (or the host's) reason on one line, with a hint where one helps."""
+    short = _short(message)
+    hint = hint_for(short)
+    retry = _is_network(message) if retryable is None else retryable
+    if hint and "rate-limiting" not in hint and "cookies" in hint:
+        retry = False  # asking again without cookies gets the same answer
+    return FetchError(f"{short} ({hint})" if hint and hint not in short else short, retryable=retry)
 
 
 def _short(message: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,10 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, probe
+from clipper import cut, fetch, probe, relay
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
-from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError
+from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError, Unreachable
 from clipper.outputs import MANIFEST_NAME, make_poster, read_manifest, write_json_atomic, write_text_atomic
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
@@ -36,8 +37,8 @@ from clipper.steps import (
     cleanup_paths,
     clip_metadata,
     clip_steps,
+    download_command,
     final_path,
-    full_target,
     packet_window,
     plan_videos,
     resolve_command,
@@ -58,6 +59,7 @@ class ClipResult:
     size: int | None = None
     mode: str | None = None  # how it was cut: smart, reencode or copy
     fetch: str | None = None  # how its media came: local, full, sections
+    fetch_failed: bool = False  # its video could not be fetched (``error`` says why, once per video)
 
 
 def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
@@ -115,6 +117,9 @@ class Runner:
         self._streams: dict[str, list[fetch.MediaStream]] = {}
         self._resolving: dict[str, threading.Lock] = {}
         self._unreachable: dict[str, FetchError] = {}
+        self._downloading: dict[str, threading.Lock] = {}
+        self._relay: relay.Relay | None = None
+        self._session: fetch.Session | None = None
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -170,8 +175,9 @@ class Runner:
                     try:
                         fetched: _Media = future.result()
                     except ClipperError as error:
+                        # The reason is said once per video, in the summary, not once per clip here.
                         for job in payload:
-                            results[job] = ClipResult(job, "failed", error.message)
+                            results[job] = ClipResult(job, "failed", error.message, fetch_failed=True)
                             self._finish(results[job])
                         continue
                     if fetched.fetch == "sections":
@@ -181,8 +187,11 @@ class Runner:
                         pending[cutter.submit(self._clip, job, fetched)] = ("clip", job, fetched.path)
         except KeyboardInterrupt:
             self.children.stop_all()
+            if self._relay is not None:
+                self._relay.stopping.set()
             for pool in (fetcher, cutter):
                 pool.shutdown(wait=True, cancel_futures=True)
+            self._close_relay()
             for job in jobs:
                 self._remove(cleanup_paths(job, config))
             for plan in plans:
@@ -194,6 +203,7 @@ class Runner:
         for pool in (fetcher, cutter):
             pool.shutdown(wait=True)
         self._remove(section_files)
+        self._close_relay()
         self.reporter.close()
         return [results[job] for job in jobs]
 
@@ -205,34 +215,86 @@ class Runner:
             attempt += 1
             try:
                 return action()
+            except Unreachable:
+                raise  # its retries are spent already
             except JobError as error:
-                if self.children.stopping.is_set() or attempt > self.config.retries:
+                # One more try even for errors the network did not cause: a fresh lookup may get a fresh URL.
+                limit = self.config.retries if error.retryable else min(1, self.config.retries)
+                if self.children.stopping.is_set() or attempt > limit:
                     raise
                 delay = self.config.retry_delay * 2 ** (attempt - 1)
                 self.reporter.message(f"{label}: {error.message}; retrying in {delay:g}s "
                                       f"({attempt}/{self.config.retries})")  # fmt: skip
                 time.sleep(delay)
 
-    def _resolve(self, plan: VideoPlan) -> list[fetch.MediaStream]:
-        """The media URLs of a video: found once per run, however many sections ask at the same time."""
+    def _resolve(self, plan: VideoPlan, expired: str | None = None) -> list[fetch.MediaStream]:
+        """The media URLs of a video: found once per run, however many sections ask at the same time.
+
+        ``expired``: a URL the host refused (403/410): when it is still the one known, look the video up
+        again (once, for all of its clips: the others then find the fresh URLs)."""
         with self._lock:
             lock = self._resolving.setdefault(plan.source, threading.Lock())
         with lock:
+            failed = self._unreachable.get(plan.source)
+            if failed is not None:  # another section of this video already tried, and retried, in vain
+                raise failed
             known = self._streams.get(plan.source)
+            if known is not None and expired is not None and any(stream.url == expired for stream in known):
+                self.reporter.message(f"{plan.video_id}: the host refused its media URL (expired?); "
+                                      "looking the video up again")  # fmt: skip
+                known = None
             if known is None:
-                argv = resolve_command(plan, self.runtime)
-                self.reporter.debug("$ " + " ".join(argv))
-                known = self._streams[plan.source] = fetch.resolve(argv)
+                argv = resolve_command(plan, self.config, self.runtime)
+                self.reporter.debug("$ " + shlex.join(argv))
+                try:
+                    known = self._retrying(f"{plan.video_id} lookup", lambda: fetch.resolve(argv))
+                except FetchError as error:  # no other section of this video will do better
+                    self._unreachable[plan.source] = Unreachable(error.message)
+                    raise self._unreachable[plan.source] from None
+                self._streams[plan.source] = known
         return known
 
+    def _media_relay(self) -> relay.Relay:
+        """The relay ffmpeg reads URL media through (started on first use; one per run)."""
+        with self._lock:
+            if self._relay is None:
+                self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+                params = self._session.params
+                self._relay = relay.Relay(self._session.open, retries=self.config.retries,
+                                          retry_delay=self.config.retry_delay,
+                                          sleep_requests=float(params.get("sleep_interval_requests") or 0),
+                                          rate_limit=params.get("ratelimit"), log=self.reporter.message)  # fmt: skip
+            return self._relay
+
+    def _close_relay(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+        if self._session is not None:
+            self._session.close()
+        self._relay = self._session = None
+
+    def _wait_until_available(self, plan: VideoPlan, streams: Sequence[fetch.MediaStream]) -> None:
+        """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
+        wait_seconds = max((stream.available_at or 0) for stream in streams) - time.time()
+        if wait_seconds > 0:
+            self.reporter.message(f"{plan.video_id}: the host asks to wait {wait_seconds:.0f}s before downloading;"
+                                  " waiting")  # fmt: skip
+            if self.children.stopping.wait(wait_seconds):
+                raise FetchError("interrupted")
+
     def _fetch_full(self, plan: VideoPlan) -> _Media:
+        with self._lock:
+            lock = self._downloading.setdefault(plan.source, threading.Lock())
+        with lock:  # sections that fall back to a whole download share one
+            return self._download_whole(plan)
+
+    def _download_whole(self, plan: VideoPlan) -> _Media:
         key = fetch.cache_key(plan.source, plan.format, plan.format_sort)
         cached = fetch.cached_download(self.config.cache_dir, plan.video_id, key)
         if cached is not None:
             return _Media(str(cached), None, "full")
         self.config.cache_dir.mkdir(parents=True, exist_ok=True)
-        argv = fetch.download_argv(plan.source, plan.format, plan.format_sort, full_target(plan, self.config),
-                                   self.runtime)  # fmt: skip
+        argv = download_command(plan, self.config, self.runtime)
         label = f"download {plan.video_id}"
         self.reporter.task_started(label, label, None, unit="B")
 
@@ -242,7 +304,7 @@ class Runner:
             self.reporter.task_progress(label, done, total)
 
         def attempt() -> str:
-            self.reporter.debug("$ " + " ".join(argv))
+            self.reporter.debug("$ " + shlex.join(argv))
             return fetch.download(argv, progress)
 
         try:
@@ -272,28 +334,68 @@ class Runner:
         return str(target)
 
     def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
-        with self._lock:
-            failed = self._unreachable.get(plan.source)
-        if failed is not None:  # another section of this video already tried, and retried, in vain
-            raise failed
-
         def attempt() -> _Media:
             streams = self._resolve(plan)
+            if not all(stream.relayable for stream in streams):
+                protocols = ", ".join(sorted({stream.protocol for stream in streams}))
+                self.reporter.message(
+                    f"{plan.video_id}: the host serves {protocols} fragments: "
+                    "downloading the whole video with yt-dlp's fragment downloader instead"
+                )
+                return self._fetch_full(plan)
+            self._wait_until_available(plan, streams)
             path = section_path(plan, section, self.config)
-            step = section_step(streams, section, path)
-            try:
-                self._run_step(step, f"fetch {plan.video_id} {section.start:.0f}-{section.end:.0f}s")
-            except BaseException:
-                self._remove([path])
-                raise
+            self._fetch_through_relay(plan, section, streams, path)
             return _Media(str(path), 0.0, "sections")
 
+        return self._retrying(f"{plan.video_id} section", attempt)
+
+    def _fetch_through_relay(self, plan: VideoPlan, section: Section, streams: Sequence[fetch.MediaStream],
+                             path: Path) -> None:  # fmt: skip
+        """ffmpeg copies the section from the relay, which asks the host for bounded chunks (progress in bytes)."""
+        media_relay = self._media_relay()
+        label = f"fetch {plan.video_id} {section.start:.0f}-{section.end:.0f}s"
+        key = f"{label}#{threading.get_ident()}"
+        received = [0]
+
+        def on_bytes(count: int) -> None:
+            received[0] += count
+            self.reporter.task_progress(key, received[0])
+
+        local: list[fetch.MediaStream] = []
+        for index, stream in enumerate(streams):
+
+            def refresh(failed: relay.Upstream, index: int = index) -> relay.Upstream:
+                fresh = self._resolve(plan, expired=failed.url)[index]
+                return relay.Upstream(fresh.url, fresh.headers)
+
+            chunk = self.config.http_chunk_size or stream.chunk_size or 0
+            url = media_relay.add(relay.Upstream(stream.url, stream.headers), chunk_size=chunk, refresh=refresh,
+                                  on_bytes=on_bytes, name=f"{plan.video_id}.{stream.format_id or index}")  # fmt: skip
+            local.append(replace(stream, url=url, headers={}, via_relay=True))
+        step = section_step(local, section, path)
+        self.reporter.task_started(key, label, _section_bytes(streams, section), unit="B")
         try:
-            return self._retrying(f"{plan.video_id} section", attempt)
-        except FetchError as error:  # yt-dlp could not find the media: no other section will do better
-            with self._lock:
-                self._unreachable[plan.source] = error
+            self.reporter.debug("$ " + shlex.join(step.argv))
+            error: CutError | None = None
+            try:
+                cut.run_ffmpeg(step.argv, None, self.children)
+            except CutError as failed:
+                error = failed
+            # The host's reason, not ffmpeg's view of a broken read; and ffmpeg may take a read the relay had
+            # to cut off for the end of the file: a section is never kept then.
+            failure = next((found for found in map(media_relay.failure, (s.url for s in local)) if found), None)
+            if failure is not None:
+                raise fetch.fetch_error(str(failure), retryable=failure.status not in (400, 401, 403, 404, 410))
+            if error is not None:
+                raise error
+        except BaseException:
+            self._remove([path])
             raise
+        finally:
+            self.reporter.task_finished(key)
+            for stream in local:
+                media_relay.remove(stream.url)
 
     # -- cutting --------------------------------------------------------------------------------------
     def _info(self, path: str) -> MediaInfo:
@@ -395,7 +497,9 @@ class Runner:
     def _finish(self, result: ClipResult) -> None:
         if result.status != "failed" and self.config.captions != "off" and result.job.captions:
             self._write_captions(result.job)
-        self.reporter.clip_finished(result.job.output, result.status, result.error or "")
+        detail = f"{result.job.video_id} could not be fetched (why: below)" if result.fetch_failed else result.error
+        detail = detail or ""
+        self.reporter.clip_finished(result.job.output, result.status, detail)
         with self._lock:
             self._manifest[result.job.output] = manifest_entry(result, self.config)
             write_json_atomic(self.config.output_dir / MANIFEST_NAME, {"version": 1, "clips": self._manifest})
@@ -411,6 +515,15 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def _section_bytes(streams: Sequence[fetch.MediaStream], section: Section) -> float | None:
+    """About how many bytes a section is (its share of the streams' sizes), for the progress bar."""
+    sizes = [stream.size for stream in streams]
+    duration = streams[0].duration if streams else None
+    if not duration or any(size is None for size in sizes):
+        return None
+    return sum(size or 0 for size in sizes) * min(1.0, (section.end - section.start) / duration)
 
 
 def smart_packets(job: ClipJob, source: str, info: MediaInfo, origin: float, config: Config) -> list[Packet] | None:

@@ -172,8 +172,15 @@ def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
 # --- steps ------------------------------------------------------------------------------------------------
 
 
-def resolve_command(plan: VideoPlan, runtime: tuple[str, str] | None) -> list[str]:
-    return fetch.resolve_argv(plan.source, plan.format, plan.format_sort, runtime)
+def resolve_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
+    """yt-dlp's lookup of the video's media, with the user's own yt-dlp options."""
+    return fetch.resolve_argv(plan.source, plan.format, plan.format_sort, runtime, config.yt_dlp_args)
+
+
+def download_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
+    """yt-dlp's whole download into the cache, in requests of at most ``http_chunk_size`` bytes."""
+    return fetch.download_argv(plan.source, plan.format, plan.format_sort, full_target(plan, config), runtime,
+                               config.yt_dlp_args, config.http_chunk_size)  # fmt: skip
 
 
 def section_step(streams: Sequence[MediaStream], section: Section, output: Path) -> Step:
@@ -330,16 +337,20 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
         lines.append(
             "# find the media URL (yt-dlp prints one URL per stream; a second one, audio, is added as another input)"
         )
-        lines.append("MEDIA_URL=$(" + shell_join(resolve_command(plan, runtime)) + " | head -n 1)")
+        lines.append("MEDIA_URL=$(" + shell_join(resolve_command(plan, config, runtime)) + " | head -n 1)")
         stream = [MediaStream(MEDIA_PLACEHOLDER)]
         if plan.strategy == "full":
             target = full_target(plan, config)
             lines.append("# one whole download into the cache, reused by later runs:")
-            lines.append(shell_join(fetch.download_argv(plan.source, plan.format, plan.format_sort, target, runtime)))
+            lines.append(shell_join(download_command(plan, config, runtime)))
             for job in plan.jobs:
                 lines.append(describe(job))
                 lines += _url_clip_lines(job, config, target.replace(".%(ext)s", ".EXT"))
             continue
+        if config.http_chunk_size:
+            lines.append(f"# clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests of"
+                         f" at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies, proxy);"
+                         " here ffmpeg reads the host directly")  # fmt: skip
         for section in plan.sections:
             path = section_path(plan, section, config)
             lines.append(f"# section {format_timestamp(section.start)}-{format_timestamp(section.end)}")

@@ -256,7 +256,7 @@ def test_missing_note(workdir: Path) -> None:
         ("jobs: x\n", "bad.yaml:1: jobs must be a whole number, not a string"),
         ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of smart, reencode, copy, not 'fast'"),
         ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: cache_dir, captions, fetch, format, format_sort,"
-         " jobs, mode, naming, output_dir, retries, retry_delay, sources)"),
+         " http_chunk_size, jobs, mode, naming, output_dir, retries, retry_delay, sources, yt_dlp_args)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])

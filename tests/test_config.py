@@ -11,7 +11,10 @@ from clipper.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_confi
 from clipper.errors import ConfigError
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
-KNOWN = "cache_dir, captions, fetch, format, format_sort, jobs, mode, naming, output_dir, retries, retry_delay, sources"
+KNOWN = (
+    "cache_dir, captions, fetch, format, format_sort, http_chunk_size, jobs, mode, naming, output_dir, retries,"
+    " retry_delay, sources, yt_dlp_args"
+)
 
 
 def write_config(tmp_path: Path, text: str, name: str = "conf/config.yaml") -> Path:

@@ -182,7 +182,7 @@ def test_missing_media_is_retried_then_reported_and_the_batch_goes_on(tmp_path: 
     assert "404" in by_name["gone0000000-0m38s.mp4"]["error"]
     assert "retrying" in result.stderr
     assert "1 done, 0 skipped, 1 failed" in result.stderr
-    assert f"failed gone0000000-0m38s.mp4 ({notes / 'gone.md'}:35)" in result.stderr
+    assert f"failed gone0000000 (1 clip(s) of {notes / 'gone.md'}: gone0000000-0m38s.mp4): " in result.stderr
     assert len([p for p, _ in server.requests[before:] if p.startswith("/404/")]) >= 2
     assert not (tmp_path / "out" / "gone0000000-0m38s.mp4").exists()
 

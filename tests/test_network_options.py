@@ -1,0 +1,225 @@
+"""The user's own yt-dlp options, the chunk size, the relay's arithmetic and fetch errors a user can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clipper import fetch
+from clipper.cli import failure_lines
+from clipper.clipcmd import UnsafeCommand
+from clipper.config import DEFAULT_CHUNK_SIZE, Config, load_config
+from clipper.errors import ConfigError
+from clipper.plan import ClipJob
+from clipper.relay import chunk_ranges, parse_range
+from clipper.runner import ClipResult
+from clipper.ytdlp_options import check_user_args, user_params
+
+URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
+
+
+@pytest.mark.parametrize(
+    ("args", "params"),
+    [
+        (["--cookies", "/tmp/c.txt"], {"cookiefile": "/tmp/c.txt"}),
+        (["--proxy", "socks5://127.0.0.1:9050"], {"proxy": "socks5://127.0.0.1:9050"}),
+        (["--limit-rate", "1M", "--sleep-requests", "1.5"], {"ratelimit": 1048576, "sleep_interval_requests": 1.5}),
+        (["--add-headers", "Referer:https://example.org/"], {"http_headers": {"referer": "https://example.org/"}}),
+        (["--source-address", "192.0.2.1"], {"source_address": "192.0.2.1"}),
+        (["--geo-verification-proxy", "http://p:1"], {"geo_verification_proxy": "http://p:1"}),
+        (["--username", "me", "--password", "pw"], {"username": "me", "password": "pw"}),
+        (["--netrc"], {"usenetrc": True}),
+        (
+            ["--extractor-args", "youtube:player_client=web"],
+            {"extractor_args": {"youtube": {"player_client": ["web"]}}},
+        ),
+        (["--cookies-from-browser", "firefox"], {"cookiesfrombrowser": ("firefox", None, None, None)}),
+        (["--proxy=http://p:1"], {"proxy": "http://p:1"}),
+        ([], {}),
+    ],
+)
+def test_network_and_authentication_options_are_parsed_by_yt_dlp(args: list[str], params: dict[str, object]) -> None:
+    assert user_params(args) == params
+
+
+def test_impersonation_is_passed_on() -> None:
+    target = user_params(["--impersonate", "chrome"])["impersonate"]
+    assert target.client == "chrome"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--exec", "rm -rf ~"],
+            "--exec cannot be used in yt_dlp_args (clipper runs no command from its configuration)",
+        ),
+        (["--exec-b", "x"], "--exec-b (yt-dlp reads it as --exec-before-download) cannot be used in yt_dlp_args"),
+        (["-o", "%(title)s.mp4"], "-o cannot be used in yt_dlp_args (clipper names and places every file itself)"),
+        (["--paths", "/tmp"], "--paths cannot be used in yt_dlp_args (clipper names and places every file itself)"),
+        (["--download-sections", "*1-2"], "--download-sections cannot be used in yt_dlp_args (clipper fetches each"),
+        (["--postprocessor-args", "x"], "--postprocessor-args cannot be used in yt_dlp_args (clipper cuts, muxes"),
+        (["--get-url"], "--get-url cannot be used in yt_dlp_args (clipper reads yt-dlp's results"),
+        (["--print", "id"], "--print cannot be used in yt_dlp_args"),
+        (["--simulate"], "--simulate cannot be used in yt_dlp_args"),
+        (["--config-locations", "x.conf"], "--config-locations cannot be used in yt_dlp_args (clipper runs yt-dlp"),
+        (["--plugin-dirs", "x"], "--plugin-dirs cannot be used in yt_dlp_args"),
+        (["-a", "urls.txt"], "-a cannot be used in yt_dlp_args"),
+        (["--downloader", "aria2c"], "--downloader cannot be used in yt_dlp_args (clipper fetches through yt-dlp's"),
+        (["--netrc-cmd", "pass show yt"], "--netrc-cmd cannot be used in yt_dlp_args (clipper runs no command"),
+        (["--enable-file-urls"], "--enable-file-urls cannot be used in yt_dlp_args"),
+        (["-f", "best"], "-f cannot be used in yt_dlp_args (set format: and format_sort: in the config)"),
+        (["--http-chunk-size", "1M"], "--http-chunk-size cannot be used in yt_dlp_args (set http_chunk_size:"),
+        (["--proxy", "http://p:1", URL], f"{URL!r} is not an option: yt_dlp_args takes options only"),
+        (["--", "-o", "x"], "'-o' is not an option"),
+        (["--proxy"], "--proxy needs a value"),
+        (["--limit-rate", "fast"], 'yt_dlp_args: invalid rate limit "fast" given'),
+    ],
+)
+def test_options_that_take_over_clippers_job_are_refused(args: list[str], message: str) -> None:
+    with pytest.raises(UnsafeCommand) as error:
+        user_params(args)
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_refused_options_never_reach_yt_dlps_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yt_dlp
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("yt-dlp's parser was reached")
+
+    monkeypatch.setattr(yt_dlp, "parse_options", fail)
+    with pytest.raises(UnsafeCommand):
+        check_user_args(["--proxy", "http://p:1", "--config-locations", "evil.conf"])
+
+
+def test_config_yt_dlp_args_and_chunk_size(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("http_chunk_size: 2M\nyt_dlp_args:\n  - --cookies\n  - cookies.txt\n  - --sleep-requests=1\n")
+    config = load_config(path)
+    assert config.http_chunk_size == 2 * 1024 * 1024
+    assert config.yt_dlp_args == ("--cookies", "cookies.txt", "--sleep-requests=1")
+    path.write_text("yt_dlp_args: --proxy http://p:1 --impersonate chrome\nhttp_chunk_size: 0\n")
+    config = load_config(path)
+    assert config.yt_dlp_args == ("--proxy", "http://p:1", "--impersonate", "chrome")
+    assert config.http_chunk_size == 0
+    assert Config().http_chunk_size == DEFAULT_CHUNK_SIZE == 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mode: smart\nyt_dlp_args:\n  - --proxy\n  - http://p:1\n  - --exec\n  - ls\n",
+         "config.yaml:5: --exec cannot be used in yt_dlp_args (clipper runs no command from its configuration)"),
+        ("yt_dlp_args: --cookies c.txt -o x.mp4\n",
+         "config.yaml:1: -o cannot be used in yt_dlp_args (clipper names and places every file itself)"),
+        ("yt_dlp_args:\n  - [nested]\n", "config.yaml:2: yt_dlp_args must be a list of command-line arguments"),
+        ("yt_dlp_args: 3\n", "config.yaml:1: yt_dlp_args must be a list or a string, not a whole number"),
+        ("http_chunk_size: lots\n", "config.yaml:1: http_chunk_size must be 0 (off) or a size of 64K or more"),
+        ("http_chunk_size: 100\n", "config.yaml:1: http_chunk_size must be 0 (off) or a size of 64K or more"),
+    ],
+)  # fmt: skip
+def test_bad_yt_dlp_args_name_the_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(str(tmp_path / message)), str(error.value)
+
+
+def test_command_line_cookies_join_the_configs_args() -> None:
+    config = Config(yt_dlp_args=("--proxy", "http://p:1"))
+    assert config.with_yt_dlp_args(["--cookies", "/c.txt"]).yt_dlp_args == ("--proxy", "http://p:1", "--cookies",
+                                                                            "/c.txt")  # fmt: skip
+    with pytest.raises(ConfigError, match="--exec cannot be used"):
+        config.with_yt_dlp_args(["--exec", "x"])
+
+
+def test_yt_dlp_commands_carry_the_users_options_and_the_chunk_size() -> None:
+    resolve = fetch.resolve_argv(URL, "b", (), None, ("--cookies", "c.txt"))
+    assert resolve == ["yt-dlp", *fetch.HARDENING, "--cookies", "c.txt", "-f", "b", "--get-url", "--", URL]
+    download = fetch.download_argv(URL, "b", (), "/cache/x.%(ext)s", None, ("--proxy", "http://p:1"), 1048576)
+    assert download == [
+        "yt-dlp",
+        *fetch.HARDENING,
+        "--proxy",
+        "http://p:1",
+        "-f",
+        "b",
+        "--http-chunk-size",
+        "1048576",
+        "--merge-output-format",
+        "mkv",
+        "--no-mtime",
+        "-o",
+        "/cache/x.%(ext)s",
+        "--",
+        URL,
+    ]
+    assert "--http-chunk-size" not in fetch.download_argv(URL, "b", (), "/x", None, (), 0)  # fmt: skip
+
+
+def test_an_argv_with_a_second_separator_is_refused() -> None:
+    with pytest.raises(ValueError, match="not built by clipper"):
+        fetch._hardened_options(["yt-dlp", *fetch.HARDENING, "--", "-o", "--", URL])
+
+
+@pytest.mark.parametrize(
+    ("start", "last", "chunk", "expected"),
+    [
+        (0, None, 100, (0, 99)),
+        (250, None, 100, (250, 349)),
+        (250, 300, 100, (250, 300)),
+        (250, None, 0, (250, None)),
+        (250, 999, 0, (250, 999)),
+    ],
+)
+def test_chunks_never_ask_for_more_than_the_chunk_size(
+    start: int, last: int | None, chunk: int, expected: tuple[int, int | None]
+) -> None:
+    assert chunk_ranges(start, last, chunk) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(None, (0, None)), ("bytes=0-", (0, None)), ("bytes=100-199", (100, 199)), ("bytes=-500", (0, None))],
+)
+def test_parse_range(header: str | None, expected: tuple[int, int | None]) -> None:
+    assert parse_range(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "hint"),
+    [
+        ("ERROR: [youtube] u3HBJVjpXuw: Sign in to confirm you're not a bot. Use --cookies-from-browser",
+         "--cookies-from-browser firefox"),
+        ("ERROR: unable to download video data: HTTP Error 403: Forbidden", "--cookies-from-browser firefox"),
+        ("ERROR: HTTP Error 429: Too Many Requests", "--sleep-requests"),
+        ("ERROR: [generic] Unable to download webpage: <urlopen error [Errno -2] Name or service not known>",
+         "`sources:` in the config"),
+        ("ERROR: Failed to resolve 'www.youtube.com' ([Errno -3] Temporary failure in name resolution)",
+         "`sources:` in the config"),
+        ("ERROR: Unsupported URL: https://example.org/", None),
+    ],
+)  # fmt: skip
+def test_fetch_errors_come_with_a_hint_where_one_helps(message: str, hint: str | None) -> None:
+    error = fetch.fetch_error(message)
+    assert "\n" not in error.message and not error.message.startswith("ERROR")
+    if hint is None:
+        assert fetch.hint_for(message) is None
+    else:
+        assert hint in error.message
+
+
+def test_a_video_that_cannot_be_fetched_is_one_summary_line() -> None:
+    jobs = [ClipJob(note=Path("n.md"), line=10 * i, video_id="vid", url=URL, source=URL, title="t", start=float(i),
+                    end=i + 1.0, output=f"vid-{i}.mp4") for i in range(3)]  # fmt: skip
+    other = ClipJob(note=Path("n.md"), line=99, video_id="vid", url=URL, source=URL, title="t", start=50.0, end=51.0,
+                    output="vid-50.mp4")  # fmt: skip
+    results = [ClipResult(job, "failed", "HTTP Error 403: Forbidden (hint)", fetch_failed=True) for job in jobs]
+    results.append(ClipResult(other, "failed", "the clip did not verify"))
+    assert failure_lines(results) == [
+        "  failed vid-50.mp4 (n.md:99): the clip did not verify",
+        "  failed vid (3 clip(s) of n.md: vid-0.mp4, vid-1.mp4, vid-2.mp4): HTTP Error 403: Forbidden (hint)",
+    ]
