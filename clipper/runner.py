@@ -46,6 +46,7 @@ from clipper.steps import (
     section_step,
     temp_path,
 )
+from clipper.ytdlp_options import redact
 
 T = TypeVar("T")
 
@@ -118,6 +119,7 @@ class Runner:
         self._resolving: dict[str, threading.Lock] = {}
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}
+        self._said_fragmented: set[str] = set()
         self._relay: relay.Relay | None = None
         self._session: fetch.Session | None = None
 
@@ -245,7 +247,7 @@ class Runner:
                 known = None
             if known is None:
                 argv = resolve_command(plan, self.config, self.runtime)
-                self.reporter.debug("$ " + shlex.join(argv))
+                self.reporter.debug("$ " + shlex.join(redact(argv)))
                 try:
                     known = self._retrying(f"{plan.video_id} lookup", lambda: fetch.resolve(argv))
                 except FetchError as error:  # no other section of this video will do better
@@ -304,7 +306,7 @@ class Runner:
             self.reporter.task_progress(label, done, total)
 
         def attempt() -> str:
-            self.reporter.debug("$ " + shlex.join(argv))
+            self.reporter.debug("$ " + shlex.join(redact(argv)))
             return fetch.download(argv, progress)
 
         try:
@@ -337,11 +339,13 @@ class Runner:
         def attempt() -> _Media:
             streams = self._resolve(plan)
             if not all(stream.relayable for stream in streams):
-                protocols = ", ".join(sorted({stream.protocol for stream in streams}))
-                self.reporter.message(
-                    f"{plan.video_id}: the host serves {protocols} fragments: "
-                    "downloading the whole video with yt-dlp's fragment downloader instead"
-                )
+                with self._lock:
+                    said = plan.source in self._said_fragmented
+                    self._said_fragmented.add(plan.source)
+                if not said:
+                    protocols = ", ".join(sorted({stream.protocol for stream in streams}))
+                    self.reporter.message(f"{plan.video_id}: the host serves {protocols} fragments: downloading the "
+                                          "whole video with yt-dlp's fragment downloader instead")  # fmt: skip
                 return self._fetch_full(plan)
             self._wait_until_available(plan, streams)
             path = section_path(plan, section, self.config)

@@ -15,7 +15,7 @@ import optparse
 from collections.abc import Sequence
 from typing import Any
 
-from clipper.clipcmd import UnsafeCommand, iter_options
+from clipper.clipcmd import UnsafeCommand, _parser, iter_options
 
 # yt-dlp option dests a user may set. Checking the resolved dest covers every alias and prefix.
 PASSED_ON = frozenset(
@@ -114,3 +114,30 @@ def user_params(args: Sequence[str]) -> dict[str, Any]:
         message = lines[-1].split("error: ", 1)[-1] if lines else "not accepted by yt-dlp"
         raise UnsafeCommand(f"yt_dlp_args: {message}") from None
     return {key: value for key, value in given.items() if base.get(key) != value}
+
+
+_SECRET_DESTS = frozenset({"password", "ap_password", "videopassword", "client_certificate_password", "twofactor"})
+
+
+def redact(argv: Sequence[str]) -> list[str]:
+    """``argv`` for a log line: the values of password options shown as ``***``."""
+    parser = _parser()
+    parser_options = {**parser._long_opt, **parser._short_opt}
+    shown: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            shown.append("***")
+            hide_next = False
+            continue
+        name, eq, _ = arg.partition("=")
+        option = parser_options.get(name)
+        if option is not None and option.dest in _SECRET_DESTS:
+            if eq:
+                shown.append(f"{name}=***")
+            else:
+                shown.append(arg)
+                hide_next = True
+            continue
+        shown.append(arg)
+    return shown

@@ -5,6 +5,7 @@ in fragmented MP4 with a sidx). The real CLI, yt-dlp and ffmpeg; clips decoded a
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,4 +210,49 @@ def test_an_expired_url_mid_batch_is_looked_up_again_and_the_fetch_goes_on(
     assert "looking the video up again" in result.stderr
     assert len(manifests) >= 2  # looked up again ...
     assert "retrying in" not in result.stderr  # ... and went on from where it was, without redoing the section
+    assert_clips(tmp_path / "out", long_thumbs, [CLIP, SECOND_CLIP])
+
+
+def test_an_expired_url_during_a_whole_download_is_looked_up_again_and_the_download_resumes(
+    tmp_path: Path, long_video: Path, long_thumbs: list[bytes], dash_media: DashMedia
+) -> None:
+    notes = two_clip_note(tmp_path)
+    video_size = dash_media.video.size
+    # The first URL of the video dies two thirds of the way through it.
+    with serve_host(long_video.parent, dash={"talk": dash_media}, expire_after_bytes=video_size * 2 // 3) as host:
+        config = write_config(tmp_path, host.mpd_url("talk"), fetch="full", cache_dir=str(tmp_path / "cache"))
+        result = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path, timeout=120)
+        host.wait_idle()
+        expired = [seen for seen in host.requests if seen.status == 403]
+        video_bytes = sum(seen.sent for seen in host.requests if seen.path.endswith("video.mp4") and seen.status < 300)
+    assert result.returncode == 0, result.stderr
+    assert expired, "no URL expired: the test did not test anything"
+    assert video_bytes < video_size * 1.2, (video_bytes, video_size)  # resumed, not downloaded again from the start
+    assert_clips(tmp_path / "out", long_thumbs, [CLIP, SECOND_CLIP])
+
+
+@pytest.fixture(scope="module")
+def hls_folder(long_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hls")
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(long_video), "-c", "copy", "-f", "hls", "-hls_time", "6",
+                    "-hls_playlist_type", "vod", "-hls_segment_filename", str(folder / "seg%03d.ts"),
+                    str(folder / "talk.m3u8")], check=True)  # fmt: skip
+    return folder
+
+
+def test_hls_fragments_come_through_yt_dlps_fragment_downloader_with_the_users_cookies(
+    tmp_path: Path, long_thumbs: list[bytes], hls_folder: Path
+) -> None:
+    notes = two_clip_note(tmp_path)
+    cookies = write_cookies_txt(tmp_path / "cookies.txt", "session", "s3cret")
+    with serve_host(hls_folder, require_cookie="session=s3cret") as host:
+        config = write_config(tmp_path, host.url("talk.m3u8"), fetch="sections", cache_dir=str(tmp_path / "cache"))
+        result = run_clipper("batch", str(notes), "--config", str(config), "--cookies", str(cookies), cwd=tmp_path,
+                             timeout=120)  # fmt: skip
+        host.wait_idle()
+        statuses = {seen.status for seen in host.requests}
+        segments = [seen for seen in host.requests if seen.path.endswith(".ts")]
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("fragment downloader instead") == 1, result.stderr  # said once for the video
+    assert 403 not in statuses and segments
     assert_clips(tmp_path / "out", long_thumbs, [CLIP, SECOND_CLIP])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from clipper.clipcmd import UnsafeCommand
 from clipper.config import DEFAULT_CHUNK_SIZE, Config, load_config
 from clipper.errors import ConfigError
 from clipper.plan import ClipJob
+from clipper.progress import Reporter
 from clipper.relay import chunk_ranges, parse_range
-from clipper.runner import ClipResult
-from clipper.ytdlp_options import check_user_args, user_params
+from clipper.runner import ClipResult, Runner
+from clipper.steps import VideoPlan
+from clipper.ytdlp_options import check_user_args, redact, user_params
 
 URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
 
@@ -223,3 +226,50 @@ def test_a_video_that_cannot_be_fetched_is_one_summary_line() -> None:
         "  failed vid-50.mp4 (n.md:99): the clip did not verify",
         "  failed vid (3 clip(s) of n.md: vid-0.mp4, vid-1.mp4, vid-2.mp4): HTTP Error 403: Forbidden (hint)",
     ]
+
+
+def test_passwords_are_not_shown_in_logs() -> None:
+    argv = ["yt-dlp", "--username", "me", "--password", "pw", "--video-password=vp", "-p", "x", "--", URL]
+    assert redact(argv) == ["yt-dlp", "--username", "me", "--password", "***", "--video-password=***", "-p", "***",
+                            "--", URL]  # fmt: skip
+
+
+class _Collect(Reporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def _write(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_a_host_that_asks_to_wait_is_waited_for_and_the_log_says_so() -> None:
+    reporter = _Collect()
+    runner = Runner(Config(), reporter)
+    plan = VideoPlan("vid", URL, "sections", "", ())
+    streams = [fetch.MediaStream("https://x/v", available_at=time.time() + 1.5), fetch.MediaStream("https://x/a")]
+    began = time.monotonic()
+    runner._wait_until_available(plan, streams)
+    assert time.monotonic() - began >= 1.0
+    assert any("the host asks to wait" in line for line in reporter.lines), reporter.lines
+    reporter.lines.clear()
+    runner._wait_until_available(plan, [fetch.MediaStream("https://x/v", available_at=time.time() - 5)])
+    assert reporter.lines == []
+
+
+def test_the_dry_run_shows_the_users_options_in_every_yt_dlp_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from clipper.cli import cli
+
+    note = Path(__file__).parent / "u3HBJVjpXuw.md"
+    config = tmp_path / "config.yaml"
+    config.write_text("output_dir: out\nyt_dlp_args: [--proxy, 'http://127.0.0.1:3128']\n")
+    result = CliRunner().invoke(cli, ["batch", str(note), "--dry-run", "--config", str(config), "--cookies",
+                                      "c.txt", "--fetch", "full"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    yt_dlp_lines = [line for line in result.output.splitlines() if "yt-dlp --ignore-config" in line]
+    assert yt_dlp_lines
+    for line in yt_dlp_lines:
+        assert "--proxy http://127.0.0.1:3128 --cookies " in line and "/c.txt" in line, line
+    assert any("--http-chunk-size 10485760" in line for line in yt_dlp_lines)
