@@ -55,6 +55,7 @@ class Config:
     http_chunk_size: int = DEFAULT_CHUNK_SIZE
     yt_dlp_args: tuple[str, ...] = ()
     source_file: Path | None = None
+    run_tag: str = ""  # set by a run: marks its temporary files as its own (not a config key)
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the command-line flags that were given (None means not given)."""
@@ -140,7 +141,7 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
     if not isinstance(data, dict):
         raise ConfigError("config must be a mapping of keys to values", path, 1)
     lines = _key_lines(text)
-    known = {f.name for f in fields(Config)} - {"source_file"}
+    known = {f.name for f in fields(Config)} - {"source_file", "run_tag"}
     for key, value in data.items():
         if key not in known:
             raise _fail(f"unknown key {key!r} (known: {', '.join(sorted(known))})", path, lines, str(key))

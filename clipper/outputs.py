@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
+import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,19 @@ MANIFEST_NAME = "manifest.json"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new one, never half of one."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    """Write a file so that readers see the old or the new one, never half of one.
+
+    The temporary file is created new (``mkstemp``: an unpredictable name, never through a planted link), and
+    the rename replaces a link at ``path`` itself rather than writing where it points."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -53,7 +63,9 @@ def make_poster(output_dir: Path, name: str, duration: float) -> str | None:
     if poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
         return None
     poster.parent.mkdir(exist_ok=True)
-    temp = poster.with_name(f".{poster.name}.{threading.get_ident()}.part")
+    if poster.parent.is_symlink():
+        return f"{poster.parent} is a symbolic link: clipper will not write through it (remove it)"
+    temp = poster.with_name(f".{secrets.token_hex(8)}.jpg.part")  # unpredictable: nothing planted there
     try:
         cut.run_ffmpeg(cut.poster_argv(str(clip), min(1.0, duration / 3), str(temp)))
         os.replace(temp, poster)

@@ -95,13 +95,12 @@ def chunk_ranges(start: int, last: int | None, chunk_size: int) -> tuple[int, in
 class Relay:
     """The relay server. ``add`` gives ffmpeg a local URL for an upstream stream; ``close`` stops it all."""
 
-    def __init__(self, opener: Opener, *, retries: int = 3, retry_delay: float = 0.5, sleep_requests: float = 0.0,
-                 rate_limit: float | None = None, stopping: threading.Event | None = None,
+    def __init__(self, opener: Opener, *, retries: int = 3, retry_delay: float = 0.5, rate_limit: float | None = None,
+                 stopping: threading.Event | None = None,
                  log: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.opener = opener
         self.retries = retries
         self.retry_delay = retry_delay
-        self.sleep_requests = sleep_requests
         self.rate_limit = rate_limit
         self.stopping = stopping or threading.Event()
         self.log = log or (lambda text: None)
@@ -155,8 +154,6 @@ class Relay:
             upstream = stream.upstream
             headers = {**upstream.headers, "Accept-Encoding": "identity",
                        "Range": f"bytes={chunk_start}-{'' if chunk_end is None else chunk_end}"}  # fmt: skip
-            if self.sleep_requests:
-                time.sleep(self.sleep_requests)
             try:
                 response = self.opener(upstream.url, headers)
                 return self._positioned(stream, response, start)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shlex
 import threading
 import time
@@ -23,6 +24,7 @@ from clipper import cut, fetch, probe, relay
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError, Unreachable
+from clipper.folderlock import FolderLock
 from clipper.outputs import MANIFEST_NAME, make_poster, read_manifest, write_json_atomic, write_text_atomic
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
@@ -39,6 +41,7 @@ from clipper.steps import (
     clip_steps,
     download_command,
     final_path,
+    leftovers,
     packet_window,
     plan_videos,
     resolve_command,
@@ -107,7 +110,7 @@ class Runner:
     """Makes clips for a list of jobs. ``run`` returns one ClipResult per job, in job order."""
 
     def __init__(self, config: Config, reporter: Reporter, *, force: bool = False) -> None:
-        self.config = config
+        self.config = replace(config, run_tag=config.run_tag or secrets.token_hex(6))
         self.reporter = reporter
         self.force = force
         self.children = cut.ChildProcesses()
@@ -125,11 +128,18 @@ class Runner:
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
+        """Make the clips; one run at a time per output folder (a second one waits for the first)."""
+        try:
+            self.config.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ClipperError(f"{self.config.output_dir}: cannot make the output folder ({error.strerror})") from None
+        with FolderLock(self.config.output_dir, self.reporter.message):
+            return self._run(jobs)
+
+    def _run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
         config = self.config
-        config.output_dir.mkdir(parents=True, exist_ok=True)
         self._manifest = read_manifest(config.output_dir)
-        for job in jobs:  # leftovers of a run that was killed too hard to clean up
-            self._remove(cleanup_paths(job, config))
+        self._remove(leftovers(config))  # of runs stopped too hard to clean up (no other run writes here now)
         self.reporter.start(len(jobs))
         results: dict[ClipJob, ClipResult] = {}
         todo = []
@@ -264,7 +274,6 @@ class Runner:
                 params = self._session.params
                 self._relay = relay.Relay(self._session.open, retries=self.config.retries,
                                           retry_delay=self.config.retry_delay,
-                                          sleep_requests=float(params.get("sleep_interval_requests") or 0),
                                           rate_limit=params.get("ratelimit"), log=self.reporter.message)  # fmt: skip
             return self._relay
 

@@ -138,9 +138,14 @@ def _tag(*parts: object) -> str:
     return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:12]
 
 
+def _run(config: Config) -> str:
+    """This run's own mark in temporary names: unpredictable, so nothing can be planted at them beforehand."""
+    return f".{config.run_tag}" if config.run_tag else ""
+
+
 def temp_path(job: ClipJob, config: Config) -> Path:
     """Where a clip is written before it is verified and renamed into place (same folder: atomic rename)."""
-    return config.output_dir / f".{job.output}.part"
+    return config.output_dir / f".{job.output}{_run(config)}.part"
 
 
 def final_path(job: ClipJob, config: Config) -> Path:
@@ -149,11 +154,13 @@ def final_path(job: ClipJob, config: Config) -> Path:
 
 def piece_prefix(job: ClipJob, config: Config) -> str:
     """Smart-cut pieces: hidden, in the output folder, named without the clip's own (free-form) name."""
-    return str(config.output_dir / f".clipper-{_tag(job.output)}")
+    return str(config.output_dir / f".clipper-{_tag(job.output)}{_run(config)}")
 
 
 def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
-    return config.output_dir / f".clipper-{_tag(plan.source, section.start, section.end)}.section.mp4"
+    """A fetched section: its own file per video id (two ids may name one source) and per run."""
+    tag = _tag(plan.video_id, plan.source, section.start, section.end)
+    return config.output_dir / f".clipper-{tag}{_run(config)}.section.mp4"
 
 
 def full_target(plan: VideoPlan, config: Config) -> str:
@@ -164,9 +171,21 @@ def full_target(plan: VideoPlan, config: Config) -> str:
 
 
 def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
+    """A clip's temporary files in this run."""
     prefix = piece_prefix(job, config)
     pieces = [Path(f"{prefix}.{name}.{suffix}") for name in ("head", "mid", "tail") for suffix in ("ts", "mkv")]
     return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), *pieces]
+
+
+def leftovers(config: Config) -> list[Path]:
+    """Temporary files that runs stopped too hard to clean up left in the output folder (any run's: call this
+    only while holding the folder's lock, when no other run writes there)."""
+    folder = config.output_dir
+    found = [*folder.glob(".clipper-*"), *folder.glob(".*.part"), *folder.glob(".*.tmp")]
+    posters = folder / "posters"
+    if posters.is_dir() and not posters.is_symlink():
+        found += [*posters.glob(".*.part"), *posters.glob(".*.tmp")]
+    return sorted(path for path in found if path.is_file() or path.is_symlink())
 
 
 # --- steps ------------------------------------------------------------------------------------------------

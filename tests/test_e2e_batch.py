@@ -99,7 +99,7 @@ def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, se
 
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
-    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".clipper.lock"]
     assert leftovers == [], "partial files (clips, sections or smart-cut pieces) were left behind"
     kept = sorted(p.name for p in out.glob("*.mp4"))
     assert len(kept) < len(EXAMPLE_CLIPS), "the run ended before it could be interrupted"
@@ -157,7 +157,7 @@ def test_a_server_that_always_drops_gives_a_clear_error(tmp_path: Path, server: 
     assert "retrying in 1s (1/1)" in result.stderr
     assert "0 done, 0 skipped, 1 failed" in result.stderr
     assert "failed u3HBJVjpXuw-0m38s.mp4" in result.stderr
-    assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "manifest.json"]
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name != ".clipper.lock"] == ["manifest.json"]
 
 
 def test_missing_media_is_retried_then_reported_and_the_batch_goes_on(tmp_path: Path, server: Served) -> None:

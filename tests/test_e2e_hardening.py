@@ -1,0 +1,111 @@
+"""End to end, as an unlucky user or an attacker would try it: two runs into one folder, two video ids that
+name one source, links planted in the output folder. The real CLI, yt-dlp and ffmpeg; clips decoded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_NOTE, FPS, Served
+from verify import check_clip, decode_errors, run_clipper
+
+from clipper.config import load_config
+from clipper.notes import parse_note
+from clipper.plan import plan_jobs
+from clipper.steps import plan_videos, section_path, temp_path
+
+pytestmark = pytest.mark.slow
+
+CLIPS = {"u3HBJVjpXuw-0m38s.mp4": (38.0, 95.0), "u3HBJVjpXuw-3m34s.mp4": (214.0, 270.0)}
+
+
+def two_clip_note(folder: Path, video_id: str = "u3HBJVjpXuw") -> Path:
+    notes = folder / "notes"
+    notes.mkdir(exist_ok=True)
+    text = EXAMPLE_NOTE.read_text().split('### "Imitation')[0]
+    (notes / f"{video_id}.md").write_text(text.replace("u3HBJVjpXuw", video_id))
+    return notes
+
+
+def write_config(folder: Path, sources: dict[str, str], **extra: object) -> Path:
+    lines = ["output_dir: out", "retry_delay: 0.1", "sources:"]
+    lines += [f"  {video_id}: {json.dumps(url)}" for video_id, url in sources.items()]
+    lines += [f"{key}: {json.dumps(value)}" for key, value in extra.items()]
+    path = folder / "clipper.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def assert_whole(out: Path, thumbs: list[bytes], clips: dict[str, tuple[float, float]]) -> None:
+    for name, (start, end) in clips.items():
+        assert decode_errors(out / name) == "", name
+        check = check_clip(out / name, thumbs, start, end, FPS)
+        assert abs(check.first_error) <= 1 and abs(check.last_error) <= 1, (name, check)
+        assert abs(check.frames - check.expected_frames) <= 1, (name, check)
+
+
+def test_two_runs_into_one_folder_leave_whole_clips_and_do_the_work_once(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+    command = [sys.executable, "-m", "clipper", "batch", str(notes), "--config", str(config), "--no-gallery"]
+    runs = [subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [run.communicate(timeout=180)[1] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], errors
+    summaries = sorted(line for text in errors for line in text.splitlines() if line.startswith("clipper: ") and
+                       " done, " in line)  # fmt: skip
+    assert [line.split(" -> ")[0] for line in summaries] == ["clipper: 0 done, 2 skipped, 0 failed",
+                                                             "clipper: 2 done, 0 skipped, 0 failed"]  # fmt: skip
+    assert any("another clipper run (pid " in text and "waiting for it to finish" in text for text in errors), errors
+    out = tmp_path / "out"
+    assert_whole(out, long_thumbs, CLIPS)
+    assert sorted(path.name for path in out.iterdir() if path.name.startswith(".")) == [".clipper.lock"]
+
+
+def test_two_video_ids_that_name_one_source_each_get_their_clips(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    notes = two_clip_note(tmp_path)
+    two_clip_note(tmp_path, "sameSource0")
+    url = server.url("long.mp4")
+    config = write_config(tmp_path, {"u3HBJVjpXuw": url, "sameSource0": url}, fetch="sections", jobs=4)
+
+    result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "4 done, 0 skipped, 0 failed" in result.stderr
+    clips = {**CLIPS, **{name.replace("u3HBJVjpXuw", "sameSource0"): span for name, span in CLIPS.items()}}
+    assert_whole(tmp_path / "out", long_thumbs, clips)
+
+
+def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: Path, server: Served) -> None:
+    notes = two_clip_note(tmp_path)
+    config_path = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # Links at every name an earlier clipper used for its temporary files, and a posters folder that leads out.
+    config = load_config(config_path)
+    note = parse_note(notes / "u3HBJVjpXuw.md")
+    assert note is not None
+    jobs, _ = plan_jobs([note], config)
+    planted = [temp_path(job, config) for job in jobs]
+    planted += [section_path(plan, section, config) for plan in plan_videos(jobs, config) for section in plan.sections]
+    for path in planted:
+        path.symlink_to(victim)
+    (out / "posters").symlink_to(elsewhere, target_is_directory=True)
+
+    result = run_clipper("batch", str(notes), "--config", str(config_path), cwd=tmp_path)
+
+    assert victim.read_text() == "precious\n"
+    assert list(elsewhere.iterdir()) == []
+    assert "posters is a symbolic link: clipper will not write through it" in result.stderr
+    assert sorted(path.name for path in out.glob("*.mp4")) == sorted(CLIPS)
