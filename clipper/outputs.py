@@ -6,6 +6,7 @@ Every file here is written whole or not at all (a temporary name, then a rename)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -47,6 +48,28 @@ def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
         return {}
     clips = data.get("clips") if isinstance(data, dict) else None
     return {str(k): v for k, v in clips.items() if isinstance(v, dict)} if isinstance(clips, dict) else {}
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """What a finished clip is, as clipper wrote it: size, modification time and SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
+
+
+def unchanged(path: Path, record: Any) -> bool | None:
+    """Whether ``path`` is still the file ``record`` describes: True, False, or None (no usable record)."""
+    if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
+        return None
+    stat = path.stat()
+    if stat.st_size != record.get("size"):
+        return False
+    if stat.st_mtime_ns == record.get("mtime_ns"):
+        return True
+    return file_record(path)["sha256"] == record["sha256"]  # touched, perhaps copied: same bytes?
 
 
 def existing_clips(output_dir: Path) -> list[dict[str, Any]]:

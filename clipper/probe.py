@@ -205,3 +205,16 @@ def seam_errors(path: str, seams: Sequence[float], frames: int = 4) -> str | Non
     if result.returncode != 0 or message:
         return f"decoding at the seams: {message.splitlines()[-1] if message else 'failed'}"
     return None
+
+
+def decode_problems(path: str) -> str | None:
+    """Decode the whole file (video and audio); the first decoder error, or None when it decodes cleanly."""
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", file_arg(path), "-f", "null", "-"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=3600)
+    except (OSError, subprocess.SubprocessError) as error:
+        return str(error)
+    message = result.stderr.strip()
+    if result.returncode != 0 or message:
+        return message.splitlines()[-1] if message else "ffmpeg could not decode it"
+    return None

@@ -25,7 +25,15 @@ from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError, Unreachable
 from clipper.folderlock import FolderLock
-from clipper.outputs import MANIFEST_NAME, make_poster, read_manifest, write_json_atomic, write_text_atomic
+from clipper.outputs import (
+    MANIFEST_NAME,
+    file_record,
+    make_poster,
+    read_manifest,
+    unchanged,
+    write_json_atomic,
+    write_text_atomic,
+)
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
 from clipper.progress import Reporter
@@ -64,6 +72,7 @@ class ClipResult:
     mode: str | None = None  # how it was cut: smart, reencode or copy
     fetch: str | None = None  # how its media came: local, full, sections
     fetch_failed: bool = False  # its video could not be fetched (``error`` says why, once per video)
+    file: dict[str, Any] | None = None  # size, mtime and hash of the clip as clipper wrote it (or found it whole)
 
 
 def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
@@ -80,6 +89,7 @@ def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
         "video_title": job.video_title, "channel": job.channel, "quote": job.quote, "speaker": job.speaker,
         "moment_url": job.moment_url, "upload_date": job.upload_date, "tags": list(job.tags),
         "captions": {"srt": srt.name, "vtt": vtt.name} if vtt.exists() else None,
+        "file": result.file,
         "metadata": dict(clip_metadata(job)),
     }  # fmt: skip
 
@@ -144,9 +154,9 @@ class Runner:
         results: dict[ClipJob, ClipResult] = {}
         todo = []
         for job in jobs:
-            if not self.force and self._verified(final_path(job, config), job)[0] is None:
-                results[job] = ClipResult(job, "skipped", duration=job.duration,
-                                          size=final_path(job, config).stat().st_size)  # fmt: skip
+            record = None if self.force else self._finished(job)
+            if record is not None:
+                results[job] = ClipResult(job, "skipped", duration=job.duration, size=record["size"], file=record)
                 self._finish(results[job])
             else:
                 todo.append(job)
@@ -442,10 +452,11 @@ class Runner:
                 mode = "reencode"
                 self._run_steps(job, steps, info)
             temp = temp_path(job, config)
-            size = temp.stat().st_size
             os.replace(temp, final_path(job, config))
+            record = file_record(final_path(job, config))
             make_poster(config.output_dir, job.output, job.duration)  # here, in parallel, not all at the end
-            return ClipResult(job, "done", duration=job.duration, size=size, mode=mode, fetch=media.fetch)
+            return ClipResult(job, "done", duration=job.duration, size=record["size"], mode=mode, fetch=media.fetch,
+                              file=record)  # fmt: skip
         except ClipperError as error:
             message = "interrupted" if self.children.stopping.is_set() else error.message
             return ClipResult(job, "failed", message, fetch=media.fetch)
@@ -495,6 +506,24 @@ class Runner:
                            self.children, cwd=step.cwd)  # fmt: skip
         finally:
             self.reporter.task_finished(key)
+
+    def _finished(self, job: ClipJob) -> dict[str, Any] | None:
+        """The record of ``job``'s clip when it is made and still what clipper wrote; else None (make it).
+
+        A clip that changed since (or that no record describes) is decoded whole: kept when it decodes
+        cleanly, made again when it does not."""
+        path = final_path(job, self.config)
+        if self._verified(path, job)[0] is not None:
+            return None
+        same = unchanged(path, self._manifest.get(job.output, {}).get("file"))
+        if same:
+            return dict(self._manifest[job.output]["file"])
+        problem = probe.decode_problems(str(path))
+        if problem is not None:
+            what = "changed since it was made" if same is False else "not recorded as made by clipper"
+            self.reporter.message(f"{job.output}: {what} and does not decode cleanly ({problem}); making it again")
+            return None
+        return file_record(path)
 
     def _verified(self, path: Path, job: ClipJob) -> tuple[str | None, MediaInfo | None]:
         """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...)."""

@@ -109,3 +109,31 @@ def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: 
     assert list(elsewhere.iterdir()) == []
     assert "posters is a symbolic link: clipper will not write through it" in result.stderr
     assert sorted(path.name for path in out.glob("*.mp4")) == sorted(CLIPS)
+
+
+def test_a_clip_damaged_after_it_was_made_is_made_again(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+    first = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    record = json.loads((out / "manifest.json").read_text())["clips"]["u3HBJVjpXuw-0m38s.mp4"]["file"]
+    assert record["size"] == (out / "u3HBJVjpXuw-0m38s.mp4").stat().st_size and len(record["sha256"]) == 64
+
+    damaged, touched = out / "u3HBJVjpXuw-0m38s.mp4", out / "u3HBJVjpXuw-3m34s.mp4"
+    data = bytearray(damaged.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20000] = bytes((index * 151 + 7) % 256 for index in range(20000))  # same length
+    damaged.write_bytes(bytes(data))
+    touched.touch()  # a new time, the same bytes: still the clip clipper made
+    touched_stamp = touched.stat().st_mtime_ns
+
+    again = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert "u3HBJVjpXuw-0m38s.mp4: changed since it was made and does not decode cleanly" in again.stderr
+    assert "1 done, 1 skipped, 0 failed" in again.stderr
+    assert touched.stat().st_mtime_ns == touched_stamp
+    assert_whole(out, long_thumbs, CLIPS)
