@@ -239,6 +239,9 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
     except Interrupted as error:
         _error(str(error))
         return EXIT_INTERRUPTED
+    except ClipperError as error:  # the output folder cannot be used, the disk is full, ...
+        _error(str(error))
+        return EXIT_PROBLEMS
     finally:
         signal.signal(signal.SIGTERM, previous)
     counts = {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
@@ -528,7 +531,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The imports above (yt-dlp above all) leave many long-lived objects: keep the collector off them.
     gc.freeze()
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="clipper", standalone_mode=True)
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="clipper", standalone_mode=False)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    return 0
+    except (KeyboardInterrupt, click.Abort):  # Ctrl-C before the run started (or after it): nothing half-done
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except ClipperError as error:
+        _error(str(error))
+        return EXIT_PROBLEMS
+    except OSError as error:  # the disk is full, a folder cannot be written: one line, not a traceback
+        _error(f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}")
+        return EXIT_PROBLEMS
+    return result if isinstance(result, int) else 0  # --help and --version return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -115,6 +116,28 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+def _bad_date_line(text: str) -> int | None:
+    """The line of the first value YAML takes for a date but that is none (for the error message)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        return None
+    pending = [node]
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, yaml.ScalarNode) and current.tag.endswith(":timestamp"):
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(current)
+            except (ValueError, OverflowError):
+                return int(current.start_mark.line) + 1
+        elif isinstance(current, yaml.MappingNode):
+            pending += [item for pair in current.value for item in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            pending += list(current.value)
+    return None
+
+
 def _fail(message: str, path: Path | None, lines: Mapping[str, int], key: str) -> ConfigError:
     return ConfigError(message, path, lines.get(key))
 
@@ -129,6 +152,10 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         raise ConfigError(f"cannot read config: {error.strerror}", path) from None
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (ValueError, OverflowError) as error:  # a value YAML reads as a date that is no date (2025-02-30)
+        raise ConfigError(
+            f"not a valid value ({error}); quote it to keep it as text", path, _bad_date_line(text)
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise ConfigError(
@@ -212,6 +239,9 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
         raise _fail(f"jobs must be at least 1, not {config.jobs}", path, lines, "jobs")
     if config.retries < 0:
         raise _fail(f"retries must be 0 or more, not {config.retries}", path, lines, "retries")
+    if not math.isfinite(config.retry_delay) or config.retry_delay > 3600:
+        raise _fail(f"retry_delay must be a number of seconds up to 3600, not {config.retry_delay}", path, lines,
+                    "retry_delay")  # fmt: skip
     if config.retry_delay < 0:
         raise _fail(f"retry_delay must be 0 or more, not {config.retry_delay}", path, lines, "retry_delay")
     if config.fetch not in FETCH_STRATEGIES:

@@ -11,7 +11,10 @@ cut the same way.
 
 from __future__ import annotations
 
+import functools
+import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -310,6 +313,18 @@ def poster_argv(clip: str, at: float, output: str) -> list[str]:
 # --- running -----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def die_with_parent() -> tuple[str, ...]:
+    """A prefix that makes a child die with clipper even when clipper is killed outright (SIGKILL): Linux's
+    parent-death signal, set by util-linux's ``setpriv`` before it runs the command. Elsewhere (macOS,
+    Windows) nothing: clipper ends its children itself on Ctrl-C and SIGTERM."""
+    if sys.platform.startswith("linux"):
+        setpriv = shutil.which("setpriv")
+        if setpriv and subprocess.run([setpriv, "--pdeathsig", "KILL", "true"], capture_output=True).returncode == 0:
+            return (setpriv, "--pdeathsig", "KILL", "--")
+    return ()
+
+
 def last_line(stderr: str) -> str:
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
@@ -352,7 +367,8 @@ def run_ffmpeg(
     if children is not None and children.stopping.is_set():
         raise CutError("interrupted")
     try:
-        process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        prefix = die_with_parent() if shutil.which(argv[0]) else ()  # a missing ffmpeg is reported as such
+        process = subprocess.Popen([*prefix, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, errors="replace", cwd=cwd)  # fmt: skip
     except FileNotFoundError:
         raise ToolError("ffmpeg not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None

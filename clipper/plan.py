@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipper.addresses import note_url_problem
 from clipper.captions import Cue
 from clipper.clipcmd import video_id_of
 from clipper.config import Config
@@ -41,6 +42,7 @@ class ClipJob:
     upload_date: str | None = None
     tags: tuple[str, ...] = ()
     captions: tuple[Cue, ...] = ()  # filled from the note's transcript when captions are made
+    public_only: bool = False  # the source is the note's own URL (untrusted): public hosts only
 
     @property
     def moment_url(self) -> str:
@@ -97,10 +99,17 @@ def job_for(note: Note, highlight: Highlight, index: int, config: Config) -> Cli
         extension=extension,
     )
     url = note.url or options.url or default_url(note.video_id)
+    trusted = note.video_id in config.sources  # the user's own config may point anywhere
+    source = config.sources[note.video_id] if trusted else options.url or url
+    if not trusted:
+        problem = note_url_problem(source)
+        if problem is not None:
+            raise PlanError(problem, note.path, highlight.line)
     return ClipJob(
         video_id=note.video_id,
         url=url,
-        source=config.sources.get(note.video_id, options.url or url),
+        source=source,
+        public_only=not trusted,
         title=highlight.title,
         start=highlight.start,
         end=highlight.end,
@@ -131,7 +140,11 @@ def plan_jobs(notes: Iterable[Note], config: Config) -> tuple[list[ClipJob], lis
     errors: list[PlanError] = []
     for note in notes:
         for index, highlight in enumerate(note.highlights, start=1):
-            job = job_for(note, highlight, index, config)
+            try:
+                job = job_for(note, highlight, index, config)
+            except PlanError as error:
+                errors.append(error)
+                continue
             if job.key in by_key:
                 continue
             clash = by_output.get(job.output.lower())

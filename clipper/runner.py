@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clipper import cut, fetch, probe, relay
+from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError, Unreachable
@@ -219,7 +220,7 @@ class Runner:
             for plan in plans:
                 self._remove([section_path(plan, section, config) for section in plan.sections])
             self.reporter.close()
-            finished = sum(1 for r in results.values() if r.status in ("done", "skipped"))
+            finished = sum(1 for job in jobs if final_path(job, config).is_file())  # what is there, made whole
             raise Interrupted(f"interrupted: {finished} of {len(jobs)} clip(s) finished and kept; "
                               "partial files removed; run again to finish the rest") from None  # fmt: skip
         for pool in (fetcher, cutter):
@@ -266,6 +267,7 @@ class Runner:
                                       "looking the video up again")  # fmt: skip
                 known = None
             if known is None:
+                self._check_public(plan)
                 argv = resolve_command(plan, self.config, self.runtime)
                 self.reporter.debug("$ " + shlex.join(redact(argv)))
                 try:
@@ -309,11 +311,24 @@ class Runner:
         with lock:  # sections that fall back to a whole download share one
             return self._download_whole(plan)
 
+    def _check_public(self, plan: VideoPlan) -> None:
+        """A note's own URL must lead to a public host, its name looked up now (the user's ``sources:`` may
+        point anywhere)."""
+        if not any(job.public_only for job in plan.jobs):
+            return
+        problem = public_host_problem(plan.source)
+        if problem is not None:
+            job = plan.jobs[0]
+            with self._lock:
+                self._unreachable[plan.source] = Unreachable(f"{job.note}:{job.line}: {problem}")
+            raise self._unreachable[plan.source]
+
     def _download_whole(self, plan: VideoPlan) -> _Media:
         key = fetch.cache_key(plan.source, plan.format, plan.format_sort)
         cached = fetch.cached_download(self.config.cache_dir, plan.video_id, key)
         if cached is not None:
             return _Media(str(cached), None, "full")
+        self._check_public(plan)
         self.config.cache_dir.mkdir(parents=True, exist_ok=True)
         argv = download_command(plan, self.config, self.runtime)
         label = f"download {plan.video_id}"
@@ -457,8 +472,9 @@ class Runner:
             make_poster(config.output_dir, job.output, job.duration)  # here, in parallel, not all at the end
             return ClipResult(job, "done", duration=job.duration, size=record["size"], mode=mode, fetch=media.fetch,
                               file=record)  # fmt: skip
-        except ClipperError as error:
-            message = "interrupted" if self.children.stopping.is_set() else error.message
+        except (ClipperError, ValueError) as error:  # ValueError: no frame to plan a cut from (a range too short)
+            message = str(error.message if isinstance(error, ClipperError) else error)
+            message = "interrupted" if self.children.stopping.is_set() else message
             return ClipResult(job, "failed", message, fetch=media.fetch)
         finally:
             self._remove(cleanup_paths(job, config))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from clipper.errors import CutError
+
 
 @dataclass(frozen=True)
 class Packet:
@@ -58,7 +60,7 @@ def plan_smart(packets: list[Packet], start: int, end: int) -> SmartPlan:
     first_index = bisect.bisect_left(all_pts, start)
     end_index = bisect.bisect_left(all_pts, end)
     if end_index <= first_index:
-        raise ValueError("no video frame in the clip's range")
+        raise CutError("no video frame in the clip's range (shorter than a frame, or past the end of the video)")
     first_pts = all_pts[first_index]
 
     keyframe = next((i for i, p in enumerate(packets) if p.key and start <= p.pts < end), None)

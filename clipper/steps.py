@@ -9,12 +9,13 @@ import hashlib
 import math
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from clipper import cut, fetch
-from clipper.captions import to_srt
+from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
+from clipper.errors import ClipperError
 from clipper.fetch import MediaStream
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo, packets_argv
@@ -30,6 +31,9 @@ SECTION_MERGE_GAP = 2.0
 # `auto` downloads the whole video once when the clips cover this share of it (or more).
 FULL_SHARE = 0.5
 MEDIA_PLACEHOLDER = "$MEDIA_URL"
+AUDIO_PLACEHOLDER = "$AUDIO_URL"
+FILE_PLACEHOLDER = "$MEDIA_FILE"
+_PLACEHOLDERS = (MEDIA_PLACEHOLDER, AUDIO_PLACEHOLDER, FILE_PLACEHOLDER)
 
 
 @dataclass(frozen=True)
@@ -318,15 +322,27 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
 
 
 def shell_join(argv: Sequence[str]) -> str:
-    """Shell-quote an argv for printing; the media URL placeholder stays a shell variable."""
-    return " ".join(f'"{arg}"' if arg == MEDIA_PLACEHOLDER else shlex.quote(arg) for arg in argv)
+    """Shell-quote an argv for printing; the dry run's placeholders stay shell variables."""
+    return " ".join(f'"{arg}"' if arg in _PLACEHOLDERS else shlex.quote(arg) for arg in argv)
+
+
+def comment(text: str) -> str:
+    """A comment line of the script: one line whatever the text holds (newlines and controls escaped)."""
+    return "# " + "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def describe(job: ClipJob) -> str:
-    return (
-        f"# {job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
-        f" ({job.note}:{job.line})"
-    )
+    return comment(f"{job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
+                   f" ({job.note}:{job.line})")  # fmt: skip
+
+
+def script_line(argv: Sequence[str]) -> str:
+    """A command of the script: every value quoted, without the progress output only clipper reads."""
+    shown = list(argv)
+    if "-progress" in shown:
+        at = shown.index("-progress")
+        del shown[at : at + 2]
+    return shell_join(shown)
 
 
 LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]]]]
@@ -340,40 +356,53 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
     command is exact. For URLs the media URL is a shell variable that the yt-dlp line fills, and the smart
     cut's pieces depend on the keyframes the fetched section holds, so the ffprobe that lists them is shown.
     """
-    lines: list[str] = [f"# mode {config.mode}; clips go to {config.output_dir}"]
+    lines: list[str] = ["set -eu", comment(f"mode {config.mode}; clips go to {config.output_dir}"),
+                        shell_join(["mkdir", "-p", "--", str(config.output_dir)])]  # fmt: skip
+    if any(plan.strategy == "full" for plan in plans):
+        lines.append(shell_join(["mkdir", "-p", "--", str(config.cache_dir)]))
     for plan in plans:
-        lines.append(f"# video {plan.video_id}: {plan.strategy} ({plan.reason})")
+        lines.append(comment(f"video {plan.video_id}: {plan.strategy} ({plan.reason})"))
         if plan.strategy == "local":
             info, packets = local_media.get(plan.source, (None, {}))
             for job in plan.jobs:
                 lines.append(describe(job))
                 origin = info.origin if info else 0.0
-                steps, note = clip_steps(job, config, plan.source, origin, info, packets.get(job))
+                try:
+                    steps, note = clip_steps(job, config, plan.source, origin, info, packets.get(job))
+                except ClipperError as error:
+                    lines.append(comment(f"cannot be cut: {error.message}"))
+                    continue
                 if note:
-                    lines.append(f"# {note}")
+                    lines.append(comment(note))
                 lines += _step_lines(steps, job, config)
             continue
-        lines.append(
-            "# find the media URL (yt-dlp prints one URL per stream; a second one, audio, is added as another input)"
-        )
-        lines.append("MEDIA_URL=$(" + shell_join(resolve_command(plan, config, runtime)) + " | head -n 1)")
-        stream = [MediaStream(MEDIA_PLACEHOLDER)]
         if plan.strategy == "full":
-            target = full_target(plan, config)
+            prefix = full_target(plan, config).replace(".%(ext)s", "")
             lines.append("# one whole download into the cache, reused by later runs:")
             lines.append(shell_join(download_command(plan, config, runtime)))
+            lines.append(f"set -- {shlex.quote(prefix)}.*; MEDIA_FILE=$1")
             for job in plan.jobs:
                 lines.append(describe(job))
-                lines += _url_clip_lines(job, config, target.replace(".%(ext)s", ".EXT"))
+                lines += _url_clip_lines(job, config, FILE_PLACEHOLDER)
             continue
+        lines.append(
+            "# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)"
+        )
+        lines.append("URLS=$(" + shell_join(resolve_command(plan, config, runtime)) + ")")
+        lines.append(
+            "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)"
+        )
         if config.http_chunk_size:
-            lines.append(f"# clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests of"
-                         f" at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies, proxy);"
-                         " here ffmpeg reads the host directly")  # fmt: skip
+            lines.append(comment(f"clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests"
+                                 f" of at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies,"
+                                 " proxy); here ffmpeg reads the host directly"))  # fmt: skip
+        one = [MediaStream(MEDIA_PLACEHOLDER)]
+        apart = [MediaStream(MEDIA_PLACEHOLDER, has_audio=False), MediaStream(AUDIO_PLACEHOLDER, has_video=False)]
         for section in plan.sections:
             path = section_path(plan, section, config)
-            lines.append(f"# section {format_timestamp(section.start)}-{format_timestamp(section.end)}")
-            lines.append(shell_join(section_step(stream, section, path).argv))
+            lines.append(comment(f"section {format_timestamp(section.start)}-{format_timestamp(section.end)}"))
+            lines.append('if [ -n "$AUDIO_URL" ]; then ' + script_line(section_step(apart, section, path).argv))
+            lines.append("else " + script_line(section_step(one, section, path).argv) + "; fi")
             for job in section.jobs:
                 lines.append(describe(job))
                 lines += _url_clip_lines(job, config, str(path), origin=0.0)
@@ -382,28 +411,48 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
 
 
 def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.0) -> list[str]:
-    if config.mode != "smart":
-        steps, _ = clip_steps(job, config, media, origin, None, None)
-        return _step_lines(steps, job, config)
-    start, end = packet_window(job, origin)
-    return [
-        "# smart cut: these keyframes decide which frames are re-encoded and which are copied:",
-        shell_join(packets_argv(media, start, end)),
-        "# then: encode up to the first keyframe, copy from it, join with the audio (run with -v to see them)",
-        shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]),
-    ]
+    """A clip cut from fetched media. A smart cut's pieces depend on the keyframes the media holds, known only
+    once it is fetched: the script re-encodes the clip instead (frame-exact too), and says how clipper cuts it."""
+    lines = []
+    if config.mode == "smart":
+        start, end = packet_window(job, origin)
+        lines += [comment("clipper smart-cuts this clip: the keyframes that these packets show decide what is"
+                          " re-encoded and what is copied (run clipper with -v to see its commands):"),
+                  comment(shell_join(packets_argv(media, start, end))),
+                  comment("this script re-encodes the clip instead:")]  # fmt: skip
+        config = replace(config, mode="reencode")
+    steps, note = clip_steps(job, config, media, origin, None, None)
+    if note:
+        lines.append(comment(note))
+    return [*lines, *_step_lines(steps, job, config)]
 
 
 def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str]:
     lines = []
     for step in steps:
         for path, text in step.files:
-            lines.append(f"printf %s {shlex.quote(text)} > {shlex.quote(path)}")
-        command = shell_join(step.argv)
+            lines.append(write_file_line(path, text))
+        command = script_line(step.argv)
         lines.append(f"(cd {shlex.quote(step.cwd)} && {command})" if step.cwd else command)
     lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
     pieces = [step.output for step in steps if step.phase in ("encode", "copy")]
     pieces += [path for step in steps for path, _ in step.files]
     if pieces:
         lines.append(shell_join(["rm", "--", *pieces]))
-    return lines
+    return [*lines, *_caption_lines(job, config)]
+
+
+def _caption_lines(job: ClipJob, config: Config) -> list[str]:
+    """The clip's sidecar captions, as the run writes them."""
+    if config.captions == "off" or not job.captions:
+        return []
+    srt, vtt = caption_paths(job, config)
+    return [write_file_line(str(srt), to_srt(job.captions)), write_file_line(str(vtt), to_vtt(job.captions))]
+
+
+def write_file_line(path: str, text: str) -> str:
+    """One script line that writes ``text`` to ``path``: printf repeats its format for each line given."""
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return shell_join(["printf", "%s\\n", *parts]) + " > " + shlex.quote(path)

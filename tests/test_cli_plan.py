@@ -163,8 +163,10 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[:2] == [
+    assert lines[:4] == [
+        "set -eu",
         f"# mode smart; clips go to {workdir / 'clips'}",
+        f"mkdir -p -- {workdir / 'clips'}",
         "# video u3HBJVjpXuw: sections (4 clip(s) cover 227s of 699s (32%): fetching only the sections saves most"
         " of the download)",
     ]
@@ -174,9 +176,11 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
         "# u3HBJVjpXuw-6m07s.mp4: u3HBJVjpXuw 6:07-7:00 (notes/u3HBJVjpXuw.md:63)",
         "# u3HBJVjpXuw-10m34s.mp4: u3HBJVjpXuw 10:34-11:35 (notes/u3HBJVjpXuw.md:77)",
     ]
-    assert sum(line.startswith("MEDIA_URL=$(yt-dlp --ignore-config ") for line in lines) == 1
-    argvs = [shlex.split(line) for line in lines if not line.startswith(("#", "MEDIA_URL="))]
-    sections = [argv for argv in argvs if argv[0] == "ffmpeg"]
+    assert sum(line.startswith("URLS=$(yt-dlp --ignore-config ") for line in lines) == 1
+    assert not any("-progress" in line for line in lines)
+    # A host that serves video and audio apart gets both as inputs; one that serves one stream, one input.
+    apart = [shlex.split(line.split("; then ", 1)[1]) for line in lines if line.startswith('if [ -n "$AUDIO_URL" ]')]
+    sections = [shlex.split(line[len("else ") : -len("; fi")]) for line in lines if line.startswith("else ffmpeg")]
     assert [(argv[argv.index("-ss") + 1], argv[argv.index("-to") + 1]) for argv in sections] == [
         ("37", "97"),
         ("213", "272"),
@@ -184,13 +188,11 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
         ("633", "697"),
     ]
     assert all(argv[argv.index("-i") + 1] == "$MEDIA_URL" for argv in sections)
-    probes = [argv for argv in argvs if argv[0] == "ffprobe"]
-    assert [argv[argv.index("-read_intervals") + 1] for argv in probes] == [
-        "37.000000%97.000000",
-        "213.000000%272.000000",
-        "366.000000%422.000000",
-        "633.000000%697.000000",
-    ]
+    assert all([argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == ["$MEDIA_URL", "$AUDIO_URL"]
+               for argv in apart)  # fmt: skip
+    argvs = [shlex.split(line) for line in lines if line.split(" ")[0] in ("ffmpeg", "mv", "rm", "printf")]
+    cuts = [argv for argv in argvs if argv[0] == "ffmpeg"]
+    assert len(cuts) == 4 and all("libx264" in argv for argv in cuts)  # the script re-encodes: frame-exact too
     moves = [argv for argv in argvs if argv[0] == "mv"]
     assert [argv[-1] for argv in moves] == [
         str(workdir / "clips" / name)
@@ -211,13 +213,15 @@ def test_batch_dry_run_with_options(workdir: Path) -> None:
     result = run("batch", "--dry-run", "-o", "out", "-j", "3", "--mode", "copy", "notes/u3HBJVjpXuw.md")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[:3] == [
+    assert lines[:5] == [
+        "set -eu",
         f"# mode copy; clips go to {workdir / 'out'}",
+        f"mkdir -p -- {workdir / 'out'}",
         "# video u3HBJVjpXuw: local (a local file)",
         "# u3HBJVjpXuw-0m38s.mp4: u3HBJVjpXuw 0:38-1:35 (notes/u3HBJVjpXuw.md:35)",
     ]
-    assert not any(line.startswith("MEDIA_URL=") for line in lines)
-    ffmpeg = shlex.split(lines[3])
+    assert not any(line.startswith(("URLS=", "MEDIA_URL=")) for line in lines)
+    ffmpeg = shlex.split(lines[5])
     assert ffmpeg[ffmpeg.index("-i") + 1] == f"file:{media}"
     assert ffmpeg[ffmpeg.index("-t") + 1] == "57"
     assert ffmpeg[ffmpeg.index("-c:v") + 1] == ffmpeg[ffmpeg.index("-c:a") + 1] == "copy"

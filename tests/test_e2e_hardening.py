@@ -3,14 +3,16 @@ name one source, links planted in the output folder. The real CLI, yt-dlp and ff
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
-from verify import check_clip, decode_errors, run_clipper
+from verify import check_clip, decode_errors, frame_md5s, run_clipper, stream_kinds
 
 from clipper.config import load_config
 from clipper.notes import parse_note
@@ -25,7 +27,9 @@ CLIPS = {"u3HBJVjpXuw-0m38s.mp4": (38.0, 95.0), "u3HBJVjpXuw-3m34s.mp4": (214.0,
 def two_clip_note(folder: Path, video_id: str = "u3HBJVjpXuw") -> Path:
     notes = folder / "notes"
     notes.mkdir(exist_ok=True)
-    text = EXAMPLE_NOTE.read_text().split('### "Imitation')[0]
+    text = EXAMPLE_NOTE.read_text()
+    head, rest = text.split('### "Imitation', 1)
+    text = head + "## " + rest.split("\n## ", 1)[1]  # the first two highlights, and the transcript
     (notes / f"{video_id}.md").write_text(text.replace("u3HBJVjpXuw", video_id))
     return notes
 
@@ -137,3 +141,91 @@ def test_a_clip_damaged_after_it_was_made_is_made_again(
     assert "1 done, 1 skipped, 0 failed" in again.stderr
     assert touched.stat().st_mtime_ns == touched_stamp
     assert_whole(out, long_thumbs, CLIPS)
+
+
+def test_a_note_whose_host_name_resolves_to_a_private_address_reaches_nothing(tmp_path: Path, server: Served) -> None:
+    host = socket.gethostname()
+    addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    if all(ipaddress.ip_address(address).is_global for address in addresses):
+        pytest.skip(f"{host} resolves to a public address here: {addresses}")
+    port = server.base.rsplit(":", 1)[1]
+    url = f"http://{host}:{port}/ssrf-admin"
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0]
+    text = text.replace("url: https://www.youtube.com/watch?v=u3HBJVjpXuw", f"url: {url}")
+    (notes / "x.md").write_text(text.replace('"https://www.youtube.com/watch?v=u3HBJVjpXuw"', f'"{url}"'))
+    (tmp_path / "clipper.yaml").write_text("output_dir: out\nretry_delay: 0.1\n")
+    before = len(server.requests)
+
+    result = run_clipper("batch", str(notes), "--config", str(tmp_path / "clipper.yaml"), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"{notes / 'x.md'}:35: {host} resolves to " in result.stderr
+    assert "not a public address" in result.stderr
+    assert len(server.requests) == before  # nothing was asked of the address
+    assert "Traceback" not in result.stderr
+
+
+def dry_run_script(tmp_path: Path, notes: Path, config: Path, *extra: str) -> Path:
+    result = run_clipper("batch", str(notes), "--config", str(config), "--dry-run", *extra, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / "clips.sh"
+    script.write_text(result.stdout)
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    return script
+
+
+@pytest.mark.parametrize("fetch", ["local", "sections", "full"])
+def test_the_dry_run_script_runs_as_printed_and_makes_the_clips(
+    tmp_path: Path, server: Served, long_video: Path, long_thumbs: list[bytes], fetch: str
+) -> None:
+    notes = two_clip_note(tmp_path)
+    source = str(long_video) if fetch == "local" else server.url("long.mp4")
+    extra = {} if fetch == "local" else {"fetch": fetch}
+    config = write_config(tmp_path, {"u3HBJVjpXuw": source}, output_dir="script-out",
+                          cache_dir=str(tmp_path / "cache"), **extra)  # fmt: skip
+    script = dry_run_script(tmp_path, notes, config)
+    assert not (tmp_path / "script-out").exists()  # the dry run itself wrote nothing
+
+    ran = subprocess.run(["sh", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    out = tmp_path / "script-out"
+    assert_whole(out, long_thumbs, CLIPS)
+    for name in CLIPS:
+        assert stream_kinds(out / name) == ["video", "audio"]
+        assert (out / name).with_suffix(".srt").read_text().startswith("1\n00:00:00,000 --> ")
+    assert sorted(path.name for path in out.iterdir() if path.name.startswith(".")) == []
+    if fetch == "local":  # the same commands as the run: the same frames
+        made = run_clipper("batch", str(notes), "--config", str(config), "-o", str(tmp_path / "run-out"), cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        for name in CLIPS:
+            assert frame_md5s(out / name) == frame_md5s(tmp_path / "run-out" / name), name
+
+
+def test_the_dry_run_script_stops_at_the_first_failure(tmp_path: Path, server: Served) -> None:
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("404/long.mp4")}, fetch="sections")
+    script = dry_run_script(tmp_path, notes, config)
+    ran = subprocess.run(["sh", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert ran.returncode != 0
+    assert not list((tmp_path / "out").glob("*.mp4"))
+
+
+def test_no_note_text_or_file_name_becomes_a_command_in_the_dry_run_script(tmp_path: Path, long_video: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0]
+    text = text.replace("title: ", 'title: "x\\ntouch PWNED-title #"\ntitle_was: ', 1)
+    (notes / "x\ntouch PWNED #.md").write_text(text)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": str(long_video)}, output_dir="out\n touch PWNED-out")
+    script = dry_run_script(tmp_path, notes, config)
+    comments = [line for line in script.read_text().splitlines() if "touch PWNED #.md" in line]
+    assert comments and all(line.startswith("# ") and "x\\ntouch PWNED #.md" in line for line in comments)
+
+    ran = subprocess.run(["sh", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert not list(tmp_path.rglob("PWNED*"))
+    assert len(list((tmp_path / "out\n touch PWNED-out").glob("*.mp4"))) == 1

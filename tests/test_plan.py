@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
+from clipper.addresses import note_url_problem
 from clipper.config import Config
 from clipper.notes import Note, parse_note
 from clipper.plan import ClipJob, clip_name, plan_jobs, slug
@@ -77,6 +78,7 @@ def test_example_jobs(example: Note, config: Config) -> None:
         format_sort=(),
         video_duration=699.0,
         upload_date="2025-10-04",
+        public_only=True,
         tags=(
             "AI",
             "reinforcement-learning",
@@ -205,3 +207,48 @@ def test_clip_name() -> None:
     assert clip_name("{title}", **kwargs) == "a-title.mkv"  # type: ignore[arg-type]
     assert clip_name("..{index}..", **kwargs) == "3.mkv"  # type: ignore[arg-type]
     assert clip_name("", **kwargs) == "clip.mkv"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://www.youtube.com/watch?v=u3HBJVjpXuw", None),
+        ("https://93.184.216.34/v.mp4", None),
+        ("http://127.0.0.1:18765/ssrf-admin", "127.0.0.1 is not a public address"),
+        ("http://[::1]/x", "::1 is not a public address"),
+        ("http://[::ffff:10.0.0.1]/x", "::ffff:10.0.0.1 is not a public address"),
+        ("http://10.1.2.3/x", "10.1.2.3 is not a public address"),
+        ("http://192.168.0.1/x", "192.168.0.1 is not a public address"),
+        ("http://172.16.5.4/x", "172.16.5.4 is not a public address"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is not a public address"),
+        ("http://100.64.0.1/x", "100.64.0.1 is not a public address"),
+        ("http://0.0.0.0/x", "0.0.0.0 is not a public address"),
+        ("http://localhost:8080/x", "localhost is not a public host"),
+        ("http://printer.local/x", "printer.local is not a public host"),
+        ("file:///etc/passwd", "url 'file:///etc/passwd' is not an http(s) URL"),
+        ("/path/to/local.mp4", "url '/path/to/local.mp4' is not an http(s) URL"),
+        ("ftp://example.org/v.mp4", "url 'ftp://example.org/v.mp4' is not an http(s) URL"),
+    ],
+)
+def test_a_note_may_only_name_public_http_hosts(url: str, problem: str | None) -> None:
+    found = note_url_problem(url)
+    assert (found if problem is None else (found or "").split(" (")[0]) == problem
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:18765/ssrf-admin", "file:///etc/passwd", "/tmp/local.mp4"])
+def test_a_note_pointing_at_a_private_or_local_place_is_refused_with_its_line(
+    tmp_path: Path, url: str, config: Config
+) -> None:
+    text = EXAMPLE.read_text().replace("url: https://www.youtube.com/watch?v=u3HBJVjpXuw", f"url: {url}")
+    text = text.replace('"https://www.youtube.com/watch?v=u3HBJVjpXuw"', f'"{url}"')
+    path = tmp_path / "x.md"
+    path.write_text(text)
+    note = parse_note(path)
+    assert note is not None
+    jobs, errors = plan_jobs([note], config)
+    assert jobs == []
+    assert [str(error).split(": ", 1)[0] for error in errors] == [f"{path}:35", f"{path}:49", f"{path}:63",
+                                                                   f"{path}:77"]  # fmt: skip
+    trusted = replace(config, sources={"u3HBJVjpXuw": url})  # the user's own config may point anywhere
+    jobs, errors = plan_jobs([note], trusted)
+    assert errors == [] and len(jobs) == 4 and not jobs[0].public_only

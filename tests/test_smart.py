@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from clipper.errors import CutError
 from clipper.smart import Packet, Piece, plan_smart
 
 
@@ -65,5 +66,5 @@ def test_open_gop_leading_pictures_are_dropped_from_the_copy() -> None:
 
 
 def test_no_frame_in_range_is_an_error() -> None:
-    with pytest.raises(ValueError, match="no video frame"):
+    with pytest.raises(CutError, match="no video frame"):
         plan_smart(closed_gop(10, 5), 20, 30)
