@@ -16,6 +16,8 @@ from clipper.errors import PlanError
 from clipper.notes import Highlight, Note
 from clipper.timecode import name_timestamp
 
+# Longest clip name: file systems allow 255 bytes, and clipper's temporary names add up to ~40 to it.
+MAX_NAME_BYTES = 200
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -147,11 +149,20 @@ def plan_jobs(notes: Iterable[Note], config: Config) -> tuple[list[ClipJob], lis
                 continue
             if job.key in by_key:
                 continue
-            clash = by_output.get(job.output.lower())
+            if len(job.output.encode()) > MAX_NAME_BYTES:
+                errors.append(PlanError(f"clip name {job.output[:40]!r}... is {len(job.output.encode())} bytes long;"
+                                        f" names up to {MAX_NAME_BYTES} bytes fit every file system", job.note,
+                                        job.line))  # fmt: skip
+                continue
+            # Captions and posters are named by the stem: a.mp4 and a.mkv would share a.srt and posters/a.jpg.
+            stem = Path(job.output).stem.lower()
+            clash = by_output.get(stem)
             if clash is not None:
+                what = ("overwrite the clip" if clash.output.lower() == job.output.lower()
+                        else f"share its captions and poster with the clip {clash.output}")  # fmt: skip
                 errors.append(
                     PlanError(
-                        f"clip {job.output} would overwrite the clip from {clash.note}:{clash.line} "
+                        f"clip {job.output} would {what} from {clash.note}:{clash.line} "
                         f"({clash.video_id} {clash.start:g}-{clash.end:g}s); give one of them another -o name",
                         job.note,
                         job.line,
@@ -159,7 +170,7 @@ def plan_jobs(notes: Iterable[Note], config: Config) -> tuple[list[ClipJob], lis
                 )
                 continue
             by_key[job.key] = job
-            by_output[job.output.lower()] = job
+            by_output[stem] = job
             jobs.append(job)
     return jobs, errors
 

@@ -252,3 +252,23 @@ def test_a_note_pointing_at_a_private_or_local_place_is_refused_with_its_line(
     trusted = replace(config, sources={"u3HBJVjpXuw": url})  # the user's own config may point anywhere
     jobs, errors = plan_jobs([note], trusted)
     assert errors == [] and len(jobs) == 4 and not jobs[0].public_only
+
+
+def test_names_that_differ_only_in_their_container_share_captions_and_are_refused(
+    tmp_path: Path, config: Config
+) -> None:
+    first = note_file(tmp_path, "first.md", "abc", ("A", "0:01-0:02", "a.mp4"))
+    second = note_file(tmp_path, "second.md", "abc", ("B", "0:05-0:09", "a.mkv"))
+    jobs, errors = plan_jobs([first, second], config)
+    assert [job.output for job in jobs] == ["a.mp4"]
+    assert [str(error) for error in errors] == [
+        f"{second.path}:7: clip a.mkv would share its captions and poster with the clip a.mp4 from {first.path}:7"
+        " (abc 1-2s); give one of them another -o name"
+    ]
+
+
+def test_a_clip_name_too_long_for_a_file_system_is_refused(tmp_path: Path, config: Config) -> None:
+    note = note_file(tmp_path, "long.md", "abc", ("A", "0:01-0:02", "x" * 300 + ".mp4"))
+    jobs, errors = plan_jobs([note], config)
+    assert jobs == []
+    assert str(errors[0]).startswith(f"{note.path}:7: clip name {'x' * 40!r}... is 304 bytes long")
