@@ -143,7 +143,8 @@ class Runner:
         try:
             self.config.output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise ClipperError(f"{self.config.output_dir}: cannot make the output folder ({error.strerror})") from None
+            reason = "it is a file" if self.config.output_dir.is_file() else error.strerror
+            raise ClipperError(f"cannot make the output folder ({reason})", self.config.output_dir) from None
         with FolderLock(self.config.output_dir, self.reporter.message):
             return self._run(jobs)
 

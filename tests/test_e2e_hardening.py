@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,93 @@ def test_no_note_text_or_file_name_becomes_a_command_in_the_dry_run_script(tmp_p
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert not list(tmp_path.rglob("PWNED*"))
     assert len(list((tmp_path / "out\n touch PWNED-out").glob("*.mp4"))) == 1
+
+
+def test_a_host_without_range_support_still_gives_the_clips(
+    tmp_path: Path, long_video: Path, long_thumbs: list[bytes]
+) -> None:
+    from hosts import serve_host
+
+    notes = two_clip_note(tmp_path)
+    with serve_host(long_video.parent, no_range=True) as host:
+        config = write_config(tmp_path, {"u3HBJVjpXuw": host.url(long_video.name)}, fetch="sections")
+        result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_whole(tmp_path / "out", long_thumbs, CLIPS)
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path, server: Served) -> None:
+    notes = two_clip_note(tmp_path)
+    (tmp_path / "afile").write_text("not a folder\n")
+    for output, reason in (("afile", "it is a file"), ("afile/sub", "Not a directory")):
+        config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, output_dir=output)
+        result = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == f"{tmp_path / output}: cannot make the output folder ({reason})\n"
+    assert (tmp_path / "afile").read_text() == "not a folder\n"
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Processes whose command line holds ``text`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+@pytest.mark.parametrize("delay", [0.8, 2.5, 4.5])
+def test_a_run_killed_outright_leaves_nothing_partial_and_no_ffmpeg_behind(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes], delay: float
+) -> None:
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("slow/long.mp4")}, fetch="sections", jobs=1)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "clipper", "batch", str(notes), "--config", str(config)],
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(delay)
+    process.kill()
+    process.wait()
+    finished = {path.name: path.stat().st_mtime_ns for path in out.glob("*.mp4") if not path.name.startswith(".")}
+    deadline = time.monotonic() + 3
+    while processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_mentioning(str(tmp_path)) == []  # its ffmpeg died with it
+    for name in finished:  # nothing half-written under a final name
+        assert decode_errors(out / name) == "", name
+
+    again = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert f"{2 - len(finished)} done, {len(finished)} skipped, 0 failed" in again.stderr
+    assert {name: (out / name).stat().st_mtime_ns for name in finished} == finished
+    assert_whole(out, long_thumbs, CLIPS)
+    assert sorted(path.name for path in out.iterdir() if path.name.startswith(".")) == [".clipper.lock"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+def test_ffmpeg_dies_with_a_clipper_that_is_killed_outright(tmp_path: Path, long_video: Path) -> None:
+    # An 11-minute re-encode: ffmpeg would go on for seconds after its parent is gone.
+    process = subprocess.Popen([sys.executable, "-m", "clipper", "cut", str(long_video), "0:10-11:00", "--mode",
+                                "reencode", "-o", str(tmp_path / "k" / "x.mp4")], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (
+        not any(
+            "ffmpeg" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+            for pid in processes_mentioning(str(tmp_path))
+            if pid != process.pid
+        )
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)  # fmt: skip
+    time.sleep(0.5)
+    process.kill()
+    process.wait()
+    time.sleep(0.5)
+    assert processes_mentioning(str(tmp_path)) == []
