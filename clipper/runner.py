@@ -209,7 +209,7 @@ class Runner:
                         users[fetched.path] = len(payload)
                     for job in payload:
                         pending[cutter.submit(self._clip, job, fetched)] = ("clip", job, fetched.path)
-        except KeyboardInterrupt:
+        except BaseException as error:  # Ctrl-C, SIGTERM, or the disk full under the manifest: stop it all
             self.children.stop_all()
             if self._relay is not None:
                 self._relay.stopping.set()
@@ -221,6 +221,11 @@ class Runner:
             for plan in plans:
                 self._remove([section_path(plan, section, config) for section in plan.sections])
             self.reporter.close()
+            if not isinstance(error, KeyboardInterrupt):
+                if isinstance(error, OSError):  # one line naming the file, not a traceback
+                    raise ClipperError(f"{error.strerror or error}; stopped (finished clips kept)",
+                                       error.filename) from None  # fmt: skip
+                raise
             finished = sum(1 for job in jobs if final_path(job, config).is_file())  # what is there, made whole
             raise Interrupted(f"interrupted: {finished} of {len(jobs)} clip(s) finished and kept; "
                               "partial files removed; run again to finish the rest") from None  # fmt: skip

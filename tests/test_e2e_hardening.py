@@ -320,3 +320,35 @@ def test_ffmpeg_dies_with_a_clipper_that_is_killed_outright(tmp_path: Path, long
     process.wait()
     time.sleep(0.5)
     assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_disk_that_fills_up_under_the_manifest_stops_the_run_cleanly(
+    tmp_path: Path, long_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import threading
+
+    from clipper import runner as runner_module
+    from clipper.errors import ClipperError
+    from clipper.progress import Reporter
+
+    notes = two_clip_note(tmp_path)
+    config = load_config(write_config(tmp_path, {"u3HBJVjpXuw": str(long_video)}, jobs=1))
+    note = parse_note(notes / "u3HBJVjpXuw.md")
+    assert note is not None
+    jobs, _ = plan_jobs([note], config)
+
+    def full_disk(path: Path, data: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(runner_module, "write_json_atomic", full_disk)
+    threads_before = threading.active_count()
+    with pytest.raises(ClipperError) as error:
+        runner_module.Runner(config, Reporter()).run(jobs)
+    assert (
+        str(error.value)
+        == f"{config.output_dir / 'manifest.json'}: No space left on device; stopped (finished clips kept)"
+    )
+    assert threading.active_count() <= threads_before  # no worker goes on
+    leftovers = [path.name for path in config.output_dir.iterdir() if path.name.startswith(".")]
+    assert leftovers == [".clipper.lock"]
