@@ -352,3 +352,29 @@ def test_a_disk_that_fills_up_under_the_manifest_stops_the_run_cleanly(
     assert threading.active_count() <= threads_before  # no worker goes on
     leftovers = [path.name for path in config.output_dir.iterdir() if path.name.startswith(".")]
     assert leftovers == [".clipper.lock"]
+
+
+@pytest.mark.parametrize("source", ["long", "one-second"])
+def test_a_highlight_with_no_frame_fails_alone_and_the_others_are_made(
+    tmp_path: Path, long_video: Path, long_thumbs: list[bytes], source: str
+) -> None:
+    from media import make_media
+
+    notes = two_clip_note(tmp_path)
+    note = notes / "u3HBJVjpXuw.md"
+    note.write_text(note.read_text().replace("*0:38-1:35", "*0:38.0001-0:38.0002"))  # shorter than a frame
+    media = long_video if source == "long" else make_media(tmp_path / "one.mp4", seconds=1, size="160x90")
+    config = write_config(tmp_path, {"u3HBJVjpXuw": str(media)})
+
+    dry = run_clipper("batch", str(notes), "--config", str(config), "--dry-run", cwd=tmp_path)
+    result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+
+    assert "Traceback" not in dry.stderr + result.stderr
+    assert "# cannot be cut: no video frame in the clip's range" in dry.stdout
+    assert result.returncode == 1
+    failed = [line for line in result.stderr.splitlines() if line.startswith("  failed ")]
+    expected = ["u3HBJVjpXuw-0m38s.mp4"] + ([] if source == "long" else ["u3HBJVjpXuw-3m34s.mp4"])
+    assert [line.split()[1] for line in failed] == expected
+    assert all("no video frame in the clip's range" in line for line in failed)
+    if source == "long":
+        assert_whole(tmp_path / "out", long_thumbs, {"u3HBJVjpXuw-3m34s.mp4": CLIPS["u3HBJVjpXuw-3m34s.mp4"]})
