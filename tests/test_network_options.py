@@ -273,3 +273,17 @@ def test_the_dry_run_shows_the_users_options_in_every_yt_dlp_line(tmp_path: Path
     for line in yt_dlp_lines:
         assert "--proxy http://127.0.0.1:3128 --cookies " in line and "/c.txt" in line, line
     assert any("--http-chunk-size 10485760" in line for line in yt_dlp_lines)
+
+
+def test_ctrl_c_before_the_run_starts_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clipper import cli as cli_module
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "_plan", interrupted)
+    note = Path(__file__).parent / "u3HBJVjpXuw.md"
+    assert cli_module.main(["plan", str(note)]) == 130
+    assert capsys.readouterr().err.strip() == "clipper: interrupted"  # after the line ^C was typed on
