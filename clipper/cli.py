@@ -27,6 +27,7 @@ from clipper.plan import ClipJob, job_for_source, plan_jobs
 from clipper.progress import make_reporter
 from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
 from clipper.steps import VideoPlan, dry_run_lines, plan_videos
+from clipper.text import printable
 from clipper.timecode import format_timestamp, parse_range
 
 EXIT_PROBLEMS = 1
@@ -34,6 +35,8 @@ EXIT_INTERRUPTED = 130
 
 
 def _error(message: str) -> None:
+    """One line on stderr; note text in it is shown with its control characters escaped."""
+    message = printable(message)
     click.echo(f"clipper: {message}" if not re.match(r"^\S+:\d*:? ", message) else message, err=True)
 
 
@@ -125,9 +128,9 @@ def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
         range_text = f"{format_timestamp(job.start)}-{format_timestamp(job.end)}"
         rows.append((job.output, status, range_text, f"{job.duration:.1f}s", _size_text(size),
                      fetches[job].strategy, job.title[:48], f"{job.note}:{job.line}"))  # fmt: skip
-    lines = _columns(rows)
+    lines = _columns([[printable(cell) for cell in row] for row in rows])
     for plan in {id(plan): plan for plan in fetches.values()}.values():
-        lines.append(f"# {plan.video_id}: {plan.strategy}: {plan.reason}")
+        lines.append(printable(f"# {plan.video_id}: {plan.strategy}: {plan.reason}"))
     return lines
 
 
@@ -199,7 +202,7 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
         length = f"{entry['duration']:.1f}s" if isinstance(entry.get("duration"), (int, float)) else "-"
         rows.append((str(entry["output"]), entry["status"], length, _size_text(entry["size"]),
                      str(entry.get("title") or "")[:60]))  # fmt: skip
-    for line in _columns(rows):
+    for line in _columns([[printable(cell) for cell in row] for row in rows]):
         click.echo(line)
 
 
@@ -254,7 +257,7 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
             err=True,
         )
         for line in failure_lines(results):
-            click.echo(line, err=True)
+            click.echo(printable(line), err=True)
     if gallery and (counts["done"] or counts["skipped"]):
         try:
             page = build_gallery(config.output_dir, reporter)

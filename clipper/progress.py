@@ -13,6 +13,8 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from clipper.text import printable
+
 SECONDS_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s [{elapsed}<{remaining}]"
 
 
@@ -59,7 +61,7 @@ class Reporter:
         pass
 
     def _write(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(printable(text), file=self.stream, flush=True)
 
 
 class QuietReporter(Reporter):
@@ -95,6 +97,7 @@ class BarReporter(Reporter):
                                 dynamic_ncols=True)  # fmt: skip
 
     def task_started(self, key: str, label: str, total: float | None, unit: str = "s") -> None:
+        label = printable(label)
         with self.lock:
             old = self.bars.pop(key, None)
             if old is not None:
@@ -131,13 +134,13 @@ class BarReporter(Reporter):
         with self.lock:
             self.finished += 1
             if status == "failed" or self.verbose:
-                tqdm.write(f"{status} {name}" + (f": {detail}" if detail else ""), file=self.stream)
+                tqdm.write(printable(f"{status} {name}" + (f": {detail}" if detail else "")), file=self.stream)
             if self.overall is not None:
                 self.overall.update(1)
 
     def message(self, text: str) -> None:
         with self.lock:
-            tqdm.write(text, file=self.stream)
+            tqdm.write(printable(text), file=self.stream)
 
     def close(self) -> None:
         with self.lock:

@@ -378,3 +378,17 @@ def test_a_highlight_with_no_frame_fails_alone_and_the_others_are_made(
     assert all("no video frame in the clip's range" in line for line in failed)
     if source == "long":
         assert_whole(tmp_path / "out", long_thumbs, {"u3HBJVjpXuw-3m34s.mp4": CLIPS["u3HBJVjpXuw-3m34s.mp4"]})
+
+
+def test_terminal_escapes_in_a_note_are_shown_escaped(tmp_path: Path, long_video: Path) -> None:
+    notes = two_clip_note(tmp_path)
+    note = notes / "u3HBJVjpXuw.md"
+    hostile = "\x1b]0;pwned\x07\x1b[2J"
+    note.write_text(note.read_text().replace("LLMs are not learning", f"LLMs {hostile}are not learning", 1))
+    config = write_config(tmp_path, {"u3HBJVjpXuw": str(long_video)}, naming="{title}")
+    shown = run_clipper("plan", str(notes), "--config", str(config), cwd=tmp_path)
+    made = run_clipper("-v", "batch", str(notes), "--config", str(config), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    for result in (shown, made):
+        assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr
+    assert "LLMs \\x1b]0;pwned\\x07\\x1b[2Jare not learning" in shown.stdout
