@@ -120,6 +120,7 @@ class BarReporter(Reporter):
                 return
             if total and bar.total != total:
                 bar.total = total
+            done = max(0.0, done)  # a bar runs from 0 to 100%, whatever a tool reports
             bar.n = min(round(done, 2), bar.total) if bar.total else round(done, 2)
             bar.refresh()
 

@@ -520,11 +520,12 @@ class Runner:
             raise CutError(f"copied piece holds {len(times)} frames, not {step.frames}")
 
     def _run_step(self, step: Step, label: str) -> None:
-        self.reporter.debug("$ " + " ".join(step.argv))
+        self.reporter.debug("$ " + shlex.join(step.argv))
         key = f"{label}#{threading.get_ident()}"
         self.reporter.task_started(key, label, step.seconds)
+        clock = MediaClock(step.offset, step.seconds)
         try:
-            cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, seconds - step.offset),
+            cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, clock.done(seconds)),
                            self.children, cwd=step.cwd)  # fmt: skip
         finally:
             self.reporter.task_finished(key)
@@ -579,6 +580,23 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+class MediaClock:
+    """A step's progress (0 to its length) from ffmpeg's ``out_time``, which counts from the source's own
+    timestamps when ffmpeg keeps them (``-copyts``) and from 0 otherwise: the first report tells which."""
+
+    def __init__(self, offset: float, total: float) -> None:
+        self.offset = offset
+        self.total = total
+        self.origin: float | None = None
+
+    def done(self, out_time: float) -> float:
+        if self.origin is None:
+            if out_time <= 0:
+                return 0.0  # nothing written yet: the timeline is not known
+            self.origin = self.offset if out_time >= self.offset - 1.0 else 0.0
+        return min(max(out_time - self.origin, 0.0), self.total)
 
 
 def _section_bytes(streams: Sequence[fetch.MediaStream], section: Section) -> float | None:

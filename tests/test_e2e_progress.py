@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
@@ -57,6 +58,10 @@ def test_a_terminal_gets_progress_bars(tmp_path: Path, server: Served) -> None:
     assert "fetch u3HBJVjpXuw" in screen  # a bar for each section fetch (media seconds)
     assert "join u3HBJVjpXuw-0m38s.mp4" in screen  # and for each step of each cut
     assert "\r" in screen  # redrawn in place, not printed line after line
+    percentages = [int(found) for found in re.findall(r"(-?\d+)%\|", screen)]
+    assert percentages and all(0 <= value <= 100 for value in percentages), sorted(set(percentages))
+    assert "TqdmWarning" not in screen and "-" not in "".join(re.findall(r"\| (-?[\d.]+)/", screen))
+    assert re.search(r"fetch u3HBJVjpXuw [\d-]+s: .*B/s", screen)  # fetches count bytes, with their speed
 
 
 def test_a_pipe_gets_plain_lines_and_quiet_gets_none(tmp_path: Path, server: Served) -> None:

@@ -287,3 +287,19 @@ def test_ctrl_c_before_the_run_starts_exits_130_without_a_traceback(
     note = Path(__file__).parent / "u3HBJVjpXuw.md"
     assert cli_module.main(["plan", str(note)]) == 130
     assert capsys.readouterr().err.strip() == "clipper: interrupted"  # after the line ^C was typed on
+
+
+@pytest.mark.parametrize(
+    ("offset", "reports", "expected"),
+    [
+        (214.0, [0.0, 214.5, 240.0, 271.0, 300.0], [0.0, 0.5, 26.0, 56.0, 56.0]),  # -copyts: the source's times
+        (214.0, [0.0, 0.5, 26.0, 56.0], [0.0, 0.5, 26.0, 56.0]),  # counted from 0 (a copy without -copyts)
+        (38.0, [1.0, 39.0, 57.0], [1.0, 39.0, 56.0]),  # from 0, passing the offset: no jump back
+        (0.0, [-0.04, 3.0], [0.0, 3.0]),
+    ],
+)
+def test_progress_runs_from_0_to_the_steps_length(offset: float, reports: list[float], expected: list[float]) -> None:
+    from clipper.runner import MediaClock
+
+    clock = MediaClock(offset, 56.0)
+    assert [clock.done(report) for report in reports] == expected
