@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -24,11 +25,12 @@ from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
 from clipper.plan import ClipJob, job_for_source, plan_jobs
-from clipper.progress import make_reporter
+from clipper.progress import PROGRESS_STYLES, make_reporter
 from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
 from clipper.steps import VideoPlan, dry_run_lines, plan_videos
 from clipper.text import printable
 from clipper.timecode import format_timestamp, parse_range
+from clipper.ytdlp_options import redact
 
 EXIT_PROBLEMS = 1
 EXIT_INTERRUPTED = 130
@@ -142,17 +144,38 @@ config_option = click.option(
 )
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """-v, -q and --progress may come before the command or after it: the last one given counts."""
+    if value not in (None, False):
+        ctx.ensure_object(dict)[str(param.name)] = value
+    return value
+
+
+def output_options(command: Any) -> Any:
+    """The options that say how much clipper prints, on the group and on every command."""
+    for option in reversed([
+        click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember, is_eager=True,
+                     help="Show every command run (shell-quoted) and full error details."),
+        click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember, is_eager=True,
+                     help="Show only problems."),
+        click.option("--progress", type=click.Choice(PROGRESS_STYLES), expose_value=False, callback=_remember,
+                     is_eager=True, help="bars (a terminal's default), lines (one per step: logs, CI) or off."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clipper")
-@click.option("-v", "--verbose", is_flag=True, help="Show every command run and full error details.")
-@click.option("-q", "--quiet", is_flag=True, help="Show only problems.")
+@output_options
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """Turn markdown video notes into video clips."""
-    ctx.obj = {"verbose": verbose, "quiet": quiet}
+    ctx.ensure_object(dict)
 
 
 @cli.command()
+@output_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of clips on stdout.")
 @config_option
@@ -179,6 +202,7 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
 
 
 @cli.command("list")
+@output_options
 @click.argument("output_dir", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array on stdout.")
 @config_option
@@ -207,6 +231,7 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
 
 
 @cli.command("gallery")
+@output_options
 @click.argument("output_dir", required=False, type=click.Path(path_type=Path, file_okay=False))
 @config_option
 def gallery_command(output_dir: Path | None, config_path: Path | None) -> None:
@@ -234,7 +259,8 @@ def _config_or_exit(config_path: Path | None, **overrides: Any) -> Config:
 def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
               gallery: bool = False) -> int:  # fmt: skip
     """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
-    reporter = make_reporter(quiet=ctx.obj["quiet"], verbose=ctx.obj["verbose"])
+    reporter = make_reporter(quiet=_said(ctx, "quiet"), verbose=_said(ctx, "verbose"),
+                             progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
     runner = Runner(config, reporter, force=force)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -250,7 +276,7 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
     counts = {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
     if as_json:
         click.echo(json.dumps([manifest_entry(r, config) for r in results], indent=2, ensure_ascii=False))
-    if not ctx.obj["quiet"] or counts["failed"]:
+    if not _said(ctx, "quiet") or counts["failed"]:
         click.echo(
             f"clipper: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
             f" -> {config.output_dir}",
@@ -261,7 +287,7 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
     if gallery and (counts["done"] or counts["skipped"]):
         try:
             page = build_gallery(config.output_dir, reporter)
-            if not ctx.obj["quiet"]:
+            if not _said(ctx, "quiet"):
                 click.echo(f"clipper: gallery {page}", err=True)
         except (ClipperError, OSError) as error:
             _error(f"gallery not written: {error}")
@@ -285,6 +311,10 @@ def failure_lines(results: Sequence[ClipResult]) -> list[str]:
         names = ", ".join(job.output for job in jobs)
         lines.append(f"  failed {video_id} ({len(jobs)} clip(s) of {source}: {names}): {error}")
     return lines
+
+
+def _said(ctx: click.Context, name: str) -> bool:
+    return bool((ctx.obj or {}).get(name))
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -351,8 +381,9 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
 
 
 @cli.command()
+@output_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Print the exact commands, run nothing, write nothing.")
+@click.option("-n", "--dry-run", is_flag=True, help="Print the commands as a script; run nothing, write nothing.")
 @config_option
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
@@ -361,7 +392,7 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
 @captions_option
 @cookies_option
 @browser_cookies_option
-@click.option("--force", is_flag=True, help="Make clips again even when they exist and verify.")
+@click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 @click.pass_context
@@ -394,6 +425,7 @@ def batch(
 
 
 @cli.command()
+@output_options
 @click.argument("source")
 @click.argument("time_range", metavar="RANGE", required=False)
 @click.option(
@@ -403,12 +435,12 @@ def batch(
     help="Clip file (default: named by the naming template, in the output folder).",
 )
 @click.option("--highlight", type=click.IntRange(min=1), help="With a note as SOURCE: which highlight (1 = first).")
-@click.option("--dry-run", is_flag=True, help="Print the exact commands, run nothing, write nothing.")
+@click.option("-n", "--dry-run", is_flag=True, help="Print the commands as a script; run nothing, write nothing.")
 @mode_option
 @captions_option
 @cookies_option
 @browser_cookies_option
-@click.option("--force", is_flag=True, help="Make the clip again even when it exists and verifies.")
+@click.option("-f", "--force", is_flag=True, help="Make the clip again even when it exists and verifies.")
 @config_option
 @click.pass_context
 def cut(
@@ -481,6 +513,7 @@ def cache() -> None:
 
 
 @cache.command("list")
+@output_options
 @config_option
 def cache_list(config_path: Path | None) -> None:
     """List the downloads kept in the cache."""
@@ -490,6 +523,7 @@ def cache_list(config_path: Path | None) -> None:
 
 
 @cache.command("clean")
+@output_options
 @config_option
 def cache_clean(config_path: Path | None) -> None:
     """Delete every download kept in the cache (clips are not touched)."""
@@ -500,7 +534,9 @@ def cache_clean(config_path: Path | None) -> None:
 
 
 @cli.command()
-def doctor() -> None:
+@output_options
+@config_option
+def doctor(config_path: Path | None) -> None:
     """Report the yt-dlp, ffmpeg and ffprobe that will be used, and what is missing."""
     missing = False
     import yt_dlp.version
@@ -526,6 +562,11 @@ def doctor() -> None:
         click.echo("js runtime MISSING: pip install deno (or put deno, or node >= 20, on PATH); needed for YouTube")
     else:
         click.echo(f"js runtime {runtime[0]} ({runtime[1]})")
+    config = _config_or_exit(config_path)
+    click.echo(f"config    {config.source_file or 'none (the defaults)'}")
+    for key in ("output_dir", "cache_dir", "mode", "fetch", "jobs", "http_chunk_size"):
+        click.echo(f"  {key}: {getattr(config, key)}")
+    click.echo(f"  yt_dlp_args: {shlex.join(redact(config.yt_dlp_args)) or '(none)'}")
     sys.exit(EXIT_PROBLEMS if missing else 0)
 
 

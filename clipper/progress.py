@@ -153,11 +153,25 @@ class BarReporter(Reporter):
                 self.overall = None
 
 
-def make_reporter(quiet: bool = False, verbose: bool = False, stream: TextIO | None = None) -> Reporter:
-    """Bars on a terminal, plain lines when stderr is a pipe or file, problems only with -q."""
+class SilentProgress(Reporter):
+    """--progress off: no line per fetch or cut; messages and failures as usual."""
+
+    def task_started(self, key: str, label: str, total: float | None, unit: str = "s") -> None:
+        pass
+
+
+PROGRESS_STYLES = ("auto", "bars", "lines", "off")
+
+
+def make_reporter(quiet: bool = False, verbose: bool = False, stream: TextIO | None = None,
+                  progress: str = "auto") -> Reporter:  # fmt: skip
+    """Bars on a terminal, plain lines when stderr is a pipe or file (or as ``progress`` says), problems only
+    with -q."""
     stream = stream or sys.stderr
     if quiet:
         return QuietReporter(stream)
-    if stream.isatty():
+    if progress == "off":
+        return SilentProgress(stream, verbose)
+    if progress == "bars" or (progress == "auto" and stream.isatty()):
         return BarReporter(stream, verbose)
     return Reporter(stream, verbose)

@@ -334,3 +334,30 @@ def test_plan_says_how_each_video_is_fetched_and_why(workdir: Path) -> None:
     assert {(clip["fetch"], clip["fetch_reason"], clip["status"]) for clip in data} == {
         ("full", "fetch: full in the config", "missing")
     }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["batch", "notes", "-n", "-v"],
+        ["-v", "batch", "notes", "--dry-run"],
+        ["batch", "-q", "notes", "-n"],
+        ["batch", "notes", "-n", "--progress", "lines"],
+    ],
+)
+def test_output_flags_and_short_forms_go_anywhere(workdir: Path, args: list[str]) -> None:
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("set -eu\n")
+
+
+def test_every_command_takes_config(workdir: Path) -> None:
+    config = workdir / "mine.yaml"
+    config.write_text("output_dir: elsewhere\nhttp_chunk_size: 1M\nyt_dlp_args: [--username, me, --password, pw]\n")
+    result = run("doctor", "--config", str(config))
+    assert f"config    {config}" in result.stdout
+    assert f"  output_dir: {workdir / 'elsewhere'}" in result.stdout
+    assert "  http_chunk_size: 1048576" in result.stdout
+    assert "  yt_dlp_args: --username me --password '***'" in result.stdout
+    for args in (["plan", "notes"], ["list"], ["gallery"], ["cache", "list"]):
+        assert run(*args, "--config", str(config)).exit_code in (0, 1), args

@@ -303,3 +303,25 @@ def test_progress_runs_from_0_to_the_steps_length(offset: float, reports: list[f
 
     clock = MediaClock(offset, 56.0)
     assert [clock.done(report) for report in reports] == expected
+
+
+@pytest.mark.parametrize(
+    ("progress", "tty", "kind"),
+    [("auto", True, "BarReporter"), ("auto", False, "Reporter"), ("lines", True, "Reporter"),
+     ("bars", False, "BarReporter"), ("off", True, "SilentProgress")],
+)  # fmt: skip
+def test_progress_style(progress: str, tty: bool, kind: str) -> None:
+    import io
+
+    from clipper.progress import make_reporter
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    reporter = make_reporter(stream=Stream(), progress=progress)
+    assert type(reporter).__name__ == kind
+    reporter.task_started("k", "fetch x", 10.0)
+    shown = reporter.stream.getvalue()
+    assert ("fetch x" in shown) == (kind != "SilentProgress"), shown
+    assert ("%|" in shown) == (kind == "BarReporter"), shown
