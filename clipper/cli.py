@@ -24,7 +24,7 @@ from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES,
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
-from clipper.plan import ClipJob, job_for_source, plan_jobs
+from clipper.plan import ClipJob, clip_name, job_for_source, plan_jobs
 from clipper.progress import PROGRESS_STYLES, make_reporter
 from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
 from clipper.steps import VideoPlan, dry_run_lines, plan_videos
@@ -490,9 +490,13 @@ def _single_job(source: str, time_range: str | None, highlight: int | None, conf
             raise NoteError(f"has {len(note.highlights)} usable highlight(s), not {highlight}{detail}", path)
         wanted = note.highlights[highlight - 1]
         job = next(j for j in jobs if (j.start, j.end) == (wanted.start, wanted.end))
-        if time_range is not None:
+        if time_range is not None:  # another range of this video: a clip of its own, named by the range
             start, end = _range(time_range)
-            job = replace(job, start=start, end=end)
+            output = clip_name(config.naming, video_id=job.video_id, start=start, end=end, title=job.title,
+                               index=highlight, extension=Path(job.output).suffix.lstrip(".") or "mp4")  # fmt: skip
+            job = replace(job, start=start, end=end, output=output, captions=())
+            if config.captions != "off":
+                job = with_captions([job], [note])[0]
         return job
     if time_range is None:
         raise click.UsageError("RANGE is required (e.g. 3:34-4:30)")

@@ -8,6 +8,7 @@ works from file:// with plain JavaScript.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -60,16 +61,21 @@ def groups(entries: Sequence[Entry]) -> list[tuple[str, list[Entry]]]:
     return [(video_id, sorted(clips, key=lambda e: float(e.get("start") or 0))) for video_id, clips in ordered]
 
 
-def _card(entry: Entry, posters: Mapping[str, str]) -> str:
+Cues = Sequence[tuple[float, float, str]]
+
+
+def _card(entry: Entry, posters: Mapping[str, str], cues: Cues = ()) -> str:
     output = str(entry["output"])
     search = " ".join(str(entry.get(key) or "") for key in ("title", "quote", "speaker", "video_title", "channel"))
     search += " " + " ".join(str(tag) for tag in entry.get("tags") or ())
     poster = posters.get(output)
     captions = entry.get("captions") or {}
+    # The cues are in the page: a browser refuses a .vtt file next to a page opened from disk (file://).
+    cue_attr = ""
+    if cues and isinstance(captions, dict) and captions.get("vtt"):
+        data = json.dumps([[round(start, 3), round(end, 3), text] for start, end, text in cues], ensure_ascii=False)
+        cue_attr = f' data-cues="{html.escape(data)}"'
     track = ""
-    if isinstance(captions, dict) and captions.get("vtt"):
-        track = (f'<track kind="captions" src="{quote(str(captions["vtt"]))}" srclang="en" label="Transcript"'
-                 " default>")  # fmt: skip
     poster_attr = f' poster="{quote(poster)}"' if poster else ""
     moment = _safe_url(entry.get("moment_url"))
     source = _text(entry.get("video_title") or entry.get("video_id"))
@@ -80,7 +86,7 @@ def _card(entry: Entry, posters: Mapping[str, str]) -> str:
     quote_html = f"<figure><blockquote>{_text(entry.get('quote'))}</blockquote>{speaker}</figure>" if entry.get(
         "quote") else ""  # fmt: skip
     return f"""<article class="card" data-search="{html.escape(search.lower())}">
-<video controls preload="metadata"{poster_attr} data-expected-duration="{_text(entry.get("duration"))}">\
+<video controls preload="metadata"{poster_attr}{cue_attr} data-expected-duration="{_text(entry.get("duration"))}">\
 <source src="{quote(output)}" type="{_mime(output)}">{track}</video>
 <h3>{_text(entry.get("title") or output)}</h3>
 {quote_html}
@@ -114,6 +120,11 @@ figure {{ margin: 0; }} figcaption {{ font-size: .9rem; color: #555; }}
  aria-label="Search clips"><span id="count">{count} clips</span></header>
 {sections}
 <script>
+for (const video of document.querySelectorAll("video[data-cues]")) {{
+  const track = video.addTextTrack("captions", "Transcript", "en");
+  for (const [start, end, text] of JSON.parse(video.dataset.cues)) track.addCue(new VTTCue(start, end, text));
+  track.mode = "showing";
+}}
 const search = document.getElementById("search");
 search.addEventListener("input", () => {{
   const words = search.value.toLowerCase().split(/\\s+/).filter(Boolean);
@@ -136,14 +147,16 @@ search.addEventListener("input", () => {{
 """
 
 
-def gallery_html(entries: Sequence[Entry], posters: Mapping[str, str]) -> str:
-    """index.html for the clips (manifest entries of clips that exist); ``posters`` maps clip -> poster file."""
+def gallery_html(entries: Sequence[Entry], posters: Mapping[str, str], cues: Mapping[str, Cues] | None = None) -> str:
+    """index.html for the clips (manifest entries of clips that exist); ``posters`` maps clip -> poster file,
+    ``cues`` clip -> its captions as (start, end, text)."""
+    cues = cues or {}
     sections = []
     for video_id, clips in groups(entries):
         first = clips[0]
         channel = f" · {_text(first.get('channel'))}" if first.get("channel") else ""
         date = f" · {_text(first.get('upload_date'))}" if first.get("upload_date") else ""
-        cards = "\n".join(_card(entry, posters) for entry in clips)
+        cards = "\n".join(_card(entry, posters, cues.get(str(entry["output"]), ())) for entry in clips)
         sections.append(f"""<section class="video" data-video="{html.escape(video_id)}">
 <h2>{_text(first.get("video_title") or video_id)}<small>{channel}{date}</small></h2>
 <div class="grid">

@@ -100,6 +100,20 @@ def make_poster(output_dir: Path, name: str, duration: float) -> str | None:
     return None
 
 
+def _cues(output_dir: Path, entry: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """A clip's captions from its .vtt file, as (start, end, text) for the page."""
+    captions = entry.get("captions")
+    if not isinstance(captions, dict) or not captions.get("vtt"):
+        return []
+    import pysubs2
+
+    try:
+        subtitles = pysubs2.load(str(output_dir / str(captions["vtt"])), encoding="utf-8")
+    except (OSError, ValueError, pysubs2.exceptions.Pysubs2Error):
+        return []
+    return [(event.start / 1000, event.end / 1000, event.plaintext) for event in subtitles]
+
+
 def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
     """Write index.html and index.md for the clips in ``output_dir`` (posters made as needed); return the page."""
     entries = existing_clips(output_dir)
@@ -114,6 +128,8 @@ def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
             continue
         posters[name] = gallery.poster_name(name)
     page = output_dir / "index.html"
-    write_text_atomic(page, gallery.gallery_html(entries, posters))
+    write_text_atomic(
+        page, gallery.gallery_html(entries, posters, {str(e["output"]): _cues(output_dir, e) for e in entries})
+    )
     write_text_atomic(output_dir / "index.md", gallery.gallery_markdown(entries))
     return page

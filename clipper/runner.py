@@ -58,6 +58,7 @@ from clipper.steps import (
     section_step,
     temp_path,
 )
+from clipper.timecode import format_timestamp
 from clipper.ytdlp_options import redact
 
 T = TypeVar("T")
@@ -156,7 +157,12 @@ class Runner:
         results: dict[ClipJob, ClipResult] = {}
         todo = []
         for job in jobs:
-            record = None if self.force else self._finished(job)
+            try:
+                record = None if self.force else self._finished(job)
+            except ClipperError as error:
+                results[job] = ClipResult(job, "failed", error.message)
+                self._finish(results[job])
+                continue
             if record is not None:
                 results[job] = ClipResult(job, "skipped", duration=job.duration, size=record["size"], file=record)
                 self._finish(results[job])
@@ -458,6 +464,8 @@ class Runner:
                 raise CutError(f"source file not found: {media.path}")
             info = self._info(media.path)
             origin = info.origin if media.origin is None else media.origin
+            if media.origin is None:  # the whole video: its length is known before any work
+                check_range(job, info.duration)
             packets = smart_packets(job, media.path, info, origin, config)
             steps, note = clip_steps(job, config, media.path, origin, info, packets)
             mode = "reencode" if note else config.mode
@@ -536,7 +544,14 @@ class Runner:
         A clip that changed since (or that no record describes) is decoded whole: kept when it decodes
         cleanly, made again when it does not."""
         path = final_path(job, self.config)
-        if self._verified(path, job)[0] is not None:
+        reason, _ = self._verified(path, job)
+        if reason == "missing":
+            return None
+        if reason is not None:
+            if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
+                raise ClipperError(f"{path.name} is there already and is another clip ({reason}): --force "
+                                   "replaces it, -o names this one")  # fmt: skip
+            self.reporter.message(f"{job.output}: does not decode cleanly ({reason}); making it again")
             return None
         same = unchanged(path, self._manifest.get(job.output, {}).get("file"))
         if same:
@@ -580,6 +595,18 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def check_range(job: ClipJob, video_seconds: float) -> None:
+    """Refuse a clip that starts or ends past the end of its video (half a frame of slack at the end)."""
+    if video_seconds <= 0:
+        return
+    lasts = format_timestamp(video_seconds)
+    if job.start >= video_seconds:
+        raise CutError(f"starts past the end ({format_timestamp(job.start)}): the video lasts {lasts}")
+    if job.end > video_seconds + 0.02:
+        raise CutError(f"ends past the end ({format_timestamp(job.end)}): the video lasts {lasts}; "
+                       f"the range {format_timestamp(job.start)}-{lasts} would fit")  # fmt: skip
 
 
 class MediaClock:

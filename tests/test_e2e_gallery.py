@@ -134,6 +134,17 @@ def test_the_gallery_plays_every_clip_in_chromium(batch: Path) -> None:
             for video in videos:
                 assert video["error"] is None and video["ready"] > 0, video
                 assert abs(video["duration"] - video["expected"]) < 0.1, video
+            # Captions show from disk (file://): every player has its cues, on the clip's own timeline.
+            tracks = page.evaluate(
+                "Array.from(document.querySelectorAll('video')).map(v => ({src: v.querySelector('source')"
+                ".getAttribute('src'), tracks: Array.from(v.textTracks).map(t => ({mode: t.mode, cues: "
+                "Array.from(t.cues || []).map(c => [c.startTime, c.text])}))}))"
+            )
+            for player in tracks:
+                assert [track["mode"] for track in player["tracks"]] == ["showing"], player["src"]
+                assert player["tracks"][0]["cues"], player["src"]
+            fossil = next(player for player in tracks if player["src"] == "u3HBJVjpXuw-3m34s.mp4")
+            assert fossil["tracks"][0]["cues"][0] == [0, "Ilya Sutskever gave a talk a couple of months ago and he"]
             headings = page.eval_on_selector_all(".card h3", "els => els.map(e => e.textContent)")
             assert "<script>alert('title')</script> & <b>bold</b>" in headings  # shown as text
             assert dialogs == []

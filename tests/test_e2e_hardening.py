@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
-from verify import check_clip, decode_errors, frame_md5s, run_clipper, stream_kinds
+from verify import check_clip, decode_errors, duration_of, frame_md5s, run_clipper, stream_kinds
 
 from clipper.config import load_config
 from clipper.notes import parse_note
@@ -392,3 +392,47 @@ def test_terminal_escapes_in_a_note_are_shown_escaped(tmp_path: Path, long_video
     for result in (shown, made):
         assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr
     assert "LLMs \\x1b]0;pwned\\x07\\x1b[2Jare not learning" in shown.stdout
+
+
+def test_a_finished_clip_is_never_replaced_by_another_without_force(tmp_path: Path, long_video: Path) -> None:
+    notes = two_clip_note(tmp_path)
+    note = notes / "u3HBJVjpXuw.md"
+    config = write_config(tmp_path, {"u3HBJVjpXuw": str(long_video)})
+    made = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "out"
+    kept = out / "u3HBJVjpXuw-3m34s.mp4"
+    stamps = {path.name: path.stat().st_mtime_ns for path in out.iterdir() if path.is_file() and
+              path.name not in ("manifest.json", ".clipper.lock")}  # fmt: skip
+
+    # Another range of highlight 2 is a clip of its own, named by its range, with its own captions.
+    other = run_clipper("cut", str(note), "3:00-3:10", "--highlight", "2", "--config", str(config), cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+    assert abs(duration_of(out / "u3HBJVjpXuw-3m00s.mp4") - 10.0) < 0.05
+    assert (out / "u3HBJVjpXuw-3m00s.srt").is_file()
+    assert {name: (out / name).stat().st_mtime_ns for name in stamps} == stamps  # nothing made before is touched
+
+    # A clip under a name that another finished clip holds is refused, and made with --force.
+    args = ["cut", str(note), "3:00-3:10", "--highlight", "2", "--config", str(config), "-o", str(kept)]
+    refused = run_clipper(*args, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "u3HBJVjpXuw-3m34s.mp4 is there already and is another clip" in refused.stderr
+    assert kept.stat().st_mtime_ns == stamps[kept.name]
+    forced = run_clipper(*args, "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert abs(duration_of(kept) - 10.0) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("time_range", "message"),
+    [("1:02:03-1:02:40", "starts past the end (1:02:03): the video lasts 11:40"),
+     ("11:30-12:00", "ends past the end (12:00): the video lasts 11:40; the range 11:30-11:40 would fit")],
+)  # fmt: skip
+def test_a_range_past_the_end_is_one_line_before_any_work(
+    tmp_path: Path, long_video: Path, time_range: str, message: str
+) -> None:
+    result = run_clipper("cut", str(long_video), time_range, "-o", str(tmp_path / "c" / "x.mp4"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "re-encoding" not in result.stderr
+    assert not (tmp_path / "c" / "x.mp4").exists()
