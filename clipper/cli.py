@@ -20,7 +20,7 @@ import click
 
 from clipper import __version__, fetch
 from clipper.captions import with_captions
-from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, load_config
+from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, find_config, load_config
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
@@ -42,11 +42,15 @@ def _error(message: str) -> None:
     click.echo(f"clipper: {message}" if not re.match(r"^\S+:\d*:? ", message) else message, err=True)
 
 
-def _load_config(config_path: Path | None, **overrides: Any) -> Config:
+def _load_config(config_path: Path | None, near: Sequence[Path] = (), **overrides: Any) -> Config:
     if config_path is not None:
         config = load_config(config_path, required=True)
     else:
-        config = load_config(Path(DEFAULT_CONFIG_NAME))
+        found = find_config(near)
+        config = load_config(found)
+        if found is not None and found.parent.absolute() != Path.cwd() and not _said(click.get_current_context(
+                silent=True), "quiet"):  # fmt: skip
+            _error(f"using the config {found}")  # not the current folder's: say which one
     return config.with_overrides(**overrides)
 
 
@@ -181,7 +185,7 @@ def cli(ctx: click.Context) -> None:
 @config_option
 def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> None:
     """List the clips the notes in PATHS (files or folders) ask for."""
-    config = _config_or_exit(config_path)
+    config = _config_or_exit(config_path, paths)
     jobs, problems = _plan(paths, config)
     _report(problems)
     if as_json:
@@ -248,9 +252,9 @@ def gallery_command(output_dir: Path | None, config_path: Path | None) -> None:
     click.echo(str(page))
 
 
-def _config_or_exit(config_path: Path | None, **overrides: Any) -> Config:
+def _config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overrides: Any) -> Config:
     try:
-        return _load_config(config_path, **overrides)
+        return _load_config(config_path, near, **overrides)
     except ClipperError as error:
         _error(str(error))
         sys.exit(EXIT_PROBLEMS)
@@ -313,8 +317,8 @@ def failure_lines(results: Sequence[ClipResult]) -> list[str]:
     return lines
 
 
-def _said(ctx: click.Context, name: str) -> bool:
-    return bool((ctx.obj or {}).get(name))
+def _said(ctx: click.Context | None, name: str) -> bool:
+    return bool(ctx is not None and (ctx.obj or {}).get(name))
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -353,10 +357,10 @@ browser_cookies_option = click.option(
 )
 
 
-def _with_cookies(config_path: Path | None, cookies: Path | None, browser: str | None,
+def _with_cookies(config_path: Path | None, cookies: Path | None, browser: str | None, near: Sequence[Path] = (),
                   **overrides: Any) -> Config:  # fmt: skip
     """The config with the command line's settings; --cookies and --cookies-from-browser join yt_dlp_args."""
-    config = _config_or_exit(config_path, **overrides)
+    config = _config_or_exit(config_path, near, **overrides)
     extra: list[str] = []
     if cookies is not None:
         extra += ["--cookies", str(cookies.expanduser().absolute())]
@@ -413,8 +417,8 @@ def batch(
     as_json: bool,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
-    config = _with_cookies(config_path, cookies, cookies_from_browser, output_dir=output_dir, jobs=jobs, mode=mode,
-                           fetch=fetch, captions=captions)  # fmt: skip
+    config = _with_cookies(config_path, cookies, cookies_from_browser, paths, output_dir=output_dir, jobs=jobs,
+                           mode=mode, fetch=fetch, captions=captions)  # fmt: skip
     clip_jobs, problems = _plan(paths, config, captions=True)
     _report(problems)
     if dry_run:
@@ -461,7 +465,7 @@ def cut(
 
     RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40. A note's clip gets captions from its transcript.
     """
-    config = _with_cookies(config_path, cookies, cookies_from_browser, mode=mode, captions=captions)
+    config = _with_cookies(config_path, cookies, cookies_from_browser, [Path(source)], mode=mode, captions=captions)
     try:
         job = _single_job(source, time_range, highlight, config)
     except ClipperError as error:

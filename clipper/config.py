@@ -6,7 +6,7 @@ import math
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +30,25 @@ def default_cache_dir() -> Path:
     """Where whole-video downloads are kept between runs: $XDG_CACHE_HOME/clipper or ~/.cache/clipper."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "clipper"
+
+
+def user_config_path() -> Path:
+    """The user's own config: $XDG_CONFIG_HOME/clipper (or ~/.config/clipper; %APPDATA%\\clipper on Windows)."""
+    if os.name == "nt" and os.environ.get("APPDATA"):
+        return Path(os.environ["APPDATA"]) / "clipper" / DEFAULT_CONFIG_NAME
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "clipper" / DEFAULT_CONFIG_NAME
+
+
+def find_config(near: Sequence[Path] = ()) -> Path | None:
+    """The config a command uses when none is given: ./config.yaml, else config.yaml beside the notes given
+    (in their folder or the one above it), else the user's own; None for the defaults."""
+    candidates = [Path(DEFAULT_CONFIG_NAME)]
+    for path in near:
+        folder = path if path.is_dir() else path.parent
+        candidates += [folder / DEFAULT_CONFIG_NAME, folder.parent / DEFAULT_CONFIG_NAME]
+    candidates.append(user_config_path())
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
 def default_jobs() -> int:

@@ -361,3 +361,16 @@ def test_every_command_takes_config(workdir: Path) -> None:
     assert "  yt_dlp_args: --username me --password '***'" in result.stdout
     for args in (["plan", "notes"], ["list"], ["gallery"], ["cache", "list"]):
         assert run(*args, "--config", str(config)).exit_code in (0, 1), args
+
+
+def test_a_config_beside_the_notes_is_used_from_another_folder_and_named(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "notes" / "config.yaml").write_text("output_dir: beside\nmode: copy\n")
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("batch", "-n", str(workdir / "notes"))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"clipper: using the config {workdir / 'notes' / 'config.yaml'}\n"
+    assert f"# mode copy; clips go to {workdir / 'notes' / 'beside'}" in result.stdout

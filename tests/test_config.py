@@ -213,3 +213,28 @@ def test_config_is_frozen() -> None:
         config.jobs = 9  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.sources["abc"] = "x"  # type: ignore[index]
+
+
+def test_the_config_is_found_here_then_beside_the_notes_then_in_the_users_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_user_config: Path
+) -> None:
+    from clipper.config import find_config
+
+    here, notes = tmp_path / "here", tmp_path / "project" / "notes"
+    here.mkdir()
+    notes.mkdir(parents=True)
+    monkeypatch.chdir(here)
+    assert find_config([notes]) is None
+    user = private_user_config / "clipper" / "config.yaml"
+    user.parent.mkdir(exist_ok=True)
+    user.write_text("mode: copy\n")
+    try:
+        assert find_config([notes]) == user
+        (tmp_path / "project" / "config.yaml").write_text("mode: reencode\n")
+        assert find_config([notes]) == tmp_path / "project" / "config.yaml"  # the folder above the notes
+        (notes / "config.yaml").write_text("mode: reencode\n")
+        assert find_config([notes / "a.md"]) == notes / "config.yaml"
+        (here / "config.yaml").write_text("mode: smart\n")
+        assert find_config([notes]) == Path("config.yaml")
+    finally:
+        user.unlink()
