@@ -21,6 +21,7 @@ import click
 from clipper import __version__, fetch
 from clipper.captions import with_captions
 from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, find_config, load_config
+from clipper.cut import CONTAINERS
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
@@ -57,6 +58,7 @@ def _load_config(config_path: Path | None, near: Sequence[Path] = (), **override
 def _load_notes(paths: Sequence[Path]) -> tuple[list[Note], list[ClipperError]]:
     notes: list[Note] = []
     problems: list[ClipperError] = []
+    given = set(paths)
     for path in find_notes(list(paths)):
         if not path.exists():
             problems.append(NoteError("no such file or folder", path))
@@ -66,10 +68,31 @@ def _load_notes(paths: Sequence[Path]) -> tuple[list[Note], list[ClipperError]]:
         except NoteError as error:
             problems.append(error)
             continue
-        if note is not None:
-            notes.append(note)
-            problems.extend(note.problems)
+        if note is None:
+            # Named on the command line, or with front matter (meant as a note): say why it is skipped. Other
+            # markdown in a folder of notes (a README) is passed over quietly.
+            if path in given or _has_front_matter(path):
+                _warn(f"{path}: not a clipper note (no front matter with a video_id); skipped")
+            continue
+        if not note.highlights and not note.problems:
+            _warn(f"{path}: has no highlights (no ## Highlights section with clip commands)")
+        notes.append(note)
+        problems.extend(note.problems)
     return notes, problems
+
+
+def _has_front_matter(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(8).lstrip(b"\xef\xbb\xbf").startswith(b"---")
+    except OSError:
+        return False
+
+
+def _warn(message: str) -> None:
+    """A line worth knowing that is no problem (the exit status stays 0); -q hides it."""
+    if not _said(click.get_current_context(silent=True), "quiet"):
+        _error(message)
 
 
 def _plan(paths: Sequence[Path], config: Config, captions: bool = False) -> tuple[list[ClipJob], list[ClipperError]]:
@@ -180,7 +203,7 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @output_options
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of clips on stdout.")
 @config_option
 def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> None:
@@ -261,11 +284,11 @@ def _config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overr
 
 
 def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
-              gallery: bool = False) -> int:  # fmt: skip
+              gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
     """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
     reporter = make_reporter(quiet=_said(ctx, "quiet"), verbose=_said(ctx, "verbose"),
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
-    runner = Runner(config, reporter, force=force)
+    runner = Runner(config, reporter, force=force, companions=companions)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         results = runner.run(jobs)
@@ -386,7 +409,7 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
 
 @cli.command()
 @output_options
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-n", "--dry-run", is_flag=True, help="Print the commands as a script; run nothing, write nothing.")
 @config_option
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
@@ -466,25 +489,30 @@ def cut(
     RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40. A note's clip gets captions from its transcript.
     """
     config = _with_cookies(config_path, cookies, cookies_from_browser, [Path(source)], mode=mode, captions=captions)
+    companions = True
     try:
         job = _single_job(source, time_range, highlight, config)
     except ClipperError as error:
         _error(str(error))
         sys.exit(EXIT_PROBLEMS)
     if output is not None:
+        if output.suffix.lower().lstrip(".") not in CONTAINERS:
+            raise click.BadParameter(f"{output.name}: a clip is .mp4, .mkv or .webm", param_hint="-o")
+        # A clip written into the current folder is a file of its own: no manifest.json or posters/ beside it.
+        companions = output.parent.absolute() != Path.cwd()
         config = replace(config, output_dir=output.parent.absolute())
         job = replace(job, output=output.name)
     if dry_run:
         _dry_run([job], config)
         return
-    sys.exit(_run_jobs(ctx, [job], config, force, as_json=False))
+    sys.exit(_run_jobs(ctx, [job], config, force, as_json=False, companions=companions))
 
 
 def _single_job(source: str, time_range: str | None, highlight: int | None, config: Config) -> ClipJob:
     path = Path(source)
     if path.suffix.lower() == ".md" and path.is_file():
         if highlight is None:
-            raise ClipperError("a note as SOURCE needs --highlight N (see `clipper plan` for the list)", path)
+            raise click.UsageError(f"{path}: a note as SOURCE needs --highlight N (see `clipper plan` for the list)")
         jobs, problems = _plan([path], config, captions=True)
         note = parse_note(path)
         if note is None:
@@ -526,7 +554,10 @@ def cache() -> None:
 def cache_list(config_path: Path | None) -> None:
     """List the downloads kept in the cache."""
     config = _config_or_exit(config_path)
-    for path in fetch.cache_entries(config.cache_dir):
+    entries = fetch.cache_entries(config.cache_dir)
+    if not entries:
+        _error(f"{config.cache_dir}: the cache is empty")
+    for path in entries:
         click.echo(f"{path.stat().st_size / 1e6:10.1f} MB  {path}")
 
 

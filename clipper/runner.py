@@ -121,10 +121,12 @@ class _Media:
 class Runner:
     """Makes clips for a list of jobs. ``run`` returns one ClipResult per job, in job order."""
 
-    def __init__(self, config: Config, reporter: Reporter, *, force: bool = False) -> None:
+    def __init__(self, config: Config, reporter: Reporter, *, force: bool = False, companions: bool = True) -> None:
+        """``companions``: write the manifest and posters (a folder of clips); off for one clip named by -o."""
         self.config = replace(config, run_tag=config.run_tag or secrets.token_hex(6))
         self.reporter = reporter
         self.force = force
+        self.companions = companions
         self.children = cut.ChildProcesses()
         self.runtime = fetch.js_runtime()
         self._lock = threading.Lock()
@@ -483,7 +485,8 @@ class Runner:
             temp = temp_path(job, config)
             os.replace(temp, final_path(job, config))
             record = file_record(final_path(job, config))
-            make_poster(config.output_dir, job.output, job.duration)  # here, in parallel, not all at the end
+            if self.companions:
+                make_poster(config.output_dir, job.output, job.duration)  # here, in parallel, not all at the end
             return ClipResult(job, "done", duration=job.duration, size=record["size"], mode=mode, fetch=media.fetch,
                               file=record)  # fmt: skip
         except (ClipperError, ValueError) as error:  # ValueError: no frame to plan a cut from (a range too short)
@@ -582,7 +585,8 @@ class Runner:
         self.reporter.clip_finished(result.job.output, result.status, detail)
         with self._lock:
             self._manifest[result.job.output] = manifest_entry(result, self.config)
-            write_json_atomic(self.config.output_dir / MANIFEST_NAME, {"version": 1, "clips": self._manifest})
+            if self.companions:
+                write_json_atomic(self.config.output_dir / MANIFEST_NAME, {"version": 1, "clips": self._manifest})
 
     def _write_captions(self, job: ClipJob) -> None:
         """NAME.srt and NAME.vtt next to the clip, each written whole or not at all."""

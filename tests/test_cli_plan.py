@@ -247,11 +247,25 @@ def test_bad_notes_in_a_dry_run(workdir: Path) -> None:
     assert not (workdir / "clips").exists()
 
 
-def test_missing_note(workdir: Path) -> None:
+def test_missing_note_is_a_usage_error(workdir: Path) -> None:
     result = run("plan", "nope.md", "notes/u3HBJVjpXuw.md")
-    assert result.exit_code == 1
-    assert result.stderr == "nope.md: no such file or folder\n"
-    assert len(rows(result.stdout)) == 4
+    assert result.exit_code == 2
+    assert "Path 'nope.md' does not exist." in result.stderr
+
+
+def test_markdown_that_is_no_note_or_has_no_highlights_gets_a_warning(workdir: Path) -> None:
+    (workdir / "notes" / "README.md").write_text("# About these notes\n")  # in a folder: passed over
+    (workdir / "todo.md").write_text("# todo\n")
+    (workdir / "notes" / "empty.md").write_text("---\nvideo_id: abcdefghijk\n---\n\nNo highlights yet.\n")
+    (workdir / "notes" / "draft.md").write_text("---\ntitle: a draft\n---\n")
+    result = run("plan", "notes", "todo.md")
+    assert result.exit_code == 0
+    assert sorted(result.stderr.splitlines()) == [
+        "notes/draft.md: not a clipper note (no front matter with a video_id); skipped",
+        "notes/empty.md: has no highlights (no ## Highlights section with clip commands)",
+        "todo.md: not a clipper note (no front matter with a video_id); skipped",
+    ]
+    assert run("plan", "-q", "notes", "todo.md").stderr == ""
 
 
 @pytest.mark.parametrize(

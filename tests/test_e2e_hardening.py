@@ -375,7 +375,8 @@ def test_a_highlight_with_no_frame_fails_alone_and_the_others_are_made(
     failed = [line for line in result.stderr.splitlines() if line.startswith("  failed ")]
     expected = ["u3HBJVjpXuw-0m38s.mp4"] + ([] if source == "long" else ["u3HBJVjpXuw-3m34s.mp4"])
     assert [line.split()[1] for line in failed] == expected
-    assert all("no video frame in the clip's range" in line for line in failed)
+    reasons = ("no video frame in the clip's range", "starts past the end (0:38", "starts past the end (3:34)")
+    assert all(any(reason in line for reason in reasons) for line in failed), failed
     if source == "long":
         assert_whole(tmp_path / "out", long_thumbs, {"u3HBJVjpXuw-3m34s.mp4": CLIPS["u3HBJVjpXuw-3m34s.mp4"]})
 
@@ -436,3 +437,16 @@ def test_a_range_past_the_end_is_one_line_before_any_work(
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "re-encoding" not in result.stderr
     assert not (tmp_path / "c" / "x.mp4").exists()
+
+
+def test_cut_into_the_current_folder_leaves_only_the_clip_and_its_captions(tmp_path: Path, short_video: Path) -> None:
+    result = run_clipper("cut", str(short_video), "0:05-0:07", "-o", "x.mp4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".clipper.lock", "x.mp4"]  # no manifest, posters
+    wrong = run_clipper("cut", str(short_video), "0:05-0:07", "-o", "x.txt", cwd=tmp_path)
+    assert wrong.returncode == 2 and "x.txt: a clip is .mp4, .mkv or .webm" in wrong.stderr
+    note = run_clipper("cut", str(EXAMPLE_NOTE), cwd=tmp_path)
+    assert note.returncode == 2 and "a note as SOURCE needs --highlight N" in note.stderr
+    (tmp_path / "empty.yaml").write_text(f"cache_dir: {json.dumps(str(tmp_path / 'cache'))}\n")
+    empty = run_clipper("cache", "list", "--config", str(tmp_path / "empty.yaml"), cwd=tmp_path)
+    assert empty.returncode == 0 and "the cache is empty" in empty.stderr
