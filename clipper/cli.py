@@ -290,6 +290,8 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
     runner = Runner(config, reporter, force=force, companions=companions)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C stops the run even when clipper was started with SIGINT ignored (by a script, a service manager).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         results = runner.run(jobs)
     except Interrupted as error:
@@ -300,6 +302,7 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
         return EXIT_PROBLEMS
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     counts = {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
     if as_json:
         click.echo(json.dumps([manifest_entry(r, config) for r in results], indent=2, ensure_ascii=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -450,3 +451,18 @@ def test_cut_into_the_current_folder_leaves_only_the_clip_and_its_captions(tmp_p
     (tmp_path / "empty.yaml").write_text(f"cache_dir: {json.dumps(str(tmp_path / 'cache'))}\n")
     empty = run_clipper("cache", "list", "--config", str(tmp_path / "empty.yaml"), cwd=tmp_path)
     assert empty.returncode == 0 and "the cache is empty" in empty.stderr
+
+
+def test_ctrl_c_stops_a_run_even_when_sigint_was_ignored_by_its_parent(tmp_path: Path, server: Served) -> None:
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("slow/long.mp4")}, fetch="sections", jobs=1)
+    process = subprocess.Popen([sys.executable, "-m", "clipper", "batch", str(notes), "--config", str(config)],
+                               cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((tmp_path / "out").glob(".clipper-*.section.mp4")):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
