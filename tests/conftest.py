@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -34,30 +35,33 @@ class Served:
         return self.handler.requests  # type: ignore[attr-defined,no-any-return]
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Whole downloads go to a cache of the test session's own, never to the user's ~/.cache."""
     folder = tmp_path_factory.mktemp("xdg-cache")
-    previous = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = previous
+    with _environment("XDG_CACHE_HOME", str(folder)):
+        yield folder
 
 
 @pytest.fixture(scope="session", autouse=True)
 def private_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The user's own config (~/.config/clipper) is never read by the tests: they get an empty one of their own."""
     folder = tmp_path_factory.mktemp("xdg-config")
-    previous = os.environ.get("XDG_CONFIG_HOME")
-    os.environ["XDG_CONFIG_HOME"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("XDG_CONFIG_HOME", None)
-    else:
-        os.environ["XDG_CONFIG_HOME"] = previous
+    with _environment("XDG_CONFIG_HOME", str(folder)):
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
 from media import make_media
-from verify import check_clip, run_clipper, thumbnails
+from verify import check_clip, processes_mentioning, run_clipper, thumbnails
 
 pytestmark = pytest.mark.slow
 
@@ -111,20 +111,6 @@ def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path: Path, se
     assert sorted(p.name for p in out.glob("*.mp4")) == sorted(EXAMPLE_CLIPS)
     assert f"{len(EXAMPLE_CLIPS) - len(kept)} done, {len(kept)} skipped, 0 failed" in resumed.stderr
     assert {name: (out / name).stat().st_mtime_ns for name in kept} == stamps
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Processes whose command line holds ``text`` (from /proc): a child that outlived its parent is found too,
-    though it now has another parent."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def one_clip_note(folder: Path) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
-from verify import check_clip, decode_errors, duration_of, frame_md5s, run_clipper, stream_kinds
+from verify import check_clip, decode_errors, duration_of, frame_md5s, processes_mentioning, run_clipper, stream_kinds
 
 from clipper.config import load_config
 from clipper.notes import parse_note
@@ -255,19 +255,6 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path, server
         assert result.returncode == 1, result.stderr
         assert result.stderr == f"{tmp_path / output}: cannot make the output folder ({reason})\n"
     assert (tmp_path / "afile").read_text() == "not a folder\n"
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Processes whose command line holds ``text`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")

@@ -177,3 +177,17 @@ def container_of(path: Path | str) -> str:
     """The demuxer ffprobe picks for ``path`` by its content (e.g. ``matroska,webm``), not by its name."""
     out = ffprobe_entries(path, "format=format_name", "default=nw=1:nk=1")
     return out.strip()
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Processes whose command line holds ``text`` (from /proc): a child that outlived its parent is found too,
+    though it now has another parent."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
