@@ -145,7 +145,7 @@ class Relay:
     # -- upstream requests ------------------------------------------------------------------------------
     def open_chunk(self, stream: _Stream, start: int, last: int | None) -> tuple[Response, int, int | None]:
         """Open the request for the chunk from ``start``: (response positioned at ``start``, its last byte,
-        the whole file's size). Retries what the network broke; refreshes an expired URL once."""
+        the whole file's size). Retries what the network broke; asks for a fresh URL when one expired."""
         attempt, refreshes = 0, 0
         while True:
             if self.stopping.is_set():
