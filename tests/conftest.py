@@ -32,7 +32,7 @@ class Served:
 
     @property
     def requests(self) -> list:
-        return self.handler.requests  # type: ignore[attr-defined,no-any-return]
+        return self.handler.requests  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager

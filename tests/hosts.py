@@ -199,7 +199,8 @@ def _aac_codecs(profile: str | None) -> str:
 def _probe(path: Path) -> dict[str, Any]:
     entries = "stream=codec_type,codec_name,profile,width,height,r_frame_rate,sample_rate,channels:format=duration"
     command = ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "json", str(path)]
-    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    return result
 
 
 def _fragment(source: Path, out: Path, stream: str, extra: list[str]) -> None:

@@ -164,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[tuple[str, _Handler]]:
+def serve(root: Path) -> Iterator[tuple[str, type[_Handler]]]:
     """Serve ``root`` on 127.0.0.1 (a free port). ``/drop/NAME`` cuts every response after a third
     (``/drop1/NAME`` only the first large one),
     ``/404/NAME`` answers 404, ``/slow/NAME`` sends about 1 MB/s. Yields (base URL, handler class
@@ -175,7 +175,7 @@ def serve(root: Path) -> Iterator[tuple[str, _Handler]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler  # type: ignore[misc]
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
     finally:
         server.shutdown()
         server.server_close()

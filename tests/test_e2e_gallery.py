@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLE_NOTE, Served
@@ -120,7 +121,12 @@ def test_the_gallery_plays_every_clip_in_chromium(batch: Path) -> None:
             "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+            def dismiss(dialog: Any) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", dismiss)
             page.goto(page_path.as_uri())
             page.wait_for_function(
                 "Array.from(document.querySelectorAll('video')).every(v => v.readyState > 0 || v.error)", timeout=30000

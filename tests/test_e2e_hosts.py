@@ -147,9 +147,9 @@ def test_the_cookies_flag_works_and_a_missing_cookie_is_one_clear_line(
     assert {entry["status"] for entry in manifest.values()} == {"failed"}
 
     cookies = write_cookies_txt(tmp_path / "cookies.txt", "session", "s3cret")
-    made = run_clipper("batch", str(notes), "--config", str(config), "--cookies", str(cookies), cwd=tmp_path,
-                       timeout=120)  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    again = run_clipper("batch", str(notes), "--config", str(config), "--cookies", str(cookies), cwd=tmp_path,
+                        timeout=120)  # fmt: skip
+    assert again.returncode == 0, again.stderr
     assert_clips(out, long_thumbs, [CLIP, SECOND_CLIP])
 
 

@@ -319,9 +319,10 @@ def test_progress_style(progress: str, tty: bool, kind: str) -> None:
         def isatty(self) -> bool:
             return tty
 
-    reporter = make_reporter(stream=Stream(), progress=progress)
+    stream = Stream()
+    reporter = make_reporter(stream=stream, progress=progress)
     assert type(reporter).__name__ == kind
     reporter.task_started("k", "fetch x", 10.0)
-    shown = reporter.stream.getvalue()
+    shown = stream.getvalue()
     assert ("fetch x" in shown) == (kind != "SilentProgress"), shown
     assert ("%|" in shown) == (kind == "BarReporter"), shown
