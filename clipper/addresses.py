@@ -16,10 +16,14 @@ _SOURCES_HINT = "a `sources:` entry in the config may point a video there"
 def note_url_problem(url: str) -> str | None:
     """Why a note may not send clipper to ``url``, or None. A note names only http(s) URLs on public hosts;
     host names are looked up before fetching (``fetch.public_host_problem``), IP addresses are judged here."""
-    parsed = urlparse(url)
-    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(url)
+        scheme, host = parsed.scheme.lower(), parsed.hostname
+    except ValueError:  # a bracketed host that is no IPv6 address
+        scheme, host = "", None
+    if scheme not in ("http", "https") or not host:
         return f"url {url!r} is not an http(s) URL (a note may only name videos on public hosts)"
-    return address_problem(parsed.hostname)
+    return address_problem(host)
 
 
 def address_problem(host: str) -> str | None:
@@ -44,7 +48,7 @@ def public_host_problem(url: str) -> str | None:
     problem = note_url_problem(url)
     if problem is not None:
         return problem
-    host = urlparse(url).hostname or ""
+    host = urlparse(url).hostname or ""  # parsed once already by note_url_problem
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):

@@ -193,7 +193,11 @@ def _unquote(word: str) -> str:
 
 def video_id_of(url: str) -> str | None:
     """The YouTube video id in a watch, youtu.be, shorts or embed URL, or None."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.hostname  # noqa: B018  (a bracketed host that is no IPv6 address raises here)
+    except ValueError:
+        return None
     host = (parsed.hostname or "").lower().removeprefix("www.").removeprefix("m.")
     if host == "youtu.be":
         return parsed.path.strip("/").split("/")[0] or None

@@ -7,6 +7,9 @@ import re
 from yt_dlp.utils import parse_duration
 
 _TIMESTAMP_RE = re.compile(r"\d+(?::[0-5]?\d){0,2}(?:\.\d+)?", re.ASCII)
+# No video is this long; a bound keeps "99999...9" (a float overflow, an inf) out of names and arithmetic.
+MAX_HOURS = 10_000
+MAX_SECONDS = MAX_HOURS * 3600
 
 
 def parse_timestamp(text: str) -> float:
@@ -21,6 +24,9 @@ def parse_timestamp(text: str) -> float:
     seconds = parse_duration(text)
     if seconds is None:  # pragma: no cover - the regex admits only what parse_duration reads
         raise ValueError(f"{text!r} is not a timestamp")
+    if not seconds <= MAX_SECONDS:  # also inf: parse_duration reads 400 nines as float("inf")
+        shown = text if len(text) <= 24 else text[:21] + "..."
+        raise ValueError(f"{shown!r} is too late a time (more than {MAX_HOURS} hours)")
     return float(seconds)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from clipper.clipcmd import ClipOptions
 from clipper.errors import NoteError
 from clipper.notes import Note, find_notes, key_points, parse_note, transcript
+from clipper.text import printable
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
@@ -442,3 +445,313 @@ def test_titles_lose_only_a_pair_of_surrounding_quotes(tmp_path: Path, heading: 
                     'yt-dlp --download-sections "*0:01-0:05" https://youtu.be/abc\n```\n')  # fmt: skip
     note = parse_note(path)
     assert note is not None and [h.title for h in note.highlights] == [title]
+
+
+# --- Hostile notes: every one is refused (or read) in a moment, with one line naming the file and line. ---
+
+
+def alias_bomb(field: str) -> str:
+    """The "billion laughs": nine levels of nine aliases, 9**8 strings once expanded, under ``field``."""
+    lines = ["---", "video_id: abc", 'lol0: "lol"']
+    for level in range(1, 9):
+        item = f"*l{level - 1}" if level > 1 else '"lol"'
+        lines.append(f"lol{level}: &l{level} [{', '.join([item] * 9)}]")
+    return "\n".join([*lines, f"{field}: *l8", "---", ""])
+
+
+@pytest.mark.parametrize("field", ["title", "channel", "video_id", "upload_date", "duration"])
+def test_yaml_alias_bombs_are_refused_at_once(tmp_path: Path, field: str) -> None:
+    path = tmp_path / "bomb.md"
+    path.write_text(alias_bomb(field), encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(NoteError) as caught:
+        parse_note(path)
+    assert time.monotonic() - started < 1.0
+    assert str(caught.value) == f"{path}:4: YAML anchors and aliases are not allowed in front matter (found &l1)"
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "line", "found"),
+    [
+        ("video_id: abc\nbase: &base x\ntitle: *base", 3, "&base"),
+        ("video_id: abc\ntitle: *nowhere", 3, "*nowhere"),
+        ("video_id: abc\ntags:\n  - &a AI\n  - *a", 4, "&a"),
+        ("video_id: abc\n<<: &m {title: x}", 3, "&m"),
+    ],
+)
+def test_yaml_anchors_and_aliases_are_refused(tmp_path: Path, front_matter: str, line: int, found: str) -> None:
+    path = tmp_path / "alias.md"
+    path.write_text(f"---\n{front_matter}\n---\n", encoding="utf-8")
+    with pytest.raises(NoteError) as caught:
+        parse_note(path)
+    assert (
+        str(caught.value) == f"{path}:{line}: YAML anchors and aliases are not allowed in front matter (found {found})"
+    )
+
+
+def test_front_matter_size_and_depth_are_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "big.md"
+    path.write_text("---\nvideo_id: abc\n" + "# padding\n" * 7000 + "---\n", encoding="utf-8")
+    with pytest.raises(NoteError) as caught:
+        parse_note(path)
+    assert str(caught.value) == f"{path}:1: front matter is longer than 64 KiB (it should be a few key: value lines)"
+    # 64 KiB of multi-byte characters is fewer characters: bytes are counted.
+    path.write_text("---\nvideo_id: abc\ntitle: " + "é" * 33_000 + "\n---\n", encoding="utf-8")
+    with pytest.raises(NoteError, match="longer than 64 KiB"):
+        parse_note(path)
+    path.write_text("---\nvideo_id: abc\ntitle: " + "é" * 30_000 + "\n---\n", encoding="utf-8")
+    assert parsed(path).title == "é" * 30_000
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("[" * 20_000 + "]" * 20_000, 3),  # read, slowly: libyaml's scanner is quadratic in the depth
+        ("{a: " * 10_000 + "1" + "}" * 10_000, 3),
+        ("[" * 30_000, 3),  # libyaml's composer recursed in C: a segmentation fault
+        ("\n" + "".join(" " * depth + "- \n" for depth in range(40)), 35),
+        ("\n" + "? " * 5_000 + "x", 4),
+    ],
+    ids=["flow-sequences", "flow-mappings", "unclosed", "block-sequences", "complex-keys"],
+)
+def test_deeply_nested_front_matter_is_refused(tmp_path: Path, value: str, line: int) -> None:
+    path = tmp_path / "deep.md"
+    path.write_text(f"---\nvideo_id: abc\nx: {value}\n---\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(NoteError) as caught:
+        parse_note(path)
+    assert time.monotonic() - started < 1.0
+    assert str(caught.value) == f"{path}:{line}: front matter nests more than 32 levels deep"
+
+
+NINES = "9" * 400
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "line", "message"),
+    [
+        (
+            "upload_date: 2025-02-30",
+            3,
+            "upload_date: '2025-02-30' is not a valid date (day is out of range for month); "
+            "put it in quotes to keep it as text",
+        ),
+        (
+            "recorded: 2025-13-01 10:00:00",
+            3,
+            "recorded: '2025-13-01 10:00:00' is not a valid date (month must be in 1..12); "
+            "put it in quotes to keep it as text",
+        ),
+        ("x: !!timestamp soon", 3, "x: 'soon' is not a valid date"),
+        ("x: !!bool maybe", 3, "x: 'maybe' is not a valid true or false"),
+        ("x: !!int ten", 3, "x: 'ten' is not a valid whole number (invalid literal for int() with base 10: 'ten')"),
+        ("x: !!float ten", 3, "x: 'ten' is not a valid number (could not convert string to float: 'ten')"),
+        (
+            "view_count: " + "9" * 5000,
+            3,
+            "view_count: '999999999999999999999999999999999999... is not a valid whole number "
+            "(Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits); "
+            "put it in quotes to keep it as text",
+        ),
+        (
+            "view_count: 1" + ":00" * 2000,  # base 60: a 3500-digit number from 6 KB
+            3,
+            "view_count: '1:00:00:00:00:00:00:00:00:00:00:00:0... is not a valid whole number "
+            "(too large a number); put it in quotes to keep it as text",
+        ),
+        ("duration: .inf", 3, "duration inf is not a video length (use seconds or H:MM:SS, e.g. 699 or 11:39)"),
+        ("duration: .nan", 3, "duration nan is not a video length (use seconds or H:MM:SS, e.g. 699 or 11:39)"),
+        ("duration: -5", 3, "duration -5 is not a video length (use seconds or H:MM:SS, e.g. 699 or 11:39)"),
+        ("duration: true", 3, "duration True is not a video length (use seconds or H:MM:SS, e.g. 699 or 11:39)"),
+        (
+            "duration: " + "9" * 300,  # a finite float, but no video is 1e300 seconds long
+            3,
+            "duration 9999999999999999999999999999999999999... is not a video length "
+            "(use seconds or H:MM:SS, e.g. 699 or 11:39)",
+        ),
+        (
+            f"duration: {NINES}",
+            3,
+            "duration: '999999999999999999999999999999999999... is not a valid whole number "
+            "(too large a number); put it in quotes to keep it as text",
+        ),
+        ("duration: [1, 2]", 3, "duration [1, 2] is not a video length (use seconds or H:MM:SS, e.g. 699 or 11:39)"),
+        ("duration: soon", 3, "duration 'soon' is not a video length (use seconds or H:MM:SS, e.g. 699 or 11:39)"),
+        ("title: [a, b]", 3, "title must be text, not a list"),
+        ("channel: {name: x}", 3, "channel must be text, not a mapping"),
+        ("title: !!binary aGVsbG8=", 3, "title must be text, not binary data"),
+        ("upload_date: !!set {a}", 3, "upload_date must be text, not a set"),
+        ("tags: AI", 3, "tags must be a list (a '- tag' line each), not text"),
+        ("tags: 5", 3, "tags must be a list (a '- tag' line each), not a number"),
+        (
+            "title: !!python/object/apply:os.system ['echo hi']",
+            3,
+            "front matter is not valid YAML: could not determine a constructor for the tag "
+            "'tag:yaml.org,2002:python/object/apply:os.system'",
+        ),
+        (
+            "title: !<tag:%0A%1B]0;pwned%07> x",  # a tag's %-escapes decode to a new line and an OSC sequence
+            3,
+            "front matter is not valid YAML: could not determine a constructor for the tag 'tag:\\n\\x1b]0;pwned\\x07'",
+        ),
+        ("title: \x1b]0;pwned\x07", 3, "front matter is not valid YAML: control characters are not allowed ('\\x1b')"),
+    ],
+    ids=lambda value: value[:30] if isinstance(value, str) else None,
+)
+def test_front_matter_values_that_cannot_be_used(tmp_path: Path, front_matter: str, line: int, message: str) -> None:
+    path = tmp_path / "values.md"
+    path.write_text(f"---\nvideo_id: abc\n{front_matter}\n---\n## Highlights\n", encoding="utf-8")
+    with pytest.raises(NoteError) as caught:
+        parse_note(path)
+    assert (caught.value.line, caught.value.message) == (line, message)
+    assert printable(str(caught.value)) == str(caught.value)  # one line, nothing that steers a terminal
+
+
+def test_front_matter_values_that_are_fine(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "fine.md",
+        "---",
+        "video_id: abc",
+        "title: 1984",
+        'upload_date: "2025-02-30"',
+        "duration: 11m39s",
+        'channel: "\\e]0;pwned\\a"',  # YAML's own escapes: kept as they are (printable() shows them)
+        "tags: [AI, 2025]",
+        "view_count: 99999999999999999999",
+        "---",
+    )
+    note = parsed(path)
+    assert (note.title, note.duration, note.meta["upload_date"]) == ("1984", 699.0, "2025-02-30")
+    assert note.channel == "\x1b]0;pwned\x07"
+    assert printable(note.channel) == "\\x1b]0;pwned\\x07"
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        (
+            ["[watch](http://[x?t=1)", fence("0:01-0:02")],  # urlparse raises ValueError on "[x"
+            None,
+        ),
+        (
+            [fence("0:01-0:02", url="http://[x")],
+            "7: clip command URL cannot be read: Invalid IPv6 URL",
+        ),
+        (
+            [fence(f"0:01-{NINES}")],
+            f"7: --download-sections '*0:01-{NINES}': '999999999999999999999...' is too late a time "
+            "(more than 10000 hours)",
+        ),
+        (
+            ["```bash", 'yt-dlp --fo\x1b]0;pwned\x07o "*0:01-0:02" https://youtu.be/abc', "```"],
+            "7: --fo\\x1b]0;pwned\\x07o is not a yt-dlp option",
+        ),
+        (
+            ["```bash", "yt-dlp \\" + "a" * 400_000, "```"],  # shlex took seconds on this (quadratic)
+            "7: clip command is longer than 10000 characters",
+        ),
+    ],
+    ids=["link-to-bad-host", "command-bad-host", "far-timestamp", "escape-in-option", "long-command"],
+)
+def test_hostile_highlights_are_one_line_problems(tmp_path: Path, lines: list[str], problem: str | None) -> None:
+    path = write(tmp_path, "hostile.md", "---", "video_id: abc", "---", "## Highlights\n### A", *lines)
+    started = time.monotonic()
+    note = parsed(path)
+    assert time.monotonic() - started < 1.0
+    assert [str(error) for error in note.problems] == ([f"{path}:{problem}"] if problem else [])
+    if problem is None:
+        assert [(h.start, h.link_start) for h in note.highlights] == [(1.0, None)]
+
+
+HIGHLIGHT_HEAD = "---\nvideo_id: abc\n---\n## Highlights\n### A\n"
+# (note builder, size that took seconds before, what took the time)
+SLOW_BEFORE: list[tuple[str, Callable[[int], str], int]] = [
+    # _SECTION_RE's lazy title and two runs of spaces: cubic (28-37 s at 3000).
+    ("section title", lambda n: "---\nvideo_id: abc\n---\n## a" + " " * n + "b\n", 3000),
+    # _LINK_RE's optional (href) after each nested link: exponential (50-73 s at 27, doubling every ~2 more).
+    ("nested links", lambda n: HIGHLIGHT_HEAD + "> [" + "[a](b)" * n + " x\n", 27),
+    # The spaces around an empty href, shared by three \s runs: quadratic (7.5 s at 50000).
+    ("link spaces", lambda n: HIGHLIGHT_HEAD + "[a](" + " " * n + "x\n", 50_000),
+    # shlex.split on a word: quadratic (13 s at 1 MB); commands are now refused past 10000 characters.
+    ("long command", lambda n: HIGHLIGHT_HEAD + "```bash\nyt-dlp \\" + "a" * n + "\n```\n", 1_000_000),
+]
+
+
+def parse_seconds(tmp_path: Path, text: str) -> float:
+    """Seconds parse_note takes on ``text`` (best of two: CI machines are noisy)."""
+    path = tmp_path / "slow.md"
+    path.write_text(text, encoding="utf-8")
+    times = []
+    for _ in range(2):
+        started = time.monotonic()
+        parse_note(path)
+        times.append(time.monotonic() - started)
+    return min(times)
+
+
+@pytest.mark.parametrize(("build", "size"), [(build, size) for _, build, size in SLOW_BEFORE],
+                         ids=[name for name, _, _ in SLOW_BEFORE])  # fmt: skip
+def test_inputs_that_took_seconds_parse_at_once(tmp_path: Path, build: Callable[[int], str], size: int) -> None:
+    assert parse_seconds(tmp_path, build(size)) < 2.0
+
+
+@pytest.mark.parametrize(("build", "size"), [(build, size) for _, build, size in SLOW_BEFORE[:3]],
+                         ids=[name for name, _, _ in SLOW_BEFORE[:3]])  # fmt: skip
+def test_parse_time_grows_no_faster_than_the_note(tmp_path: Path, build: Callable[[int], str], size: int) -> None:
+    # Far past the sizes above (their old cost would be hours): twice the size, about twice the time.
+    big = size * 40
+    single, double = parse_seconds(tmp_path, build(big)), parse_seconds(tmp_path, build(2 * big))
+    assert double < 3 * single + 0.05, (single, double)  # linear: 2x; quadratic: 4x; cubic: 8x
+
+
+# --- printable(): note text shown on a terminal ---
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),  # OSC: sets the terminal's title
+        ("\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred"),  # CSI: clears the screen, colours
+        ("\x9b31m \x9d0;x\x9c", "\\x9b31m \\x9d0;x\\x9c"),  # the one-character C1 forms
+        ("a\tb\nc\rd\x00\x7f", "a\\tb\\nc\\rd\\x00\\x7f"),
+        ("line\u2028break\u2029", "line\\u2028break\\u2029"),
+        ("abc\u202edcba\u2066x\u2069", "abc\\u202edcba\\u2066x\\u2069"),  # bidi overrides and isolates
+        ("caf\udce9.md", "caf\\udce9.md"),  # a file name read with surrogateescape
+        ("Vidéo — ünïcode “quotes” 日本語 👩‍👩‍👧 \u00a0", "Vidéo — ünïcode “quotes” 日本語 👩‍👩‍👧 \u00a0"),
+        ("C:\\path\\x1b", "C:\\path\\x1b"),  # backslashes are not doubled
+        ("", ""),
+    ],
+)
+def test_printable(text: str, shown: str) -> None:
+    assert printable(text) == shown
+    assert printable(shown) == shown  # applying it twice changes nothing more
+
+
+def test_note_text_keeps_control_characters_and_printable_shows_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "escapes.md",
+        "---",
+        "video_id: abc",
+        'title: "Talk\\e]0;pwned\\a"',
+        "---",
+        "## Highlights",
+        "### \x1b[2JCleared",
+        fence("0:01-0:02"),
+        '> "Quote \x1b]8;;http://evil\x07link\x1b]8;;\x07"',
+        "> -- Speaker\x1b[31m, [0:01](https://youtu.be/abc?t=1)",
+    )
+    note = parsed(path)
+    (highlight,) = note.highlights
+    assert (note.title, highlight.title, highlight.speaker) == (
+        "Talk\x1b]0;pwned\x07",
+        "\x1b[2JCleared",
+        "Speaker\x1b[31m",
+    )
+    assert highlight.quote == "Quote \x1b]8;;http://evil\x07link\x1b]8;;\x07"
+    assert [printable(text) for text in (note.title, highlight.title, highlight.quote)] == [
+        "Talk\\x1b]0;pwned\\x07",
+        "\\x1b[2JCleared",
+        "Quote \\x1b]8;;http://evil\\x07link\\x1b]8;;\\x07",
+    ]

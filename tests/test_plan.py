@@ -228,6 +228,7 @@ def test_clip_name() -> None:
         ("file:///etc/passwd", "url 'file:///etc/passwd' is not an http(s) URL"),
         ("/path/to/local.mp4", "url '/path/to/local.mp4' is not an http(s) URL"),
         ("ftp://example.org/v.mp4", "url 'ftp://example.org/v.mp4' is not an http(s) URL"),
+        ("http://[x/v.mp4", "url 'http://[x/v.mp4' is not an http(s) URL"),
     ],
 )
 def test_a_note_may_only_name_public_http_hosts(url: str, problem: str | None) -> None:

@@ -147,3 +147,24 @@ def test_name_timestamp(seconds: float, text: str) -> None:
 @pytest.mark.parametrize("text", ["0:38", "1:35", "1:02:03", "1:20:00.5", "0:00.25", "10:00:00"])
 def test_format_timestamp_round_trips(text: str) -> None:
     assert format_timestamp(parse_timestamp(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("10000:00:01", "'10000:00:01' is too late a time (more than 10000 hours)"),
+        ("36000001", "'36000001' is too late a time (more than 10000 hours)"),
+        # 400 nines: parse_duration reads float("inf"), which later broke file names (round(inf) in name_timestamp)
+        ("9" * 400, "'999999999999999999999...' is too late a time (more than 10000 hours)"),
+        ("1" + "0" * 300, "'100000000000000000000...' is too late a time (more than 10000 hours)"),
+    ],
+)
+def test_parse_timestamp_refuses_times_past_any_video(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_timestamp(text)
+    assert str(caught.value) == message
+
+
+def test_parse_timestamp_keeps_long_but_possible_times() -> None:
+    assert parse_timestamp("10000:00:00") == 36_000_000.0
+    assert parse_range("9999:59:00-10000:00:00") == (35_999_940.0, 36_000_000.0)
