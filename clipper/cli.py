@@ -21,7 +21,6 @@ import click
 from clipper import __version__, fetch
 from clipper.captions import with_captions
 from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, find_config, load_config
-from clipper.cut import CONTAINERS
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
@@ -34,6 +33,8 @@ from clipper.timecode import format_timestamp, parse_range
 from clipper.ytdlp_options import redact
 
 EXIT_PROBLEMS = 1
+# What `cut -o` may name: MP4 (and its audio-only and Apple names), Matroska and WebM.
+CLIP_EXTENSIONS = ("mp4", "m4a", "m4v", "mov", "mkv", "mka", "webm")
 EXIT_INTERRUPTED = 130
 
 
@@ -499,8 +500,9 @@ def cut(
         _error(str(error))
         sys.exit(EXIT_PROBLEMS)
     if output is not None:
-        if output.suffix.lower().lstrip(".") not in CONTAINERS:
-            raise click.BadParameter(f"{output.name}: a clip is .mp4, .mkv or .webm", param_hint="-o")
+        if output.suffix.lower().lstrip(".") not in CLIP_EXTENSIONS:
+            raise click.BadParameter(f"{output.name}: a clip is {', '.join('.' + e for e in CLIP_EXTENSIONS)}",
+                                     param_hint="-o")  # fmt: skip
         # A clip written into the current folder is a file of its own: no manifest.json or posters/ beside it.
         companions = output.parent.absolute() != Path.cwd()
         config = replace(config, output_dir=output.parent.absolute())

@@ -432,7 +432,7 @@ def test_cut_into_the_current_folder_leaves_only_the_clip_and_its_captions(tmp_p
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == [".clipper.lock", "x.mp4"]  # no manifest, posters
     wrong = run_clipper("cut", str(short_video), "0:05-0:07", "-o", "x.txt", cwd=tmp_path)
-    assert wrong.returncode == 2 and "x.txt: a clip is .mp4, .mkv or .webm" in wrong.stderr
+    assert wrong.returncode == 2 and "x.txt: a clip is .mp4, .m4a" in wrong.stderr
     note = run_clipper("cut", str(EXAMPLE_NOTE), cwd=tmp_path)
     assert note.returncode == 2 and "a note as SOURCE needs --highlight N" in note.stderr
     (tmp_path / "empty.yaml").write_text(f"cache_dir: {json.dumps(str(tmp_path / 'cache'))}\n")

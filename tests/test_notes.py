@@ -636,7 +636,7 @@ def test_front_matter_values_that_are_fine(tmp_path: Path) -> None:
         ),
         (
             [fence("0:01-0:02", url="http://[x")],
-            "7: clip command URL cannot be read: Invalid IPv6 URL",
+            "7: clip command URL 'http://[x' is not the note's video abc",
         ),
         (
             [fence(f"0:01-{NINES}")],
