@@ -71,8 +71,19 @@ def test_every_clip_has_captions_on_its_own_timeline(batch: Path) -> None:
     assert "00:00:04,607 --> 00:00:08,062\ncompared pretraining data to fossil fuels." in srt
     vtt = (batch / "u3HBJVjpXuw-3m34s.vtt").read_text()
     assert vtt.startswith("WEBVTT") and "00:00:00.000 --> 00:00:04.607" in vtt
-    for name in ("u3HBJVjpXuw-0m38s", "u3HBJVjpXuw-6m07s", "u3HBJVjpXuw-10m34s", "hostile0000-0m38s"):
-        assert (batch / f"{name}.srt").stat().st_size > 0 and (batch / f"{name}.vtt").stat().st_size > 0
+    # Every clip's captions start at its own 0 with the transcript line said at its start, and end by its end.
+    transcript = EXAMPLE_NOTE.read_text().split("## Transcript", 1)[1]
+    for name, start, length in (("u3HBJVjpXuw-0m38s", "0:38", 57), ("u3HBJVjpXuw-6m07s", "6:07", 53),
+                                ("u3HBJVjpXuw-10m34s", "10:34", 61), ("hostile0000-0m38s", "0:38", 57)):  # fmt: skip
+        cues = (batch / f"{name}.srt").read_text().strip().split("\n\n")
+        first_text = cues[0].split("\n", 2)[2].replace("\n", " ")
+        said = next(line for line in transcript.splitlines() if line.startswith(f"[{start}]"))
+        assert cues[0].split("\n")[1].startswith("00:00:00,000 --> "), (name, cues[0])
+        assert first_text.split()[:4] == said.split(") ", 1)[1].split()[:4], (name, first_text)
+        last_end = cues[-1].split("\n")[1].split(" --> ")[1]
+        assert last_end <= f"00:{length // 60:02d}:{length % 60:02d},000", (name, last_end)
+        vtt = (batch / f"{name}.vtt").read_text()
+        assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == len(cues), name
 
 
 def test_tags_are_in_the_file_and_the_manifest(batch: Path) -> None:
