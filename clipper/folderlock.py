@@ -67,12 +67,14 @@ class FolderLock:
             fd = os.open(self.path, flags, 0o644)
         except OSError as error:
             raise ClipperError(f"{self.path.parent}: cannot write here ({error.strerror})") from None
-        told = False
+        told, waited = False, 0
         while not _try_lock(fd):
-            if not told:
-                self.on_wait(f"{self.path.parent}: another clipper run ({self._holder(fd)}) is writing to this "
-                             "folder; waiting for it to finish")  # fmt: skip
+            holder = self._holder(fd)  # the holder writes its pid just after it locks: give it a moment
+            if not told and (holder or waited >= 4):
+                self.on_wait(f"{self.path.parent}: another clipper run ({holder or 'a process'}) is writing to "
+                             "this folder; waiting for it to finish")  # fmt: skip
                 told = True
+            waited += 1
             try:
                 time.sleep(0.25)
             except KeyboardInterrupt:
@@ -85,6 +87,8 @@ class FolderLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
+            os.lseek(self._fd, _PID_OFFSET, os.SEEK_SET)
+            os.write(self._fd, b" " * 32)  # the next holder writes its own: no stale pid meanwhile
             _unlock(self._fd)
             os.close(self._fd)
             self._fd = None
@@ -96,4 +100,4 @@ class FolderLock:
             text = os.read(fd, 32).decode(errors="replace").strip()
         except OSError:
             text = ""
-        return text or "a process"
+        return text if text.startswith("pid ") else ""

@@ -113,6 +113,17 @@ def _check_front_matter(path: Path, block: str) -> dict[str, int]:
     An alias makes a shared reference: nine lines of ``&a [*b, *b, ...]`` expand to billions of items
     when the value is printed or copied, so front matter may hold none. Returns the line of each top-level key.
     """
+    try:
+        return _key_lines_checked(path, block)
+    except yaml.YAMLError as error:  # libyaml 0.2.6 and later refuse deep nesting themselves, in their own words
+        if "nesting depth" not in str(error):
+            raise
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        raise NoteError(f"front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep", path, line) from None
+
+
+def _key_lines_checked(path: Path, block: str) -> dict[str, int]:
     key_lines: dict[str, int] = {}
     open_nodes: list[list[int]] = []  # per open collection: [1 for a mapping else 0, children so far]
     for event in yaml.parse(block, Loader=_YAML_LOADER):

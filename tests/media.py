@@ -138,11 +138,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        # drop1: the first large ranged response (a fetch's, not a lookup's look at the file) is cut once.
-        drop = mode == "drop" or (mode == "drop1" and length > 100_000 and "Range" in self.headers
-                                  and not self.dropped)  # fmt: skip
-        if drop:
-            self.dropped.append(self.path)
+        # drop1: the first large response to a read from inside the file is cut once (a read from byte 0 is a
+        # lookup's or a player's first look, which it may leave after a few bytes: it would not see the cut).
+        drop = mode == "drop" or (mode == "drop1" and length > 100_000 and start > 0 and not self.dropped)
         limit = length // 3 if drop else length
         with path.open("rb") as handle:
             handle.seek(start)
@@ -159,7 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
                 remaining -= len(chunk)
                 if mode == "slow":
                     time.sleep(0.05)
-        if drop:
+        if drop:  # counted only once the client has had its third: a client that left before was not cut off
+            self.dropped.append(self.path)
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(2)
