@@ -247,7 +247,7 @@ class Runner:
     # -- fetching -------------------------------------------------------------------------------------
     def _retrying(self, label: str, action: Callable[[], T]) -> T:
         """Run a network action, trying again with backoff when the network may be to blame."""
-        attempt = 0
+        attempt, said = 0, ""
         while True:
             attempt += 1
             try:
@@ -260,8 +260,10 @@ class Runner:
                 if self.children.stopping.is_set() or attempt > limit:
                     raise
                 delay = self.config.retry_delay * 2 ** (attempt - 1)
-                self.reporter.message(f"{label}: {error.message}; retrying in {delay:g}s "
-                                      f"({attempt}/{self.config.retries})")  # fmt: skip
+                # The reason in full, with its hint, is the summary's: here a short form, once.
+                reason = error.message.split(" (")[0][:200]
+                shown, said = ("failed again" if reason == said else reason), reason
+                self.reporter.message(f"{label}: {shown}; retrying in {delay:g}s ({attempt}/{self.config.retries})")
                 time.sleep(delay)
 
     def _resolve(self, plan: VideoPlan, expired: str | None = None) -> list[fetch.MediaStream]:
