@@ -50,9 +50,8 @@ def _load_config(config_path: Path | None, near: Sequence[Path] = (), **override
     else:
         found = find_config(near)
         config = load_config(found)
-        if found is not None and found.parent.absolute() != Path.cwd() and not _said(click.get_current_context(
-                silent=True), "quiet"):  # fmt: skip
-            _error(f"using the config {found}")  # not the current folder's: say which one
+        if found is not None and found.parent.absolute() != Path.cwd():
+            _warn(f"using the config {found}")  # not the current folder's: say which one
     return config.with_overrides(**overrides)
 
 
@@ -127,7 +126,8 @@ def job_json(job: ClipJob) -> dict[str, Any]:
 
 
 def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows as aligned columns (the last one is not padded)."""
+    """Rows as aligned columns (the last one is not padded); note text shown escaped."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1] for row in rows]
 
@@ -158,7 +158,7 @@ def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
         range_text = f"{format_timestamp(job.start)}-{format_timestamp(job.end)}"
         rows.append((job.output, status, range_text, f"{job.duration:.1f}s", _size_text(size),
                      fetches[job].strategy, job.title[:48], f"{job.note}:{job.line}"))  # fmt: skip
-    lines = _columns([[printable(cell) for cell in row] for row in rows])
+    lines = _columns(rows)
     for plan in {id(plan): plan for plan in fetches.values()}.values():
         lines.append(printable(f"# {plan.video_id}: {plan.strategy}: {plan.reason}"))
     return lines
@@ -254,7 +254,7 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
         length = f"{entry['duration']:.1f}s" if isinstance(entry.get("duration"), (int, float)) else "-"
         rows.append((str(entry["output"]), entry["status"], length, _size_text(entry["size"]),
                      str(entry.get("title") or "")[:60]))  # fmt: skip
-    for line in _columns([[printable(cell) for cell in row] for row in rows]):
+    for line in _columns(rows):
         click.echo(line)
 
 

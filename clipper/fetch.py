@@ -261,10 +261,10 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None]) ->
     return str(downloads[0]["filepath"])
 
 
+_SIGN_IN_HINT = ("the host wants you signed in: pass your browser's cookies with --cookies-from-browser firefox"
+                 " or --cookies FILE")  # fmt: skip
 _HINTS = (
-    (("sign in to confirm", "http error 403", "forbidden", "login required", "cookies"),
-     "the host wants you signed in: pass your browser's cookies with --cookies-from-browser firefox"
-     " or --cookies FILE"),
+    (("sign in to confirm", "http error 403", "forbidden", "login required", "cookies"), _SIGN_IN_HINT),
     (("http error 429", "too many requests", "rate-limit", "rate limit"),
      "the host is rate-limiting: add --sleep-requests 1.5 to yt_dlp_args, or try later"),
     (("failed to resolve", "name or service not known", "getaddrinfo", "nodename nor servname",
@@ -287,7 +287,7 @@ def fetch_error(message: str, retryable: bool | None = None) -> FetchError:
     short = _short(message)
     hint = hint_for(short)
     retry = _is_network(message) if retryable is None else retryable
-    if hint and "rate-limiting" not in hint and "cookies" in hint:
+    if hint is _SIGN_IN_HINT:
         retry = False  # asking again without cookies gets the same answer
     return FetchError(f"{short} ({hint})" if hint and hint not in short else short, retryable=retry)
 

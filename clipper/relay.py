@@ -58,6 +58,11 @@ class RelayError(Exception):
         super().__init__(message)
         self.status = status
 
+    @property
+    def retryable(self) -> bool:
+        """Whether asking again (a new lookup, a new section) may help: not when the host refused outright."""
+        return self.status not in (*_NO_RETRY, 403, 410)
+
 
 @dataclass
 class _Stream:

@@ -440,7 +440,7 @@ class Runner:
             # to cut off for the end of the file: a section is never kept then.
             failure = next((found for found in map(media_relay.failure, (s.url for s in local)) if found), None)
             if failure is not None:
-                raise fetch.fetch_error(str(failure), retryable=failure.status not in (400, 401, 403, 404, 410))
+                raise fetch.fetch_error(str(failure), retryable=failure.retryable)
             if error is not None:
                 raise error
         except BaseException:

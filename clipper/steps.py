@@ -20,6 +20,7 @@ from clipper.fetch import MediaStream
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo, packets_argv
 from clipper.smart import Packet, plan_smart
+from clipper.text import printable
 from clipper.timecode import format_timestamp
 
 # A section starts this long before its first clip, so the keyframe the clip needs is in it, and ends this
@@ -328,7 +329,7 @@ def shell_join(argv: Sequence[str]) -> str:
 
 def comment(text: str) -> str:
     """A comment line of the script: one line whatever the text holds (newlines and controls escaped)."""
-    return "# " + "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return "# " + printable(text)
 
 
 def describe(job: ClipJob) -> str:
