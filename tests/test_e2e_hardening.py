@@ -453,3 +453,13 @@ def test_ctrl_c_stops_a_run_even_when_sigint_was_ignored_by_its_parent(tmp_path:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
+
+
+def test_temporary_names_differ_from_run_to_run(tmp_path: Path, short_video: Path) -> None:
+    def temporary_names() -> set[str]:
+        result = run_clipper("-v", "cut", str(short_video), "0:05-0:07", "-o", "c/x.mp4", "--force", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return {word for word in result.stderr.split() if "/.x.mp4." in word or "/.clipper-" in word}
+
+    first, second = temporary_names(), temporary_names()
+    assert first and second and not first & second  # nothing can be planted at a name known beforehand
