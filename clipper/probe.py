@@ -188,16 +188,23 @@ def packet_times(path: str) -> list[float]:
     return times
 
 
-def seam_errors(path: str, seams: Sequence[float], frames: int = 4) -> str | None:
+# ffmpeg's command line seeks this much before an input -ss when the video has a decode delay (B-frames)
+SEEK_DTS_MARGIN = 3 / 23
+
+
+def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: bool = False) -> str | None:
     """Decode a few frames from each seam (where smart-cut pieces meet), in one ffmpeg run; the first
     decoder error, or None.
 
-    A seam that starts a copied piece is a keyframe of the clip, so the seek lands on it and a missing or
-    wrong parameter set shows at once.
+    A seam that starts a piece is a keyframe of the clip (an IDR), so the seek lands on it and a missing or
+    wrong parameter set shows at once. With B-frames (``reorder``) ffmpeg seeks a little earlier than asked,
+    which would land on the keyframe before: the seek is moved by as much, so that an open GOP's keyframe
+    inside a copied piece (whose leading pictures cannot decode when started there) is not where it starts.
     """
+    margin = SEEK_DTS_MARGIN if reorder else 0.0
     argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
     for seam in seams:
-        argv += ["-ss", f"{seam:.6f}", "-i", file_arg(path)]
+        argv += ["-ss", f"{seam + margin:.6f}", "-i", file_arg(path)]
     for index in range(len(seams)):
         argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), "-f", "null", "-"]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)

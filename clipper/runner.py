@@ -40,6 +40,7 @@ from clipper.probe import MediaInfo
 from clipper.progress import Reporter
 from clipper.smart import Packet
 from clipper.steps import (
+    PIECE_PHASES,
     LocalMedia,
     Section,
     Step,
@@ -516,11 +517,11 @@ class Runner:
                 if count != join.frames:
                     reason = f"it holds {count} frames, not {join.frames}"
                 elif join.joins:
-                    reason = probe.seam_errors(str(temp), join.joins)
+                    reason = probe.seam_errors(str(temp), join.joins, reorder=clip_info.has_b_frames > 0)
             if reason is not None:
                 raise CutError(f"the clip did not verify: {reason}")
         finally:
-            self._remove([Path(step.output) for step in steps if step.phase in ("encode", "copy")])
+            self._remove([Path(step.output) for step in steps if step.phase in PIECE_PHASES])
 
     def _check_piece(self, step: Step) -> None:
         """A copied piece must start at its keyframe and hold its frames: a seek that landed elsewhere, or

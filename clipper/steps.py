@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from clipper import cut, fetch
+from clipper import cut, fetch, h264splice
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError
@@ -58,11 +58,14 @@ class VideoPlan:
     format_sort: tuple[str, ...] = ()
 
 
+PIECE_PHASES = ("encode", "copy", "splice")  # steps that write a piece of a smart cut (removed after the join)
+
+
 @dataclass(frozen=True)
 class Step:
     """One ffmpeg run: its argv, the file it writes and how to read its progress."""
 
-    phase: str  # fetch | cut | encode | copy | join
+    phase: str  # fetch | cut | encode | copy | splice | join
     argv: tuple[str, ...]
     output: str
     seconds: float  # media seconds it writes (the progress bar's total)
@@ -178,7 +181,8 @@ def full_target(plan: VideoPlan, config: Config) -> str:
 def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
     """A clip's temporary files in this run."""
     prefix = piece_prefix(job, config)
-    pieces = [Path(f"{prefix}.{name}.{suffix}") for name in ("head", "mid", "tail") for suffix in ("ts", "mkv")]
+    names = ("head", "copy", "mid", "tail")
+    pieces = [Path(f"{prefix}.{name}.{suffix}") for name in names for suffix in ("ts", "mkv")]
     return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), *pieces]
 
 
@@ -299,9 +303,12 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
             steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start))
         else:
             seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
-            argv = cut.copy_piece_argv(source, info, seek, piece.skip, piece.packets, piece.drop, path)
-            steps.append(Step("copy", tuple(argv), path, seconds, offset=clip_start, frames=piece.frames,
+            copied = f"{prefix}.copy.{suffix}" if info.video_codec == "h264" else path
+            argv = cut.copy_piece_argv(source, info, seek, piece.skip, piece.packets, piece.drop, copied)
+            steps.append(Step("copy", tuple(argv), copied, seconds, offset=clip_start, frames=piece.frames,
                               starts_at=start))  # fmt: skip
+            if copied != path:  # an open GOP's keyframe starts a new sequence after the head (else a no-op copy)
+                steps.append(Step("splice", tuple(h264splice.splice_argv(copied, path)), path, seconds))
         pieces.append(path)
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
@@ -436,7 +443,7 @@ def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str
         command = script_line(step.argv)
         lines.append(f"(cd {shlex.quote(step.cwd)} && {command})" if step.cwd else command)
     lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
-    pieces = [step.output for step in steps if step.phase in ("encode", "copy")]
+    pieces = [step.output for step in steps if step.phase in PIECE_PHASES]
     pieces += [path for step in steps for path, _ in step.files]
     if pieces:
         lines.append(shell_join(["rm", "--", *pieces]))

@@ -233,11 +233,6 @@ def test_smart_clip_keeps_audio_in_sync(cut: Cutter, h264: Source) -> None:
 
 # --- open GOP ------------------------------------------------------------------------------------------------
 
-OPEN_GOP_BUG = (
-    "clipper bug: the copied piece of an open-GOP H.264 stream starts at a non-IDR keyframe, which "
-    "h264_mp4toannexb gives no SPS/PPS, so after the re-encoded head it decodes with the head's parameter sets "
-    "(garbage); and -frames:v counts packets after noise=drop, so the piece has len(drop) frames too many"
-)
 OPEN_GOP_CLIPS = {
     "one-frame-before-a-keyframe": pytest.param(3.96, 16.0, 301, 1),
     "one-frame-after-a-keyframe-mid-gop-end": pytest.param(4.04, 15.36, 283, 49),
@@ -252,8 +247,8 @@ def test_open_gop_clips_are_frame_exact(
     clip = cut(open_gop.path, start, end)
 
     assert_frame_exact(clip, open_gop, frames)
-    if clip.mode == "smart":  # smart may give up on open GOPs (re-encoding), but what it copies must be exact
-        assert_copied(clip, open_gop, head, 0.9 if frames > 10 * open_gop.gop else None)
+    assert clip.mode == "smart", clip.log
+    assert_copied(clip, open_gop, head, 0.9 if frames > 10 * open_gop.gop else None)
 
 
 # --- VP9 + Opus ---------------------------------------------------------------------------------------------
@@ -280,13 +275,6 @@ def test_vp9_clip_on_a_keyframe_is_copied_whole(cut: Cutter, vp9: Source) -> Non
     assert all(identical(clip, vp9))
 
 
-VP9_BUG = (
-    "clipper bug: VP9 pieces are Matroska written with -copyts, whose duration counts from 0, and the concat "
-    "demuxer places each piece after the previous one's duration: the copied piece lands ~4 s late, the clip "
-    "fails clipper's duration check and is re-encoded whole (so a VP9 clip is only smart on a keyframe)"
-)
-
-
 @pytest.mark.parametrize("suffix", [".webm", ".mp4"])
 def test_vp9_clip_after_a_keyframe_is_mostly_copied(cut: Cutter, vp9: Source, suffix: str) -> None:
     start, end, _ = VP9_CLIPS["one-frame-after-a-keyframe"]
@@ -294,12 +282,6 @@ def test_vp9_clip_after_a_keyframe_is_mostly_copied(cut: Cutter, vp9: Source, su
 
     assert clip.mode == "smart", clip.log
     assert_copied(clip, vp9, 49, 0.9)
-
-
-WEBM_BUG = (
-    "clipper bug: the container is chosen from the temporary name '.NAME.webm.part' (suffix .part -> mp4), so "
-    "a .webm clip is written as MP4 (smart: VP9+AAC in MP4; reencode: H.264+AAC in MP4)"
-)
 
 
 @pytest.mark.parametrize(("start", "end"), [(4.0, 16.0), (4.04, 25.36)], ids=VP9_CLIPS.keys())
