@@ -19,91 +19,21 @@ data is byte-aligned and moved whole; with CAVLC it is shifted as a bit string).
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clipper import mpegts
+from clipper.nal import NalError, Reader, Writer, escape, join_nals, split_nals, unescape
 
-_START = re.compile(b"\x00\x00\x01")
-_ESCAPE = re.compile(b"\x00\x00(?=[\x00-\x03])")
 _HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
 SLICE, IDR, SPS, PPS = 1, 5, 7, 8
 KIND_P, KIND_B, KIND_I, KIND_SP, KIND_SI = 0, 1, 2, 3, 4  # slice_type % 5
 
 
-class SpliceError(ValueError):
+class SpliceError(NalError):
     """The stream uses something this rewriter does not handle (the clip is then re-encoded)."""
-
-
-# --- bits ------------------------------------------------------------------------------------------------------
-
-
-def unescape(nal: bytes) -> bytes:
-    """NAL payload -> RBSP: drop the emulation prevention bytes (00 00 03 -> 00 00)."""
-    return nal.replace(b"\x00\x00\x03", b"\x00\x00")
-
-
-def escape(rbsp: bytes) -> bytes:
-    """RBSP -> NAL payload: 00 00 followed by 00..03 gets a 03 between."""
-    return _ESCAPE.sub(b"\x00\x00\x03", rbsp)
-
-
-class Reader:
-    def __init__(self, data: bytes) -> None:
-        self.value = int.from_bytes(data, "big")
-        self.size = len(data) * 8
-        self.pos = 0
-
-    def u(self, bits: int) -> int:
-        if bits == 0:
-            return 0
-        if self.pos + bits > self.size:
-            raise SpliceError("a header runs past its NAL unit")
-        self.pos += bits
-        return (self.value >> (self.size - self.pos)) & ((1 << bits) - 1)
-
-    def ue(self) -> int:
-        zeros = 0
-        while self.u(1) == 0:
-            zeros += 1
-            if zeros > 31:
-                raise SpliceError("a broken Exp-Golomb code")
-        return (1 << zeros) - 1 + self.u(zeros)
-
-    def se(self) -> int:
-        code = self.ue()
-        return (code + 1) // 2 if code % 2 else -(code // 2)
-
-    def rest(self) -> tuple[int, int]:
-        """(value, bit count) of everything from the current position."""
-        bits = self.size - self.pos
-        return self.value & ((1 << bits) - 1), bits
-
-
-class Writer:
-    def __init__(self) -> None:
-        self.value = 0
-        self.size = 0
-
-    def u(self, bits: int, value: int) -> None:
-        self.value = (self.value << bits) | (value & ((1 << bits) - 1))
-        self.size += bits
-
-    def ue(self, value: int) -> None:
-        code = value + 1
-        length = code.bit_length()
-        self.u(length - 1, 0)
-        self.u(length, code)
-
-    def se(self, value: int) -> None:
-        self.ue(2 * value - 1 if value > 0 else -2 * value)
-
-    def bits(self, value: int, size: int) -> None:
-        self.value = (self.value << size) | value
-        self.size += size
 
 
 # --- parameter sets ----------------------------------------------------------------------------------------------
@@ -389,22 +319,6 @@ def _after_for_idr(writer: Writer, header: Slice) -> None:
 
 
 # --- the piece ------------------------------------------------------------------------------------------------------
-
-
-def split_nals(data: bytes) -> list[bytes]:
-    """Annex B bytes -> NAL units (without start codes; trailing zero bytes dropped)."""
-    starts = [match.end() for match in _START.finditer(data)]
-    nals = []
-    for index, start in enumerate(starts):
-        end = starts[index + 1] - 3 if index + 1 < len(starts) else len(data)
-        nal = data[start:end].rstrip(b"\x00")
-        if nal:
-            nals.append(nal)
-    return nals
-
-
-def join_nals(nals: Sequence[bytes]) -> bytes:
-    return b"".join(b"\x00\x00\x00\x01" + nal for nal in nals)
 
 
 @dataclass

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clipper import h264splice, mpegts
-from clipper.h264splice import Reader, SpliceError, Writer
+from clipper.h264splice import SpliceError
+from clipper.nal import NalError, Reader, Writer, escape, unescape
 
 # --- bits -------------------------------------------------------------------------------------------------------
 
@@ -50,14 +51,14 @@ def test_ue_codes_are_the_standard_ones(value: int, bits: str) -> None:
 
 @given(st.binary(max_size=200))
 def test_escaping_round_trips_and_leaves_no_start_code(rbsp: bytes) -> None:
-    nal = h264splice.escape(rbsp)
+    nal = escape(rbsp)
     assert b"\x00\x00\x00" not in nal and b"\x00\x00\x01" not in nal and b"\x00\x00\x02" not in nal
     if not rbsp.endswith(b"\x00"):  # a NAL unit never ends in a zero byte (the stop bit)
-        assert h264splice.unescape(nal) == rbsp
+        assert unescape(nal) == rbsp
 
 
 def test_a_reader_refuses_to_run_past_the_data() -> None:
-    with pytest.raises(SpliceError, match="runs past"):
+    with pytest.raises(NalError, match="runs past"):
         Reader(b"\x00").ue()
 
 
@@ -208,7 +209,7 @@ def test_a_piece_from_an_open_gop_keyframe_decodes_after_another_stream(tmp_path
     assert leading > 0, "the test needs leading pictures to drop"
     drop = "+".join(f"eq(n\\,{index})" for index in range(1, 1 + leading))
     piece = _piece(source, tmp_path / "piece.ts", 2.0, 60 - leading, drop)
-    assert [kind for kind, _ in _slice_headers(piece) if kind != 7][0] == 1  # an open GOP: its keyframe is no IDR
+    assert next(kind for kind, _ in _slice_headers(piece) if kind != 7) == 1  # an open GOP: its keyframe is no IDR
 
     spliced = tmp_path / "spliced.ts"
     spliced.write_bytes(h264splice.rewrite_piece(piece.read_bytes()))
