@@ -27,7 +27,25 @@ CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
 SMART_CODECS = ("h264", "vp9")
 ANNEX_B_CODECS = ("h264", "hevc")  # joined as MPEG-TS pieces: parameter sets travel in-band
-_H264_PROFILES = {"High": "high", "Main": "main", "Constrained Baseline": "baseline", "Baseline": "baseline"}
+# ffprobe's H.264 profile -> (libx264's name for it, the pixel formats it holds that libx264 encodes).
+_H264_420 = ("yuv420p", "yuvj420p")
+_H264_422 = (*_H264_420, "yuv420p10le", "yuv422p", "yuvj422p", "yuv422p10le")
+_H264_PROFILES = {
+    "Constrained Baseline": ("baseline", _H264_420),
+    "Baseline": ("baseline", _H264_420),
+    "Main": ("main", _H264_420),
+    "High": ("high", _H264_420),
+    "High 10": ("high10", (*_H264_420, "yuv420p10le")),
+    "High 4:2:2": ("high422", _H264_422),
+    "High 4:4:4 Predictive": ("high444", (*_H264_422, "yuv444p", "yuvj444p", "yuv444p10le")),
+}
+# The lowest libx264 profile that holds each pixel format (a re-encode keeps the source's format).
+_X264_PROFILE_FOR = {"yuv420p": "high", "yuvj420p": "high", "yuv420p10le": "high10", "yuv422p": "high422",
+                     "yuvj422p": "high422", "yuv422p10le": "high422", "yuv444p": "high444", "yuvj444p": "high444",
+                     "yuv444p10le": "high444"}  # fmt: skip
+# What libvpx-vp9 encodes (it picks the VP9 profile from the pixel format).
+_VP9_PIX_FMTS = ("yuv420p", "yuv422p", "yuv440p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv440p10le",
+                 "yuv444p10le", "yuv420p12le", "yuv422p12le", "yuv440p12le", "yuv444p12le")  # fmt: skip
 _TS_MUX = ["-muxdelay", "0", "-muxpreload", "0"]
 # Decoding starts this long before a clip: ffmpeg seeks to the keyframe whose *decode* time is before the
 # seek point, and a frame shown before that keyframe (B-frame delay, open GOP) would otherwise be lost.
@@ -101,14 +119,28 @@ def audio_copy_or_encode(codec: str | None, container: str) -> list[str]:
     return audio_encoder(container)
 
 
-def encoder_args(container: str) -> list[str]:
-    """Re-encoding settings for a whole clip: H.264/AAC for mp4 and mkv, VP9/Opus for webm."""
+def encoder_args(container: str, info: MediaInfo | None = None) -> list[str]:
+    """Re-encoding settings for a whole clip: H.264/AAC for mp4 and mkv, VP9/Opus for webm.
+
+    The picture keeps the source's bit depth and chroma subsampling (its pixel format, when the encoder has
+    it; else ffmpeg picks the encoder's nearest, as it does without ``info``) and its colour description.
+    Orientation: frames are decoded turned upright (ffmpeg's autorotation), and the display matrix is then
+    written as none. Frames keep their own timestamps, in the source's time base: a variable frame rate
+    stays variable (a constant output rate would repeat or drop frames to hold it).
+    """
+    pix_fmt = info.pix_fmt if info else None
     if container == "webm":
         video = ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-deadline", "good",
                  "-cpu-used", "4"]  # fmt: skip
+        if pix_fmt in _VP9_PIX_FMTS:
+            video += ["-pix_fmt", pix_fmt]
     else:
-        video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
-    return [*video, *audio_encoder(container)]
+        video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"]
+        if pix_fmt in _X264_PROFILE_FOR:
+            video += ["-profile:v", _X264_PROFILE_FOR[pix_fmt], "-pix_fmt", pix_fmt]
+    color = [arg for pair in info.color for arg in pair] if info else []
+    timing = ["-fps_mode", "passthrough", "-enc_time_base:v", "-1"]
+    return [*video, *color, *timing, *audio_encoder(container)]
 
 
 SUBTITLE_CODECS = {"mp4": "mov_text", "matroska": "srt", "webm": "webvtt"}
@@ -140,12 +172,15 @@ def burn_filter(subtitles_name: str) -> list[str]:
 
 def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str, *,
              metadata: Sequence[tuple[str, str]] = (), subtitles: str | None = None,
-             burn: str | None = None, container: str | None = None) -> list[str]:  # fmt: skip
+             burn: str | None = None, container: str | None = None,
+             info: MediaInfo | None = None) -> list[str]:  # fmt: skip
     """The ffmpeg command that writes the clip [start, start+duration) of a local file in one pass.
 
     ``reencode``: seeking then decoding makes the first frame the one at ``start``, and ``-t`` ends at the
-    last frame before the end: frame-accurate, timestamps from zero, no edit-list pre-roll.
-    ``copy``: packets are copied from the keyframe at or before ``start`` (fast, inexact), shifted to zero.
+    last frame before the end: frame-accurate, timestamps from zero, no edit-list pre-roll. ``info`` (the
+    source's) lets the encoder keep its pixel format and colour (see ``encoder_args``).
+    ``copy``: packets are copied from the keyframe at or before ``start`` (fast, inexact), shifted to zero;
+    the display matrix goes with them (into MP4).
     """
     container = container or container_for(output)
     sub_in, sub_out = _subtitle_input(subtitles, 1, container)
@@ -160,7 +195,7 @@ def cut_argv(source: str, origin: float, start: float, duration: float, mode: st
     if mode == "copy":
         argv += ["-c:v", "copy", "-c:a", "copy", "-avoid_negative_ts", "make_zero"]
     else:
-        argv += encoder_args(container)
+        argv += encoder_args(container, info)
         if burn:
             argv += burn_filter(burn)
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
@@ -182,12 +217,17 @@ def smart_unsupported(info: MediaInfo, output: str) -> str | None:
     if info.video_codec == "h264":
         if info.profile not in _H264_PROFILES:
             return f"H.264 profile {info.profile} cannot be matched"
-        if info.pix_fmt not in ("yuv420p", "yuvj420p"):
+        if info.pix_fmt not in _H264_PROFILES[info.profile][1]:
             return f"pixel format {info.pix_fmt} cannot be matched"
         if container_for(output) == "webm":
             return "webm cannot hold H.264"
     elif info.pix_fmt != "yuv420p":
         return f"VP9 pixel format {info.pix_fmt} cannot be matched"
+    if info.rotation % 90:
+        return f"a display matrix turned by {info.rotation} degrees"
+    if info.rotation and container_for(output) != "mp4":
+        # ffmpeg 5.1 writes a rotation only into MP4; re-encoding turns the frames upright instead.
+        return f"{container_for(output)} cannot hold the picture's rotation"
     return None
 
 
@@ -198,8 +238,9 @@ def piece_container(info: MediaInfo) -> str:
 def matching_encoder(info: MediaInfo) -> list[str]:
     """An encoder set up like the source stream, so its frames join the copied ones cleanly.
 
-    Same codec, profile, level, pixel format and colour properties; size and frame timing come from the
-    source frames. No B-frames: the piece's decode delay is then set to the source's by ``setts``.
+    Same codec, profile, level, pixel format (bit depth, chroma subsampling) and colour properties; size and
+    frame timing come from the source frames. No B-frames: the piece's decode delay is then set to the
+    source's by ``setts``.
     """
     color = [arg for pair in info.color for arg in pair]
     if info.video_codec == "vp9":
@@ -207,7 +248,7 @@ def matching_encoder(info: MediaInfo) -> list[str]:
                 "-row-mt", "1", "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
     level = f"{info.level / 10:g}" if info.level else "auto"
     return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-bf", "0",
-            "-profile:v", _H264_PROFILES.get(info.profile or "", "high"), "-level:v", level,
+            "-profile:v", _H264_PROFILES.get(info.profile or "", ("high",))[0], "-level:v", level,
             "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
 
 
@@ -217,11 +258,13 @@ def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, d
     Decoding starts a little early (see SEEK_LEAD) and ``trim`` keeps the frames from ``start`` (half a frame
     of slack against rounding). The seek is relative to the file's start time: with ``-copyts``, ffmpeg 5's
     exact-seek trim adds the start time to it (an absolute ``-seek_timestamp`` would be trimmed away whole).
+    ``-noautorotate``: frames keep the stored orientation of the packets copied beside them (the join
+    writes the display matrix).
     """
     container = piece_container(info)
     seek = max(0.0, start - info.start_time - SEEK_LEAD)
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
-    argv = [*FFMPEG, "-copyts", "-ss", seconds_arg(seek), "-i", file_arg(source),
+    argv = [*FFMPEG, "-copyts", "-noautorotate", "-ss", seconds_arg(seek), "-i", file_arg(source),
             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}",
             "-frames:v", str(frames), *matching_encoder(info)]  # fmt: skip
     if delay > 0 and container == "mpegts":
@@ -276,7 +319,9 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
     """Join the pieces (video) with the source's audio for [audio_start, +duration) into the clip.
 
     MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
-    change in-band at the joins); Matroska pieces through the concat demuxer (``list_file``).
+    change in-band at the joins); Matroska pieces through the concat demuxer (``list_file``). Neither
+    carries a display matrix: the source's rotation is written again (ffmpeg 5.1's MP4 muxer takes it from
+    the ``rotate`` tag; its Matroska muxer has no rotation, see ``smart_unsupported``).
     """
     container = container or container_for(output)
     if list_file is None:
@@ -294,6 +339,8 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
         argv += audio_copy_or_encode(info.audio_codec, container)
     if container == "mp4" and info.time_base is not None:
         argv += ["-video_track_timescale", str(info.time_base.denominator)]
+    if container == "mp4" and info.rotation:
+        argv += ["-metadata:s:v:0", f"rotate={info.rotation}"]
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ class MediaInfo:
     color: tuple[tuple[str, str], ...] = ()  # (ffmpeg option, value) for the colour properties that are set
     frames: int | None = None  # video frames, from the container's index when it has one (MP4)
     video_start: float | None = None  # the first video frame's timestamp
+    rotation: int = 0  # degrees the picture is turned for display (its display matrix), as MP4's ``rotate`` tag
 
     @property
     def origin(self) -> float:
@@ -88,6 +90,23 @@ def probe(path: str) -> MediaInfo:
     except ffmpeg.Error as error:
         message = (error.stderr or b"").decode(errors="replace").strip().splitlines()
         raise CutError(f"ffprobe cannot read it: {message[-1] if message else 'no message'}", path) from None
+    return media_info(data)
+
+
+def rotation(video: dict[str, Any]) -> int:
+    """The turn (degrees, 0 <= r < 360) a stream's display matrix asks for, in the terms of the MP4 muxer's
+    ``rotate`` tag, so writing it back gives the same matrix; 0 without one.
+
+    ffprobe reports the matrix as side data (ffmpeg 5 and later); older demuxers exported a ``rotate`` tag.
+    """
+    matrix = next((data for data in video.get("side_data_list") or []
+                   if data.get("side_data_type") == "Display Matrix"), None)  # fmt: skip
+    degrees = _number(matrix.get("rotation") if matrix else (video.get("tags") or {}).get("rotate"))
+    return round(degrees) % 360 if degrees is not None and math.isfinite(degrees) else 0
+
+
+def media_info(data: dict[str, Any]) -> MediaInfo:
+    """ffprobe's ``-show_format -show_streams`` JSON -> MediaInfo."""
     streams = data.get("streams") or []
     video = next(
         (s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")),
@@ -126,6 +145,7 @@ def probe(path: str) -> MediaInfo:
         color=tuple(color),
         frames=int(video["nb_frames"]) if video and str(video.get("nb_frames") or "").isdigit() else None,
         video_start=_number(video.get("start_time")) if video else None,
+        rotation=rotation(video) if video else 0,
     )
 
 

@@ -26,10 +26,12 @@ def make_media(
     acodec: str | None = "aac",
     bframes: int | None = None,
     extra: list[str] | None = None,
+    pix_fmt: str = "yuv420p",
 ) -> Path:
     """Write a test video: testsrc2 picture (every frame differs) plus a 1 kHz beep once a second.
 
     ``gop`` frames between keyframes, fixed (scene-cut keyframes off) so tests know where they are.
+    ``pix_fmt`` is libx264's (x264 picks the profile that holds it: High 10, High 4:2:2, High 4:4:4).
     """
     args = [
         "ffmpeg",
@@ -59,7 +61,7 @@ def make_media(
             "-x264-params",
             params,
             "-pix_fmt",
-            "yuv420p",
+            pix_fmt,
         ]
     elif vcodec == "libvpx-vp9":
         args += [

@@ -41,7 +41,7 @@ def test_reencode_argv_for_a_local_file() -> None:
     assert argv == [
         *FF, "-seek_timestamp", "1", "-ss", "37", "-i", "file:/v/src.mp4",
         "-map", "0:v:0?", "-map", "0:a:0?", "-ss", "1", "-t", "57",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
         "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k",
         "-map_metadata", "-1", "-map_chapters", "-1", "-metadata", "title=A = b", "-movflags", "+faststart",
         "-f", "mp4", "file:/out/.a.mp4.part",
@@ -105,7 +105,7 @@ H264 = MediaInfo(
 def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
     argv = cut.encode_piece_argv("/s.mp4", H264, 33.32, 17, 0.08, "/o/.p.head.ts")
     assert argv[len(FF):] == [
-        "-copyts", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-copyts", "-noautorotate", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", "trim=start=33.3", "-frames:v", "17",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
         "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-bsf:v", "setts=dts=DTS-7200",
@@ -140,8 +140,16 @@ def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
         ({}, "a.mp4", None),
         ({}, "a.webm", "webm cannot hold H.264"),
         ({"video_codec": "hevc"}, "a.mp4", "no matching encoder for hevc video"),
-        ({"profile": "High 10"}, "a.mp4", "H.264 profile High 10 cannot be matched"),
+        ({"profile": "High 10 Intra"}, "a.mp4", "H.264 profile High 10 Intra cannot be matched"),
         ({"pix_fmt": "yuv422p"}, "a.mp4", "pixel format yuv422p cannot be matched"),
+        ({"profile": "High 10", "pix_fmt": "yuv420p10le"}, "a.mp4", None),
+        ({"profile": "High 10", "pix_fmt": "yuv422p10le"}, "a.mp4", "pixel format yuv422p10le cannot be matched"),
+        ({"profile": "High 4:2:2", "pix_fmt": "yuv422p10le"}, "a.mp4", None),
+        ({"profile": "High 4:4:4 Predictive", "pix_fmt": "yuv444p"}, "a.mp4", None),
+        ({"profile": "High 4:4:4 Predictive", "pix_fmt": "gbrp"}, "a.mp4", "pixel format gbrp cannot be matched"),
+        ({"rotation": 90}, "a.mp4", None),
+        ({"rotation": 270}, "a.mkv", "matroska cannot hold the picture's rotation"),
+        ({"rotation": 45}, "a.mp4", "a display matrix turned by 45 degrees"),
         ({"field_order": "tt"}, "a.mp4", "interlaced video"),
         ({"has_video": False}, "a.mp4", "no video stream"),
         ({"video_codec": "vp9", "profile": "Profile 0"}, "a.webm", None),
@@ -151,6 +159,89 @@ def test_what_smart_cut_can_match(changes: dict[str, object], output: str, reaso
     from dataclasses import replace
 
     assert cut.smart_unsupported(replace(H264, **changes), output) == reason  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("profile", "pix_fmt", "x264_profile"),
+    [
+        ("High", "yuv420p", "high"),
+        ("High 10", "yuv420p10le", "high10"),
+        ("High 4:2:2", "yuv422p", "high422"),
+        ("High 4:2:2", "yuv422p10le", "high422"),
+        ("High 4:4:4 Predictive", "yuv444p10le", "high444"),
+    ],
+)
+def test_the_matching_encoder_keeps_the_profile_and_pixel_format(profile: str, pix_fmt: str, x264_profile: str) -> None:
+    from dataclasses import replace
+
+    argv = cut.matching_encoder(replace(H264, profile=profile, pix_fmt=pix_fmt))
+    assert argv[argv.index("-profile:v") :] == ["-profile:v", x264_profile, "-level:v", "3.1", "-pix_fmt", pix_fmt,
+                                                "-colorspace", "bt709"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("container", "pix_fmt", "video"),
+    [
+        ("mp4", "yuv422p10le", ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high422",
+                                "-pix_fmt", "yuv422p10le"]),
+        ("matroska", "yuv420p10le", ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high10",
+                                     "-pix_fmt", "yuv420p10le"]),
+        ("mp4", "yuvj444p", ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high444",
+                             "-pix_fmt", "yuvj444p"]),
+        # libx264 has no 12-bit: ffmpeg picks its nearest format and x264 the profile for it
+        ("mp4", "yuv420p12le", ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"]),
+        ("webm", "yuv422p10le", ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-deadline", "good",
+                                 "-cpu-used", "4", "-pix_fmt", "yuv422p10le"]),
+        ("webm", "yuvj420p", ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-deadline", "good",
+                              "-cpu-used", "4"]),
+    ],
+)  # fmt: skip
+def test_a_reencode_keeps_pixel_format_colour_and_timestamps(container: str, pix_fmt: str, video: list[str]) -> None:
+    from dataclasses import replace
+
+    argv = cut.encoder_args(container, replace(H264, pix_fmt=pix_fmt, color=(("-color_range", "pc"),)))
+    audio = cut.audio_encoder(container)
+    assert argv == [*video, "-color_range", "pc", "-fps_mode", "passthrough", "-enc_time_base:v", "-1", *audio]
+
+
+def test_a_reencode_without_media_information_leaves_the_pixel_format_to_ffmpeg() -> None:
+    assert cut.encoder_args("mp4") == ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode",
+                                       "passthrough", "-enc_time_base:v", "-1", *cut.audio_encoder("mp4")]  # fmt: skip
+
+
+def test_cut_argv_hands_the_media_information_to_the_encoder() -> None:
+    from dataclasses import replace
+
+    source = replace(H264, pix_fmt="yuv422p10le", profile="High 4:2:2")
+    argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/x.mkv", info=source)
+    assert argv[argv.index("-c:v") : argv.index("-c:a")] == [
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high422", "-pix_fmt", "yuv422p10le",
+        "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "-1"]  # fmt: skip
+
+
+def test_a_rotated_source_is_joined_with_its_rotation() -> None:
+    from dataclasses import replace
+
+    argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78, "/o/c.mp4")
+    assert argv[argv.index("-video_track_timescale") : argv.index("-map_metadata")] == [
+        "-video_track_timescale", "12800", "-metadata:s:v:0", "rotate=270"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("stream", "rotation"),
+    [
+        ({}, 0),
+        ({"side_data_list": [{"side_data_type": "Display Matrix", "displaymatrix": "...", "rotation": 90}]}, 90),
+        ({"side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}]}, 270),
+        ({"side_data_list": [{"side_data_type": "Display Matrix", "rotation": -180}]}, 180),
+        ({"side_data_list": [{"side_data_type": "Spherical Mapping"}], "tags": {"rotate": "90"}}, 90),
+        ({"tags": {"rotate": "270"}}, 270),
+        ({"side_data_list": [{"side_data_type": "Display Matrix", "rotation": "nan"}]}, 0),
+    ],
+)
+def test_the_rotation_is_read_from_the_display_matrix(stream: dict[str, object], rotation: int) -> None:
+    data = {"streams": [{"codec_type": "video", "codec_name": "h264", **stream}], "format": {"duration": "2.0"}}
+    assert probe.media_info(data).rotation == rotation
 
 
 def info(duration: float, video: float | None = None, rate: float | None = 25.0) -> MediaInfo:

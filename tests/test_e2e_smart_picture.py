@@ -1,0 +1,280 @@
+"""End to end: a clip keeps its source's picture in every mode: a phone's rotation (display matrix), H.264's
+higher bit depths and chroma formats (High 10, High 4:2:2, High 4:4:4), its colour description, and a variable
+frame rate's own timestamps. Every clip is decoded and compared with its source frame by frame."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from media import make_media
+from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_frame_exact, identical, source
+from verify import THUMB_H, THUMB_W, decode_errors, nearest_frame, run_clipper
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("smart-picture")
+
+
+@pytest.fixture(scope="module")
+def cut(folder: Path) -> Cutter:
+    """``cut(source, start, end, suffix='.mp4', mode=None)``: `clipper -v cut`, once per distinct clip."""
+    made: dict[tuple[Path, float, float, str, str | None], Clip] = {}
+
+    def run(path: Path, start: float, end: float, suffix: str = ".mp4", mode: str | None = None) -> Clip:
+        key = (path, start, end, suffix, mode)
+        if key not in made:
+            out = folder / "clips" / f"{path.stem}-{start:g}-{end:g}-{mode or 'default'}-{suffix.lstrip('.')}"
+            args = ["-v", "cut", str(path), f"{start:g}-{end:g}", "-o", str(out / f"clip{suffix}")]
+            result = run_clipper(*args, *(["--mode", mode] if mode else []), cwd=folder)
+            assert result.returncode == 0, result.stderr
+            entry = json.loads((out / "manifest.json").read_text())["clips"][f"clip{suffix}"]
+            assert entry["status"] == "done", entry
+            encodes = [line for line in result.stderr.splitlines() if line.startswith("$ ffmpeg") and "libx" in line]
+            made[key] = Clip(out / f"clip{suffix}", start, end, entry["mode"], encodes, result.stderr)
+        return made[key]
+
+    return run
+
+
+def video_stream(path: Path) -> dict[str, Any]:
+    """ffprobe's first video stream: size as stored, pixel format, profile, colour, display matrix."""
+    entries = "stream=width,height,pix_fmt,profile,color_space,color_primaries,color_transfer,color_range"
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", entries + ":stream_side_data",
+         "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    stream: dict[str, Any] = json.loads(out)["streams"][0]
+    return stream
+
+
+def rotation_of(path: Path) -> int | None:
+    """The display matrix's rotation as ffprobe reports it (None without a matrix)."""
+    matrices = [data for data in video_stream(path).get("side_data_list", []) if "rotation" in data]
+    return int(matrices[0]["rotation"]) if matrices else None
+
+
+def decoded_sizes(path: Path) -> list[str]:
+    """The size of every frame as a player shows it: ffmpeg decodes with the display matrix applied."""
+    result = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "info", "-i", str(path), "-an", "-vf", "showinfo",
+         "-f", "null", "-"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return re.findall(r"showinfo.* n: *\d+ .* s:(\d+x\d+) ", result.stderr)
+
+
+# --- rotation: a phone's portrait video ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def portrait(folder: Path) -> Source:
+    """A phone's portrait video: pixels stored landscape (160x90) with a display matrix turning them a
+    quarter, so players show 90x160. ffmpeg 5.1 makes the matrix from the MP4 muxer's ``rotate`` tag."""
+    landscape = make_media(folder / "landscape.mp4", seconds=20, size=SIZE, gop=50, bframes=3,
+                           extra=["-preset", "veryfast"])  # fmt: skip
+    path = folder / "portrait.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(landscape), "-map", "0", "-c", "copy",
+                    "-metadata:s:v:0", "rotate=90", str(path)], check=True)  # fmt: skip
+    stored = video_stream(path)
+    assert (stored["width"], stored["height"]) == (160, 90)
+    assert rotation_of(path) in (90, -90)
+    assert set(decoded_sizes(path)) == {"90x160"}
+    return source(path, 25.0, 50)
+
+
+def assert_upright(clip: Clip, portrait: Source) -> None:
+    """Every frame of the clip is shown the size (so the way up) the source's frames are shown."""
+    sizes = decoded_sizes(clip.path)
+    assert sizes and set(sizes) == set(decoded_sizes(portrait.path)) == {"90x160"}, (clip.mode, sorted(set(sizes)))
+
+
+def test_a_portrait_smart_clip_is_upright_throughout_and_keeps_its_rotation(cut: Cutter, portrait: Source) -> None:
+    clip = cut(portrait.path, 4.04, 15.36)  # 49 frames re-encoded before the keyframe at 6 s, then copied
+
+    assert clip.mode == "smart", clip.log
+    assert_frame_exact(clip, portrait, 283)
+    assert_upright(clip, portrait)
+    stored = video_stream(clip.path)
+    assert (stored["width"], stored["height"]) == (160, 90)  # the copied packets, as stored
+    assert rotation_of(clip.path) == rotation_of(portrait.path)
+    assert_copied(clip, portrait, 49, 0.8)
+
+
+def test_a_portrait_clip_on_a_keyframe_is_copied_whole_with_its_rotation(cut: Cutter, portrait: Source) -> None:
+    clip = cut(portrait.path, 4.0, 8.0)
+
+    assert clip.mode == "smart"
+    assert clip.encodes == []
+    assert_frame_exact(clip, portrait, 100)
+    assert_upright(clip, portrait)
+    assert rotation_of(clip.path) == rotation_of(portrait.path)
+    assert all(identical(clip, portrait))
+
+
+def test_a_portrait_copy_mode_clip_keeps_its_rotation(cut: Cutter, portrait: Source) -> None:
+    clip = cut(portrait.path, 5.0, 9.0, mode="copy")
+
+    assert clip.mode == "copy"
+    assert_upright(clip, portrait)
+    assert rotation_of(clip.path) == rotation_of(portrait.path)
+    from_keyframe = Clip(clip.path, 4.0, 9.0, clip.mode, [], "")  # copy starts at the keyframe before 5 s
+    assert all(identical(from_keyframe, portrait))
+
+
+def test_a_reencoded_portrait_clip_is_turned_upright_without_a_matrix(cut: Cutter, portrait: Source) -> None:
+    clip = cut(portrait.path, 4.04, 9.36, mode="reencode")
+
+    assert clip.mode == "reencode"
+    assert_frame_exact(clip, portrait, 133)
+    assert_upright(clip, portrait)
+    stored = video_stream(clip.path)
+    assert (stored["width"], stored["height"]) == (90, 160)  # turned while decoding: no matrix to apply
+    assert rotation_of(clip.path) in (None, 0)
+
+
+@pytest.fixture(scope="module")
+def silent_portrait(portrait: Source) -> Source:
+    """``portrait`` without its sound: re-encoded AAC in Matroska starts the picture 21 ms late (the encoder's
+    priming, which Matroska cannot hold before 0), a frame early at 25 fps for a frame-by-frame comparison."""
+    path = portrait.path.with_name("silent-portrait.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(portrait.path), "-map", "0:v", "-c", "copy", str(path)],
+                   check=True)  # fmt: skip
+    assert rotation_of(path) == rotation_of(portrait.path)
+    return source(path, portrait.fps, portrait.gop)
+
+
+def test_a_portrait_clip_into_matroska_is_reencoded_upright(cut: Cutter, silent_portrait: Source) -> None:
+    clip = cut(silent_portrait.path, 4.04, 9.36, ".mkv")  # ffmpeg 5.1 writes no rotation into Matroska
+
+    assert clip.mode == "reencode"
+    assert "matroska cannot hold the picture's rotation" in clip.log
+    assert_frame_exact(clip, silent_portrait, 133)
+    assert_upright(clip, silent_portrait)
+
+
+# --- H.264 High 10, High 4:2:2, High 4:4:4 ---------------------------------------------------------------
+
+COLOUR = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+HIGH_PROFILES = {
+    "high10": ("yuv420p10le", "High 10"),
+    "high422": ("yuv422p", "High 4:2:2"),
+    "high422-10bit": ("yuv422p10le", "High 4:2:2"),
+    "high444": ("yuv444p", "High 4:4:4 Predictive"),
+    "high444-10bit": ("yuv444p10le", "High 4:4:4 Predictive"),
+}
+
+
+@pytest.fixture(scope="module")
+def high(folder: Path) -> Callable[[str], Source]:
+    """``high(pix_fmt)``: 12 s of 25 fps H.264 in that pixel format with B-frames, a keyframe every 2 s and a
+    colour description (made once per pixel format)."""
+    made: dict[str, Source] = {}
+
+    def make(pix_fmt: str) -> Source:
+        if pix_fmt not in made:
+            path = make_media(folder / f"{pix_fmt}.mp4", seconds=12, size=SIZE, gop=50, bframes=3, pix_fmt=pix_fmt,
+                              extra=["-preset", "veryfast", *COLOUR])  # fmt: skip
+            made[pix_fmt] = source(path, 25.0, 50)
+        return made[pix_fmt]
+
+    return make
+
+
+def picture(path: Path) -> tuple[str, str, str, str, str, str]:
+    """(pixel format, profile, colour space, primaries, transfer, range) of the first video stream."""
+    stream = video_stream(path)
+    keys = ("pix_fmt", "profile", "color_space", "color_primaries", "color_transfer", "color_range")
+    return tuple(str(stream.get(key)) for key in keys)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("pix_fmt", "profile"), HIGH_PROFILES.values(), ids=HIGH_PROFILES.keys())
+def test_high_profile_clips_are_smart_cut_frame_exact(
+    cut: Cutter, high: Callable[[str], Source], pix_fmt: str, profile: str
+) -> None:
+    src = high(pix_fmt)
+    assert picture(src.path) == (pix_fmt, profile, "bt709", "bt709", "bt709", "tv")
+    clip = cut(src.path, 4.04, 9.36)  # one frame after a keyframe: 49 frames re-encoded, then copied
+
+    assert clip.mode == "smart", clip.log
+    assert clip.encodes and all(f"-pix_fmt {pix_fmt}" in line for line in clip.encodes), clip.encodes
+    assert_frame_exact(clip, src, 133)
+    assert_copied(clip, src, 49, 0.55)
+    assert picture(clip.path) == picture(src.path)
+
+
+def test_a_reencoded_10_bit_4_2_2_clip_stays_10_bit_4_2_2(cut: Cutter, high: Callable[[str], Source]) -> None:
+    src = high("yuv422p10le")
+    clip = cut(src.path, 4.04, 9.36, mode="reencode")
+
+    assert clip.mode == "reencode"
+    assert picture(clip.path) == ("yuv422p10le", "High 4:2:2", "bt709", "bt709", "bt709", "tv")
+    assert_frame_exact(clip, src, 133)
+
+
+# --- variable frame rate -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def variable_rate(folder: Path) -> Path:
+    """6 s of H.264 whose first 3 s run at 30 fps and the rest at 25 fps (testsrc2 at 150 fps, every 5th then
+    every 6th frame kept, timestamps passed through), with AAC beeps."""
+    path = folder / "variable-rate.mp4"
+    picture_source = "testsrc2=size=160x90:rate=150:duration=6,select='if(lt(t,3),not(mod(n,5)),not(mod(n,6)))'"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", picture_source,
+         "-f", "lavfi", "-i", "sine=frequency=1000:beep_factor=4:sample_rate=48000:duration=6",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-keyint_min", "50", "-x264-params", "scenecut=0",
+         "-fps_mode", "passthrough", "-enc_time_base", "1:150", "-c:a", "aac", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def frame_times(path: Path) -> list[float]:
+    """Presentation times of the video frames, in display order."""
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]
+    out = subprocess.run([*argv, str(path)], check=True, capture_output=True, text=True).stdout.split()
+    return sorted(float(line.strip(",")) for line in out if line.strip(","))
+
+
+def every_frame(path: Path) -> list[bytes]:
+    """Like ``thumbnails``, but each frame once: decoding to raw video at the stream's nominal rate (150 fps
+    here) would repeat frames to fill it."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf", f"scale={THUMB_W}:{THUMB_H}:flags=area,format=gray",
+         "-fps_mode", "passthrough", "-f", "rawvideo", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    return [raw[at : at + THUMB_W * THUMB_H] for at in range(0, len(raw), THUMB_W * THUMB_H)]
+
+
+def test_a_variable_frame_rate_keeps_its_timestamps_when_reencoded(cut: Cutter, variable_rate: Path) -> None:
+    times = frame_times(variable_rate)
+    gaps = {round(b - a, 4) for a, b in itertools.pairwise(times)}
+    assert gaps == {0.0333, 0.04}, gaps  # the source really changes rate
+    # 0 to 3.961 s: 90 frames at 30 fps, then 25 at 25 fps (the last at 3.96 s). The end lies just past a frame,
+    # so that clipper's snapping of the end to a constant grid of its average rate cannot reach the next one.
+    clip = cut(variable_rate, 0.0, 3.961, mode="reencode")
+
+    assert clip.mode == "reencode"
+    assert decode_errors(clip.path) == ""
+    expected = [time for time in times if time < 3.961]
+    assert len(expected) == 115
+    got = frame_times(clip.path)
+    assert len(got) == len(expected), (len(got), len(expected))
+    assert all(abs(a - b) < 0.001 for a, b in zip(got, expected, strict=True)), list(zip(got, expected, strict=True))
+    source_frames, clip_frames = every_frame(variable_rate), every_frame(clip.path)
+    assert len(clip_frames) == len(expected)
+    shown = [nearest_frame(frame, source_frames, index, 3) for index, frame in enumerate(clip_frames)]
+    assert shown == list(range(len(expected))), shown
