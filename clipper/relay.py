@@ -28,6 +28,7 @@ BLOCK = 64 * 1024
 _RANGE_RE = re.compile(r"bytes=(\d+)-(\d*)$")
 _CONTENT_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _NO_RETRY = (400, 401, 404, 405, 416)  # the host's answer will not change by asking again
+FIRST_CHUNK = 512 * 1024  # a read's first upstream request (see next_chunk_size)
 MAX_REFRESHES = 3  # lookups of a fresh URL for one chunk (the runner makes one lookup serve every reader)
 
 
@@ -89,6 +90,15 @@ def parse_range(header: str | None) -> tuple[int, int | None]:
     return int(match.group(1)), int(match.group(2)) if match.group(2) else None
 
 
+def next_chunk_size(previous: int | None, chunk_size: int) -> int:
+    """The size of a read's next upstream request: the first is small and each one after doubles, up to
+    ``chunk_size`` (0: no limit). ffmpeg leaves many reads after a few bytes (an index, a seek), and what
+    the host sent of an abandoned request is wasted; long reads soon reach the full chunk size."""
+    if chunk_size <= 0:
+        return 0
+    return min(chunk_size, FIRST_CHUNK if previous is None else 2 * previous)
+
+
 def chunk_ranges(start: int, last: int | None, chunk_size: int) -> tuple[int, int | None]:
     """The next upstream request from ``start``: at most ``chunk_size`` bytes, never past ``last``."""
     if chunk_size <= 0:
@@ -148,14 +158,16 @@ class Relay:
             return self._streams.get(key)
 
     # -- upstream requests ------------------------------------------------------------------------------
-    def open_chunk(self, stream: _Stream, start: int, last: int | None) -> tuple[Response, int, int | None]:
-        """Open the request for the chunk from ``start``: (response positioned at ``start``, its last byte,
-        the whole file's size). Retries what the network broke; asks for a fresh URL when one expired."""
+    def open_chunk(self, stream: _Stream, start: int, last: int | None,
+                   size: int | None = None) -> tuple[Response, int, int | None]:  # fmt: skip
+        """Open the request for the chunk from ``start`` (``size`` bytes, or the stream's chunk size):
+        (response positioned at ``start``, its last byte, the whole file's size). Retries what the network
+        broke; asks for a fresh URL when one expired."""
         attempt, refreshes = 0, 0
         while True:
             if self.stopping.is_set():
                 raise RelayError("interrupted")
-            chunk_start, chunk_end = chunk_ranges(start, last, stream.chunk_size)
+            chunk_start, chunk_end = chunk_ranges(start, last, stream.chunk_size if size is None else size)
             upstream = stream.upstream
             headers = {**upstream.headers, "Accept-Encoding": "identity",
                        "Range": f"bytes={chunk_start}-{'' if chunk_end is None else chunk_end}"}  # fmt: skip
@@ -260,8 +272,9 @@ class _RelayHandler(BaseHTTPRequestHandler):
         if stream.size is not None and start >= stream.size:
             self._empty(416, {"Content-Range": f"bytes */{stream.size}"})
             return
+        chunk = next_chunk_size(None, stream.chunk_size)
         try:
-            response, chunk_end, size = relay.open_chunk(stream, start, last)
+            response, chunk_end, size = relay.open_chunk(stream, start, last, chunk)
         except RelayError as error:
             if error.status == 416:
                 self._empty(416, {"Content-Range": f"bytes */{stream.size or '*'}"})
@@ -285,9 +298,10 @@ class _RelayHandler(BaseHTTPRequestHandler):
         if not body:
             response.close()
             return
-        self._pump(stream, response, start, chunk_end, end)
+        self._pump(stream, response, start, chunk_end, end, chunk)
 
-    def _pump(self, stream: _Stream, response: Response, position: int, chunk_end: int, end: int | None) -> None:
+    def _pump(self, stream: _Stream, response: Response, position: int, chunk_end: int, end: int | None,
+              chunk: int) -> None:  # fmt: skip
         """Copy chunk after chunk to ffmpeg until ``end``; resume dropped chunks where they stopped."""
         relay = self.relay
         started, sent, resumes = time.monotonic(), 0, 0
@@ -330,7 +344,9 @@ class _RelayHandler(BaseHTTPRequestHandler):
                 try:
                     # A resumed chunk asks for the rest of that chunk only: it completes, and the count starts over.
                     until = end if chunk_done or chunk_end < 0 else chunk_end
-                    response, chunk_end, _ = relay.open_chunk(stream, position, until)
+                    if chunk_done:
+                        chunk = next_chunk_size(chunk, stream.chunk_size)
+                    response, chunk_end, _ = relay.open_chunk(stream, position, until, chunk)
                 except RelayError as error:
                     if error.status == 416 and end is None:
                         return  # the file's size was unknown: this was its end

@@ -14,7 +14,7 @@ from clipper.config import DEFAULT_CHUNK_SIZE, Config, load_config
 from clipper.errors import ConfigError
 from clipper.plan import ClipJob
 from clipper.progress import Reporter
-from clipper.relay import chunk_ranges, parse_range
+from clipper.relay import FIRST_CHUNK, chunk_ranges, next_chunk_size, parse_range
 from clipper.runner import ClipResult, Runner
 from clipper.steps import VideoPlan
 from clipper.ytdlp_options import check_user_args, redact, user_params
@@ -182,6 +182,16 @@ def test_chunks_never_ask_for_more_than_the_chunk_size(
     start: int, last: int | None, chunk: int, expected: tuple[int, int | None]
 ) -> None:
     assert chunk_ranges(start, last, chunk) == expected
+
+
+def test_a_read_starts_with_a_small_request_and_doubles_up_to_the_chunk_size() -> None:
+    sizes = [next_chunk_size(None, 10 * 2**20)]
+    while sizes[-1] < 10 * 2**20:
+        sizes.append(next_chunk_size(sizes[-1], 10 * 2**20))
+
+    assert sizes == [FIRST_CHUNK, 2**20, 2 * 2**20, 4 * 2**20, 8 * 2**20, 10 * 2**20]
+    assert next_chunk_size(None, 100_000) == 100_000  # a small chunk size is never exceeded
+    assert next_chunk_size(None, 0) == next_chunk_size(4096, 0) == 0  # no chunking: one request
 
 
 @pytest.mark.parametrize(
