@@ -1,7 +1,7 @@
 """MPEG-TS, just enough of it (pure): read a video stream's access units with their timestamps out of a file
 ffmpeg wrote, and write access units back as a one-program transport stream ffmpeg reads.
 
-Smart-cut pieces of H.264 and HEVC are MPEG-TS (parameter sets travel in-band), and ``h264splice`` rewrites
+Smart-cut pieces of H.264 and HEVC are MPEG-TS (parameter sets travel in-band), and ``splice`` rewrites
 the first copied piece's bitstream between ffmpeg's copy and ffmpeg's join.
 """
 

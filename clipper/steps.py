@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from clipper import cut, fetch, h264splice
+from clipper import cut, fetch, splice
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError
@@ -303,12 +303,12 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
             steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start))
         else:
             seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
-            copied = f"{prefix}.copy.{suffix}" if info.video_codec == "h264" else path
+            copied = f"{prefix}.copy.{suffix}" if info.video_codec in cut.ANNEX_B_CODECS else path
             argv = cut.copy_piece_argv(source, info, seek, piece.skip, piece.packets, piece.drop, copied)
             steps.append(Step("copy", tuple(argv), copied, seconds, offset=clip_start, frames=piece.frames,
                               starts_at=start))  # fmt: skip
             if copied != path:  # an open GOP's keyframe starts a new sequence after the head (else a no-op copy)
-                steps.append(Step("splice", tuple(h264splice.splice_argv(copied, path)), path, seconds))
+                steps.append(Step("splice", tuple(splice.splice_argv(copied, path)), path, seconds))
         pieces.append(path)
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)

@@ -1,4 +1,4 @@
-"""The open-GOP rewrite of a copied H.264 piece (clipper.h264splice) and the MPEG-TS it reads and writes.
+"""The open-GOP rewrite of a copied H.264 piece (clipper.splice) and the MPEG-TS it reads and writes.
 
 Pure tests for the bit and packet layers; then real x264 streams (CABAC and CAVLC, one and several slices
 per picture): a piece copied from an open GOP's keyframe, rewritten, must decode cleanly on its own and after
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clipper import h264splice, mpegts
-from clipper.h264splice import SpliceError
-from clipper.nal import NalError, Reader, Writer, escape, unescape
+from clipper import mpegts, splice
+from clipper.nal import NalError, Reader, Writer, escape, split_nals, unescape
+from clipper.splice import SpliceError
 
 # --- bits -------------------------------------------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ def test_a_file_that_is_not_a_transport_stream_is_refused() -> None:
     with pytest.raises(mpegts.TsError):
         mpegts.read(b"\x47" + b"\x00" * 100)
     with pytest.raises(SpliceError, match="cannot read the piece"):
-        h264splice.rewrite_piece(b"\x00" * 188)
+        splice.rewrite_piece(b"\x00" * 188)
 
 
 # --- real streams ---------------------------------------------------------------------------------------------
@@ -125,10 +125,10 @@ def _encode(path: Path, params: list[str]) -> Path:
     return path
 
 
-def _piece(source: Path, target: Path, at: float, frames: int, drop: str = "") -> Path:
+def _piece(source: Path, target: Path, at: float, frames: int, drop: str = "", codec: str = "h264") -> Path:
     """Copy ``frames`` packets from the keyframe at ``at`` as the smart cut does (Annex B, parameter sets
     before keyframes; ``drop``: packets to leave out, as noise=drop counts them)."""
-    filters = "h264_mp4toannexb,dump_extra=freq=keyframe" + (f",noise=drop={drop}" if drop else "")
+    filters = f"{codec}_mp4toannexb,dump_extra=freq=keyframe" + (f",noise=drop={drop}" if drop else "")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-copyts", "-ss", str(at), "-i", str(source), "-map", "0:v",
                     "-c:v", "copy", "-bsf:v", filters, "-frames:v", str(frames), "-muxdelay", "0", "-muxpreload", "0",
                     "-f", "mpegts", str(target)], check=True)  # fmt: skip
@@ -212,7 +212,7 @@ def test_a_piece_from_an_open_gop_keyframe_decodes_after_another_stream(tmp_path
     assert next(kind for kind, _ in _slice_headers(piece) if kind != 7) == 1  # an open GOP: its keyframe is no IDR
 
     spliced = tmp_path / "spliced.ts"
-    spliced.write_bytes(h264splice.rewrite_piece(piece.read_bytes()))
+    spliced.write_bytes(splice.rewrite_piece(piece.read_bytes()))
     head = _piece(_encode(tmp_path / "other.mp4", ["bframes=0"]), tmp_path / "head.ts", 0.0, 25)
     joined = tmp_path / "joined.ts"
     joined.write_bytes(head.read_bytes() + spliced.read_bytes())
@@ -238,19 +238,64 @@ def test_a_piece_that_starts_with_an_idr_is_left_as_it_is(tmp_path: Path) -> Non
     piece = _piece(_encode(tmp_path / "closed.mp4", []), tmp_path / "piece.ts", 2.0, 30)
     data = piece.read_bytes()
 
-    assert h264splice.rewrite_piece(data) is data
+    assert splice.rewrite_piece(data) is data
 
 
 def test_the_command_writes_the_rewritten_piece_and_says_why_it_cannot(tmp_path: Path) -> None:
     source = _encode(tmp_path / "open.mp4", ["open-gop=1"])
     piece = _piece(source, tmp_path / "piece.ts", 2.0, 10)
     out = tmp_path / "out.ts"
-    argv = h264splice.splice_argv(str(piece), str(out))
+    argv = splice.splice_argv(str(piece), str(out))
 
     assert subprocess.run(argv, check=False).returncode == 0
-    assert out.read_bytes() == h264splice.rewrite_piece(piece.read_bytes())
+    assert out.read_bytes() == splice.rewrite_piece(piece.read_bytes())
     broken = tmp_path / "broken.ts"
     broken.write_bytes(b"\x00" * 188)
-    result = subprocess.run(h264splice.splice_argv(str(broken), str(out)), capture_output=True, text=True)
+    result = subprocess.run(splice.splice_argv(str(broken), str(out)), capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stderr.startswith("h264splice: cannot read the piece")
+    assert result.stderr.startswith("splice: cannot read the piece")
+
+
+# --- HEVC -----------------------------------------------------------------------------------------------------
+
+
+def _encode_hevc(path: Path, params: str) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=160x96:rate={FPS}:duration=6",
+                    "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                    f"log-level=error:keyint={GOP}:min-keyint={GOP}:scenecut=0:{params}", "-tag:v", "hvc1",
+                    "-pix_fmt", "yuv420p", str(path)], check=True)  # fmt: skip
+    return path
+
+
+def _hevc_types(path: Path) -> list[list[int]]:
+    """The NAL unit types of each access unit's slices."""
+    return [[(nal[0] >> 1) & 0x3F for nal in split_nals(unit.data) if (nal[0] >> 1) & 0x3F < 32]
+            for unit in mpegts.read(path.read_bytes())[1]]  # fmt: skip
+
+
+def test_an_hevc_piece_from_a_cra_keyframe_starts_with_a_broken_link_picture(tmp_path: Path) -> None:
+    source = _encode_hevc(tmp_path / "open.mp4", "open-gop=1:bframes=3")
+    probe = _piece(source, tmp_path / "probe.ts", 2.0, 20, codec="hevc")
+    leading = _leading(probe)
+    assert leading > 0 and _hevc_types(probe)[0] == [21], "the test needs a CRA with leading pictures"
+    drop = "+".join(f"eq(n\\,{index})" for index in range(1, 1 + leading))
+    piece = _piece(source, tmp_path / "piece.ts", 2.0, 40 - leading, drop, codec="hevc")
+    spliced = tmp_path / "spliced.ts"
+    spliced.write_bytes(splice.rewrite_piece(piece.read_bytes()))
+    head = _piece(_encode_hevc(tmp_path / "other.mp4", "bframes=0"), tmp_path / "head.ts", 0.0, 25, codec="hevc")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(head.read_bytes() + spliced.read_bytes())
+
+    assert _hevc_types(spliced)[0] == [16]  # BLA_W_LP
+    assert _hevc_types(spliced)[1:] == _hevc_types(piece)[1:]
+    assert _errors(joined) == ""
+    shown = sorted(round(int(line.split(",")[0]) / 90000, 3) for line in _times(piece))
+    source_frames = dict(_frames(source))
+    assert _frames(joined)[25:] == [(seconds, source_frames[seconds]) for seconds in shown]
+
+
+def test_an_hevc_piece_from_an_idr_is_left_as_it_is(tmp_path: Path) -> None:
+    source = _encode_hevc(tmp_path / "closed.mp4", "open-gop=0")
+    data = _piece(source, tmp_path / "piece.ts", 2.0, 20, codec="hevc").read_bytes()
+
+    assert splice.rewrite_piece(data) is data

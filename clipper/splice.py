@@ -1,9 +1,14 @@
-"""Open-GOP H.264 (pure): make a copied piece that starts at a recovery-point I picture decodable after the
-re-encoded head, as a new coded video sequence.
+"""Open GOPs (pure): make a copied piece that starts at an open GOP's keyframe decodable after the re-encoded
+head, as a new coded video sequence.
 
-An open GOP's keyframe is not an IDR: it continues the sequence before it (its frame_num, picture order count
-and reference marking count on the frames before), which the re-encoded head replaced. A decoder reaching it
-after the head mixes the two: frames come out in the wrong order or not at all. So the piece is rewritten:
+HEVC has the means for it: its open-GOP keyframe (a CRA picture) becomes a broken-link access picture (BLA),
+the NAL unit type made for splicing: decoders start a new sequence there, as after an IDR. Only the two-byte
+NAL headers of the first picture change.
+
+H.264 has none. An open GOP's keyframe is not an IDR: it continues the sequence before it (its frame_num,
+picture order count and reference marking count on the frames before), which the re-encoded head replaced. A
+decoder reaching it after the head mixes the two: frames come out in the wrong order or not at all. So the
+piece is rewritten:
 
 - its first picture becomes an IDR (nal_unit_type 5, frame_num 0, an idr_pic_id, IDR reference marking);
 - every later picture's frame_num is shifted by the same amount (until a real IDR), so the relative picture
@@ -409,14 +414,37 @@ def rewrite_unit(data: bytes, state: _State) -> bytes:
     return join_nals(out)
 
 
+HEVC_CRA, HEVC_BLA_W_LP = 21, 16
+HEVC_IRAP = range(16, 24)  # BLA, IDR, CRA (and reserved IRAP types)
+HEVC_SLICES = range(0, 32)
+
+
+def rewrite_hevc(data: bytes, units: list[mpegts.AccessUnit]) -> bytes:
+    """The first picture's CRA slices become BLA_W_LP (its leading pictures were dropped already)."""
+    nals = split_nals(units[0].data)
+    kinds = [(nal[0] >> 1) & 0x3F for nal in nals]
+    slices = [kind for kind in kinds if kind in HEVC_SLICES]
+    if not slices or slices[0] not in HEVC_IRAP:
+        raise SpliceError("the piece does not start with a random access picture")
+    if HEVC_CRA not in slices:  # an IDR or BLA: a sequence starts there already
+        return data
+    rewritten = [bytes([(nal[0] & 0x81) | HEVC_BLA_W_LP << 1]) + nal[1:] if kind == HEVC_CRA else nal
+                 for nal, kind in zip(nals, kinds, strict=True)]  # fmt: skip
+    first = mpegts.AccessUnit(units[0].pts, units[0].dts, join_nals(rewritten), key=True)
+    return mpegts.write("hevc", [first, *units[1:]])
+
+
 def rewrite_piece(data: bytes) -> bytes:
-    """An MPEG-TS piece that starts at an open GOP's keyframe -> one that starts a new sequence there."""
+    """An MPEG-TS piece that starts at an open GOP's keyframe -> one that starts a new sequence there (the
+    same bytes when it starts one already)."""
     try:
         codec, units = mpegts.read(data)
     except mpegts.TsError as error:
         raise SpliceError(f"cannot read the piece: {error}") from None
-    if codec != "h264":
-        raise SpliceError(f"{codec} is not H.264")
+    if not units:
+        raise SpliceError("the piece holds no picture")
+    if codec == "hevc":
+        return rewrite_hevc(data, units)
     first_slice = next((nal[0] & 0x1F for nal in split_nals(units[0].data) if nal[0] & 0x1F in (SLICE, IDR)), None)
     if first_slice is None:
         raise SpliceError("the piece holds no picture")
@@ -432,19 +460,19 @@ def rewrite_piece(data: bytes) -> bytes:
 
 def splice_argv(piece: str, output: str) -> list[str]:
     """The command that rewrites a copied piece (a step of the smart cut, printed by the dry run)."""
-    return [sys.executable, "-m", "clipper.h264splice", piece, output]
+    return [sys.executable, "-m", "clipper.splice", piece, output]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m clipper.h264splice IN.ts OUT.ts``: the rewrite as a command (smart cut runs it as a step)."""
+    """``python -m clipper.splice IN.ts OUT.ts``: the rewrite as a command (smart cut runs it as a step)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
-        print("usage: python -m clipper.h264splice IN.ts OUT.ts", file=sys.stderr)
+        print("usage: python -m clipper.splice IN.ts OUT.ts", file=sys.stderr)
         return 2
     try:
         Path(args[1]).write_bytes(rewrite_piece(Path(args[0]).read_bytes()))
     except (OSError, SpliceError) as error:
-        print(f"h264splice: {error}", file=sys.stderr)
+        print(f"splice: {error}", file=sys.stderr)
         return 1
     return 0
 
