@@ -212,6 +212,12 @@ def packet_times(path: str) -> list[float]:
 SEEK_DTS_MARGIN = 3 / 23
 
 
+# Decoded frames thrown away, each with the timestamp it has in the file: on ffmpeg's default grid (the
+# frame rate), a variable-rate stream's frames can round onto one tick ("non monotonically increasing
+# dts"), an error of the check, not of the file.
+_NULL_OUTPUT = ["-enc_time_base", "-1", "-f", "null", "-"]
+
+
 def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: bool = False) -> str | None:
     """Decode a few frames from each seam (where smart-cut pieces meet), in one ffmpeg run; the first
     decoder error, or None.
@@ -226,7 +232,7 @@ def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: 
     for seam in seams:
         argv += ["-ss", f"{seam + margin:.6f}", "-i", file_arg(path)]
     for index in range(len(seams)):
-        argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), "-f", "null", "-"]
+        argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), *_NULL_OUTPUT]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     message = result.stderr.strip()
     if result.returncode != 0 or message:
@@ -236,7 +242,7 @@ def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: 
 
 def decode_problems(path: str) -> str | None:
     """Decode the whole file (video and audio); the first decoder error, or None when it decodes cleanly."""
-    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", file_arg(path), "-f", "null", "-"]
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", file_arg(path), *_NULL_OUTPUT]
     try:
         result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=3600)
     except (OSError, subprocess.SubprocessError) as error:
