@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, probe, relay
+from clipper import cut, fetch, mpegts, probe, relay, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -506,7 +506,7 @@ class Runner:
                     Path(path).write_text(text, encoding="utf-8")
                 self._run_step(step, f"{step.phase} {job.output}")
                 if step.phase == "copy":
-                    self._check_piece(step)
+                    check_piece(step)
             temp = temp_path(job, self.config)
             reason, clip_info = self._verified(temp, job)
             join = next((step for step in steps if step.phase == "join"), None)
@@ -523,22 +523,18 @@ class Runner:
         finally:
             self._remove([Path(step.output) for step in steps if step.phase in PIECE_PHASES])
 
-    def _check_piece(self, step: Step) -> None:
-        """A copied piece must start at its keyframe and hold its frames: a seek that landed elsewhere, or
-        a filter that let other packets through, would shift or break the clip."""
-        start = step.starts_at if step.starts_at is not None else 0.0
-        times = probe.packet_times(step.output)
-        if not times or abs(times[0] - start) > 0.001:
-            raise CutError(f"copied piece starts at {times[0] if times else None}, not at the keyframe {start}")
-        if step.frames is not None and len(times) != step.frames:
-            raise CutError(f"copied piece holds {len(times)} frames, not {step.frames}")
-
     def _run_step(self, step: Step, label: str) -> None:
         self.reporter.debug("$ " + shlex.join(step.argv))
         key = f"{label}#{threading.get_ident()}"
         self.reporter.task_started(key, label, step.seconds)
         clock = MediaClock(step.offset, step.seconds)
         try:
+            if step.phase == "splice":  # the same function the step's command runs, without starting Python
+                try:
+                    splice.rewrite_file(*step.argv[-2:])
+                except (OSError, splice.SpliceError) as error:
+                    raise CutError(f"the open GOP cannot be spliced: {error}") from None
+                return
             cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, clock.done(seconds)),
                            self.children, cwd=step.cwd)  # fmt: skip
         finally:
@@ -602,6 +598,24 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def check_piece(step: Step) -> None:
+    """A copied piece must start at its keyframe and hold its frames: a seek that landed elsewhere, or
+    a filter that let other packets through, would shift or break the clip."""
+    start = step.starts_at if step.starts_at is not None else 0.0
+    if step.output.endswith(".ts"):  # read here: no ffprobe to start
+        try:
+            units = mpegts.read(Path(step.output).read_bytes())[1]
+        except (OSError, mpegts.TsError) as error:
+            raise CutError(f"copied piece cannot be read: {error}") from None
+        times = [unit.pts / 90000 for unit in units if unit.pts is not None]
+    else:
+        times = probe.packet_times(step.output)
+    if not times or abs(times[0] - start) > 0.001:
+        raise CutError(f"copied piece starts at {times[0] if times else None}, not at the keyframe {start}")
+    if step.frames is not None and len(times) != step.frames:
+        raise CutError(f"copied piece holds {len(times)} frames, not {step.frames}")
 
 
 def check_range(job: ClipJob, video_seconds: float) -> None:

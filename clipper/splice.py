@@ -459,8 +459,14 @@ def rewrite_piece(data: bytes) -> bytes:
 
 
 def splice_argv(piece: str, output: str) -> list[str]:
-    """The command that rewrites a copied piece (a step of the smart cut, printed by the dry run)."""
+    """The command that rewrites a copied piece (a step of the smart cut, printed by the dry run; the runner
+    calls ``rewrite_file`` with its last two arguments instead of starting Python again)."""
     return [sys.executable, "-m", "clipper.splice", piece, output]
+
+
+def rewrite_file(piece: str, output: str) -> None:
+    """``rewrite_piece`` from file to file."""
+    Path(output).write_bytes(rewrite_piece(Path(piece).read_bytes()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -470,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m clipper.splice IN.ts OUT.ts", file=sys.stderr)
         return 2
     try:
-        Path(args[1]).write_bytes(rewrite_piece(Path(args[0]).read_bytes()))
+        rewrite_file(args[0], args[1])
     except (OSError, SpliceError) as error:
         print(f"splice: {error}", file=sys.stderr)
         return 1

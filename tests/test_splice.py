@@ -7,6 +7,7 @@ another stream, and show exactly the source's frames."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clipper import mpegts, splice
+from clipper.errors import CutError
 from clipper.nal import NalError, Reader, Writer, escape, split_nals, unescape
+from clipper.runner import check_piece
 from clipper.splice import SpliceError
+from clipper.steps import Step
 
 # --- bits -------------------------------------------------------------------------------------------------------
 
@@ -299,3 +303,22 @@ def test_an_hevc_piece_from_an_idr_is_left_as_it_is(tmp_path: Path) -> None:
     data = _piece(source, tmp_path / "piece.ts", 2.0, 20, codec="hevc").read_bytes()
 
     assert splice.rewrite_piece(data) is data
+
+
+# --- the runner's check of a copied piece -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["ts", "mkv"])
+def test_a_copied_piece_must_start_at_its_keyframe_and_hold_its_frames(tmp_path: Path, suffix: str) -> None:
+    source = _encode(tmp_path / "closed.mp4", [])
+    piece = tmp_path / f"piece.{suffix}"
+    argv = ["ffmpeg", "-v", "error", "-y", "-copyts", "-ss", "2", "-i", str(source), "-map", "0:v", "-c:v", "copy",
+            "-frames:v", "30", "-muxdelay", "0", "-muxpreload", "0", str(piece)]  # fmt: skip
+    subprocess.run(argv, check=True)
+    good = Step("copy", (), str(piece), 1.2, frames=30, starts_at=2.0)
+
+    check_piece(good)
+    with pytest.raises(CutError, match=r"starts at 2\.0, not at the keyframe 2\.04"):
+        check_piece(replace(good, starts_at=2.04))
+    with pytest.raises(CutError, match="holds 30 frames, not 31"):
+        check_piece(replace(good, frames=31))
