@@ -25,7 +25,7 @@ from clipper.probe import MediaInfo, file_arg, is_url
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
-SMART_CODECS = ("h264", "vp9")
+SMART_CODECS = ("h264", "hevc", "vp9", "av1")
 ANNEX_B_CODECS = ("h264", "hevc")  # joined as MPEG-TS pieces: parameter sets travel in-band
 # ffprobe's H.264 profile -> (libx264's name for it, the pixel formats it holds that libx264 encodes).
 _H264_420 = ("yuv420p", "yuvj420p")
@@ -39,6 +39,9 @@ _H264_PROFILES = {
     "High 4:2:2": ("high422", _H264_422),
     "High 4:4:4 Predictive": ("high444", (*_H264_422, "yuv444p", "yuvj444p", "yuv444p10le")),
 }
+# ffprobe's HEVC profile -> (libx265's name for it, the pixel formats it holds).
+_HEVC_PROFILES = {"Main": ("main", ("yuv420p", "yuvj420p")), "Main 10": ("main10", ("yuv420p", "yuv420p10le"))}
+_AV1_PIX_FMTS = ("yuv420p", "yuv420p10le")  # what libsvtav1 encodes
 # The lowest libx264 profile that holds each pixel format (a re-encode keeps the source's format).
 _X264_PROFILE_FOR = {"yuv420p": "high", "yuvj420p": "high", "yuv420p10le": "high10", "yuv422p": "high422",
                      "yuvj422p": "high422", "yuv422p10le": "high422", "yuv444p": "high444", "yuvj444p": "high444",
@@ -223,6 +226,16 @@ def smart_unsupported(info: MediaInfo, output: str) -> str | None:
             return f"pixel format {info.pix_fmt} cannot be matched"
         if container_for(output) == "webm":
             return "webm cannot hold H.264"
+    elif info.video_codec == "hevc":
+        if info.profile not in _HEVC_PROFILES:
+            return f"HEVC profile {info.profile} cannot be matched"
+        if info.pix_fmt not in _HEVC_PROFILES[info.profile][1]:
+            return f"pixel format {info.pix_fmt} cannot be matched"
+        if container_for(output) == "webm":
+            return "webm cannot hold HEVC"
+    elif info.video_codec == "av1":
+        if info.pix_fmt not in _AV1_PIX_FMTS:
+            return f"AV1 pixel format {info.pix_fmt} cannot be matched"
     elif info.pix_fmt != "yuv420p":
         return f"VP9 pixel format {info.pix_fmt} cannot be matched"
     if info.rotation % 90:
@@ -245,6 +258,17 @@ def matching_encoder(info: MediaInfo) -> list[str]:
     source's by ``setts``.
     """
     color = [arg for pair in info.color for arg in pair]
+    if info.video_codec == "hevc":
+        # x265 levels are the ffprobe level / 30 (90 -> 3, 123 -> 4.1); its own log stays quiet.
+        params = "log-level=error" + (f":level-idc={info.level / 30:g}" if info.level else "")
+        return ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "16", "-bf", "0", "-x265-params", params,
+                "-profile:v", _HEVC_PROFILES.get(info.profile or "", ("main",))[0],
+                "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
+    if info.video_codec == "av1":
+        # SVT-AV1 at preset 10: about x264-veryfast speed; its sequence header matches SVT-made sources, and
+        # every copied keyframe carries its own anyway.
+        return ["-c:v", "libsvtav1", "-preset", "10", "-crf", "20", "-g", "300", "-pix_fmt", info.pix_fmt or "yuv420p",
+                *color]  # fmt: skip
     if info.video_codec == "vp9":
         return ["-c:v", "libvpx-vp9", "-crf", "18", "-b:v", "0", "-deadline", "good", "-cpu-used", "2",
                 "-row-mt", "1", "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
@@ -341,6 +365,8 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
         argv += audio_copy_or_encode(info.audio_codec, container)
     if container == "mp4" and info.time_base is not None:
         argv += ["-video_track_timescale", str(info.time_base.denominator)]
+    if container == "mp4" and info.video_codec == "hevc":
+        argv += ["-tag:v", "hvc1"]  # what Apple's players and browsers take (ffmpeg's default is hev1)
     if container == "mp4" and info.rotation:
         argv += ["-metadata:s:v:0", f"rotate={info.rotation}"]
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]

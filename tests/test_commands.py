@@ -140,7 +140,18 @@ def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
     [
         ({}, "a.mp4", None),
         ({}, "a.webm", "webm cannot hold H.264"),
-        ({"video_codec": "hevc"}, "a.mp4", "no matching encoder for hevc video"),
+        ({"video_codec": "mpeg2video"}, "a.mp4", "no matching encoder for mpeg2video video"),
+        ({"video_codec": "hevc", "profile": "Main"}, "a.mp4", None),
+        ({"video_codec": "hevc", "profile": "Main 10", "pix_fmt": "yuv420p10le"}, "a.mkv", None),
+        (
+            {"video_codec": "hevc", "profile": "Rext", "pix_fmt": "yuv444p"},
+            "a.mp4",
+            "HEVC profile Rext cannot be matched",
+        ),
+        ({"video_codec": "hevc", "profile": "Main"}, "a.webm", "webm cannot hold HEVC"),
+        ({"video_codec": "av1", "profile": "Main"}, "a.webm", None),
+        ({"video_codec": "av1", "pix_fmt": "yuv420p10le"}, "a.mp4", None),
+        ({"video_codec": "av1", "pix_fmt": "yuv444p"}, "a.mp4", "AV1 pixel format yuv444p cannot be matched"),
         ({"profile": "High 10 Intra"}, "a.mp4", "H.264 profile High 10 Intra cannot be matched"),
         ({"pix_fmt": "yuv422p"}, "a.mp4", "pixel format yuv422p cannot be matched"),
         ({"profile": "High 10", "pix_fmt": "yuv420p10le"}, "a.mp4", None),
@@ -160,6 +171,21 @@ def test_what_smart_cut_can_match(changes: dict[str, object], output: str, reaso
     from dataclasses import replace
 
     assert cut.smart_unsupported(replace(H264, **changes), output) == reason  # type: ignore[arg-type]
+
+
+def test_the_matching_encoders_of_hevc_and_av1_are_set_up_like_the_source() -> None:
+    from dataclasses import replace
+
+    hevc = replace(H264, video_codec="hevc", profile="Main 10", pix_fmt="yuv420p10le", level=123, color=())
+    av1 = replace(H264, video_codec="av1", profile="Main", pix_fmt="yuv420p", level=None, color=())
+
+    assert cut.matching_encoder(hevc) == [
+        "-c:v", "libx265", "-preset", "ultrafast", "-crf", "16", "-bf", "0",
+        "-x265-params", "log-level=error:level-idc=4.1", "-profile:v", "main10", "-pix_fmt", "yuv420p10le",
+    ]  # fmt: skip
+    assert cut.matching_encoder(av1) == [
+        "-c:v", "libsvtav1", "-preset", "10", "-crf", "20", "-g", "300", "-pix_fmt", "yuv420p",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,149 @@
+"""End to end: smart cut beyond H.264 and VP9: HEVC (open GOP with B-frames, as x265 makes it by default;
+closed GOP at 10 bits) and AV1 (SVT-AV1 with Opus in WebM, into WebM and MP4). Every clip is decoded and
+compared with its source frame by frame; the mode must be smart and the copied frames bit-identical."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from media import make_media
+from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_frame_exact, identical, source
+from verify import run_clipper
+
+pytestmark = pytest.mark.slow
+
+SECONDS = 30
+GOP = 50
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("smart-codecs")
+
+
+@pytest.fixture(scope="module")
+def cut(folder: Path) -> Cutter:
+    """``cut(source, start, end, suffix='.mp4')``: `clipper -v cut`, once per distinct clip."""
+    made: dict[tuple[Path, float, float, str], Clip] = {}
+
+    def run(path: Path, start: float, end: float, suffix: str = ".mp4", mode: str | None = None) -> Clip:
+        key = (path, start, end, suffix)
+        if key not in made:
+            out = folder / "clips" / f"{path.stem}-{start:g}-{end:g}-{suffix.lstrip('.')}"
+            result = run_clipper("-v", "cut", str(path), f"{start:g}-{end:g}", "-o", str(out / f"clip{suffix}"),
+                                 cwd=folder)  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            entry = json.loads((out / "manifest.json").read_text())["clips"][f"clip{suffix}"]
+            assert entry["status"] == "done", entry
+            encodes = [
+                line for line in result.stderr.splitlines() if line.startswith("$ ffmpeg") and "-c:v lib" in line
+            ]
+            made[key] = Clip(out / f"clip{suffix}", start, end, entry["mode"], encodes, result.stderr)
+        return made[key]
+
+    return run
+
+
+def x265(params: str) -> list[str]:
+    params = f"log-level=error:keyint={GOP}:min-keyint={GOP}:scenecut=0:{params}"
+    return ["-preset", "ultrafast", "-x265-params", params, "-tag:v", "hvc1"]
+
+
+@pytest.fixture(scope="module")
+def hevc_open(folder: Path) -> Source:
+    """HEVC as x265 makes it by default: open GOPs (CRA keyframes with leading pictures), 3 B-frames."""
+    path = make_media(folder / "hevc-open.mp4", seconds=SECONDS, size=SIZE, vcodec="libx265", extra=x265("bframes=3"))
+    return source(path, 25.0, GOP)
+
+
+@pytest.fixture(scope="module")
+def hevc_10bit(folder: Path) -> Source:
+    """10-bit HEVC (Main 10), closed GOPs, B-frames."""
+    extra = [*x265("bframes=3:open-gop=0"), "-pix_fmt", "yuv420p10le"]
+    return source(
+        make_media(folder / "hevc10.mp4", seconds=SECONDS, size=SIZE, vcodec="libx265", extra=extra), 25.0, GOP
+    )
+
+
+@pytest.fixture(scope="module")
+def av1(folder: Path) -> Source:
+    """AV1 (SVT-AV1) and Opus in WebM, a keyframe every 2 s."""
+    path = make_media(folder / "av1.webm", seconds=SECONDS, size=SIZE, vcodec="libsvtav1", acodec="libopus",
+                      extra=["-preset", "12", "-svtav1-params", "scd=0"])  # fmt: skip
+    return source(path, 25.0, GOP)
+
+
+def codec_of(path: Path) -> tuple[str, str, str]:
+    """(codec, tag, pixel format) of the first video stream."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=codec_name,codec_tag_string,pix_fmt", "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    stream = json.loads(out)["streams"][0]
+    return stream["codec_name"], stream["codec_tag_string"], stream["pix_fmt"]
+
+
+# (start, end, frames, frames before the first keyframe, minimum bit-identical share or None for short clips)
+CLIPS = {
+    "one-frame-after-a-keyframe": (4.04, 15.36, 283, 49, 0.8),
+    "one-frame-before-a-keyframe": (3.96, 16.0, 301, 1, 0.9),
+    "shorter-than-a-gop": (4.2, 5.6, 35, 35, None),
+    "to-the-end": (22.52, 30.0, 187, 37, 0.75),
+}
+
+
+@pytest.mark.parametrize(("start", "end", "frames", "head", "share"), CLIPS.values(), ids=CLIPS.keys())
+def test_open_gop_hevc_clips_are_smart_cut_frame_exact(
+    cut: Cutter, hevc_open: Source, start: float, end: float, frames: int, head: int, share: float | None
+) -> None:
+    clip = cut(hevc_open.path, start, end)
+
+    assert_frame_exact(clip, hevc_open, frames)
+    assert clip.mode == "smart", clip.log
+    assert_copied(clip, hevc_open, head, share)
+    assert codec_of(clip.path)[:2] == ("hevc", "hvc1")
+
+
+def test_an_hevc_clip_on_a_keyframe_is_copied_from_its_first_frame(cut: Cutter, hevc_open: Source) -> None:
+    clip = cut(hevc_open.path, 4.0, 10.0)
+
+    assert_frame_exact(clip, hevc_open, 150)
+    assert clip.mode == "smart"
+    assert not any(".head." in line for line in clip.encodes)
+    # It ends just before the next open GOP's keyframe: its last frames are that keyframe's leading pictures,
+    # which cannot be copied without it (outside the clip), so they are re-encoded; the rest is the source.
+    assert_copied(clip, hevc_open, 0, None)
+
+
+@pytest.mark.parametrize(("start", "end", "frames", "head", "share"), CLIPS.values(), ids=CLIPS.keys())
+def test_10_bit_hevc_clips_stay_10_bit_and_are_smart_cut(
+    cut: Cutter, hevc_10bit: Source, start: float, end: float, frames: int, head: int, share: float | None
+) -> None:
+    clip = cut(hevc_10bit.path, start, end)
+
+    assert_frame_exact(clip, hevc_10bit, frames)
+    assert clip.mode == "smart", clip.log
+    assert_copied(clip, hevc_10bit, head, share)
+    assert codec_of(clip.path) == ("hevc", "hvc1", "yuv420p10le")
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mp4"])
+@pytest.mark.parametrize(("start", "end", "frames", "head", "share"), CLIPS.values(), ids=CLIPS.keys())
+def test_av1_clips_are_smart_cut_frame_exact(
+    cut: Cutter, av1: Source, suffix: str, start: float, end: float, frames: int, head: int, share: float | None
+) -> None:
+    clip = cut(av1.path, start, end, suffix)
+
+    assert_frame_exact(clip, av1, frames)
+    assert clip.mode == "smart", clip.log
+    assert_copied(clip, av1, head, share)
+    assert codec_of(clip.path)[0] == "av1"
+
+
+def test_an_av1_clip_on_a_keyframe_is_copied_whole(cut: Cutter, av1: Source) -> None:
+    clip = cut(av1.path, 4.0, 10.0, ".webm")
+
+    assert (clip.mode, clip.encodes) == ("smart", [])
+    assert all(identical(clip, av1))
