@@ -27,33 +27,47 @@ class TsError(ValueError):
     pass
 
 
-def _timestamp(field: bytes | bytearray) -> int:
+def _timestamp(field: bytes) -> int:
     return ((field[0] >> 1) & 0x07) << 30 | field[1] << 22 | (field[2] >> 1) << 15 | field[3] << 7 | field[4] >> 1
 
 
-def _payloads(data: bytes) -> tuple[int, list[tuple[bytes, bool, bool]]]:
-    """(stream type, [(payload, unit start, random access)]) of the first video stream in the program."""
+def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[tuple[memoryview, bool, bool]]]:
+    """(stream type, [(payload, unit start, random access)]) of the first video stream in the program; with
+    ``limit``, only up to (not including) that many units' starts. The packets' header bytes are read as
+    strided slices and the payloads as views: a piece of thousands of packets takes milliseconds."""
     if len(data) % PACKET:
         raise TsError("not a whole number of transport packets")
+    syncs = data[0::PACKET]
+    if syncs.count(0x47) != len(syncs):
+        raise TsError(f"lost sync at byte {next(i for i, b in enumerate(syncs) if b != 0x47) * PACKET}")
+    view = memoryview(data)
     pmt_pid = video_pid = None
     stream_type = 0
-    payloads: list[tuple[bytes, bool, bool]] = []
-    for offset in range(0, len(data), PACKET):
-        packet = data[offset : offset + PACKET]
-        if packet[0] != 0x47:
-            raise TsError(f"lost sync at byte {offset}")
-        start = bool(packet[1] & 0x40)
-        pid = (packet[1] & 0x1F) << 8 | packet[2]
-        control = (packet[3] >> 4) & 0x3
+    payloads: list[tuple[memoryview, bool, bool]] = []
+    starts = 0
+    headers = zip(data[1::PACKET], data[2::PACKET], data[3::PACKET], strict=True)
+    for index, (flags, low, control_byte) in enumerate(headers):
+        start = bool(flags & 0x40)
+        pid = (flags & 0x1F) << 8 | low
+        if pid != video_pid and video_pid is not None:
+            continue
+        offset = index * PACKET
+        control = (control_byte >> 4) & 0x3
         body = 4
         random_access = False
         if control & 0x2:
-            body += 1 + packet[4]
-            random_access = packet[4] > 0 and bool(packet[5] & 0x40)
+            body += 1 + data[offset + 4]
+            random_access = data[offset + 4] > 0 and bool(data[offset + 5] & 0x40)
         if not control & 0x1 or body >= PACKET:
             continue
-        payload = packet[body:]
-        if pid == 0 and start and pmt_pid is None:
+        payload = view[offset + body : offset + PACKET]
+        if pid == video_pid:
+            if start:
+                starts += 1
+                if limit is not None and starts > limit:
+                    break
+            payloads.append((payload, start, random_access))
+        elif pid == 0 and start and pmt_pid is None:
             section = payload[1 + payload[0] :]
             pmt_pid = (section[10] & 0x1F) << 8 | section[11]
         elif pid == pmt_pid and start and video_pid is None:
@@ -66,35 +80,35 @@ def _payloads(data: bytes) -> tuple[int, list[tuple[bytes, bool, bool]]]:
                     video_pid, stream_type = elementary, kind
                     break
                 at += 5 + ((section[at + 3] & 0x0F) << 8 | section[at + 4])
-        elif pid == video_pid:
-            payloads.append((payload, start, random_access))
     if video_pid is None:
         raise TsError("no H.264 or HEVC stream")
     return stream_type, payloads
 
 
-def read(data: bytes) -> tuple[str, list[AccessUnit]]:
-    """The codec and access units (one per PES packet, as ffmpeg's muxer writes them) of the video stream."""
-    stream_type, payloads = _payloads(data)
+def read(data: bytes, limit: int | None = None) -> tuple[str, list[AccessUnit]]:
+    """The codec and access units (one per PES packet, as ffmpeg's muxer writes them) of the video stream;
+    only the first ``limit`` of them when given."""
+    stream_type, payloads = _payloads(data, limit)
     units: list[AccessUnit] = []
-    pes = bytearray()
+    parts: list[memoryview] = []
     key = False
 
     def finish() -> None:
-        if not pes:
+        if not parts:
             return
+        pes = b"".join(parts)
         if pes[:3] != b"\x00\x00\x01":
             raise TsError("a PES packet without its start code")
         flags, header = pes[7], pes[8]
         pts = _timestamp(pes[9:14]) if flags & 0x80 else None
         dts = _timestamp(pes[14:19]) if flags & 0xC0 == 0xC0 else pts
-        units.append(AccessUnit(pts, dts, bytes(pes[9 + header :]), key))
+        units.append(AccessUnit(pts, dts, pes[9 + header :], key))
 
     for payload, start, random_access in payloads:
         if start:
             finish()
-            pes, key = bytearray(), random_access
-        pes += payload
+            parts, key = [], random_access
+        parts.append(payload)
     finish()
     return STREAM_TYPES[stream_type], units
 

@@ -423,33 +423,41 @@ def rewrite_hevc(data: bytes, units: list[mpegts.AccessUnit]) -> bytes:
     """The first picture's CRA slices become BLA_W_LP (its leading pictures were dropped already)."""
     nals = split_nals(units[0].data)
     kinds = [(nal[0] >> 1) & 0x3F for nal in nals]
-    slices = [kind for kind in kinds if kind in HEVC_SLICES]
-    if not slices or slices[0] not in HEVC_IRAP:
-        raise SpliceError("the piece does not start with a random access picture")
-    if HEVC_CRA not in slices:  # an IDR or BLA: a sequence starts there already
-        return data
     rewritten = [bytes([(nal[0] & 0x81) | HEVC_BLA_W_LP << 1]) + nal[1:] if kind == HEVC_CRA else nal
                  for nal, kind in zip(nals, kinds, strict=True)]  # fmt: skip
     first = mpegts.AccessUnit(units[0].pts, units[0].dts, join_nals(rewritten), key=True)
     return mpegts.write("hevc", [first, *units[1:]])
 
 
+def starts_sequence(codec: str, unit: bytes) -> bool:
+    """Whether an access unit starts a coded video sequence already: an H.264 IDR, an HEVC IDR or BLA."""
+    nals = split_nals(unit)
+    if codec == "hevc":
+        kinds = [(nal[0] >> 1) & 0x3F for nal in nals]
+        slices = [kind for kind in kinds if kind in HEVC_SLICES]
+        if not slices or slices[0] not in HEVC_IRAP:
+            raise SpliceError("the piece does not start with a random access picture")
+        return HEVC_CRA not in slices
+    first_slice = next((nal[0] & 0x1F for nal in nals if nal[0] & 0x1F in (SLICE, IDR)), None)
+    if first_slice is None:
+        raise SpliceError("the piece holds no picture")
+    return first_slice == IDR
+
+
 def rewrite_piece(data: bytes) -> bytes:
     """An MPEG-TS piece that starts at an open GOP's keyframe -> one that starts a new sequence there (the
     same bytes when it starts one already)."""
     try:
+        codec, first = mpegts.read(data, limit=1)
+        if not first:
+            raise SpliceError("the piece holds no picture")
+        if starts_sequence(codec, first[0].data):  # a closed GOP: nothing to do (and nothing more to read)
+            return data
         codec, units = mpegts.read(data)
     except mpegts.TsError as error:
         raise SpliceError(f"cannot read the piece: {error}") from None
-    if not units:
-        raise SpliceError("the piece holds no picture")
     if codec == "hevc":
         return rewrite_hevc(data, units)
-    first_slice = next((nal[0] & 0x1F for nal in split_nals(units[0].data) if nal[0] & 0x1F in (SLICE, IDR)), None)
-    if first_slice is None:
-        raise SpliceError("the piece holds no picture")
-    if first_slice == IDR:  # a closed GOP: the piece starts a sequence already
-        return data
     state = _State()
     rewritten = []
     for index, unit in enumerate(units):
