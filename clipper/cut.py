@@ -273,7 +273,7 @@ def matching_encoder(info: MediaInfo) -> list[str]:
         return ["-c:v", "libvpx-vp9", "-crf", "18", "-b:v", "0", "-deadline", "good", "-cpu-used", "2",
                 "-row-mt", "1", "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
     level = f"{info.level / 10:g}" if info.level else "auto"
-    return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-bf", "0",
+    return ["-c:v", "libx264", "-preset", "superfast", "-crf", "16", "-bf", "0",
             "-profile:v", _H264_PROFILES.get(info.profile or "", ("high",))[0], "-level:v", level,
             "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
 

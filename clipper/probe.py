@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -105,13 +106,15 @@ def rotation(video: dict[str, Any]) -> int:
     return round(degrees) % 360 if degrees is not None and math.isfinite(degrees) else 0
 
 
+def _is_picture(stream: dict[str, Any]) -> bool:
+    """A video stream that is not a cover picture."""
+    return stream.get("codec_type") == "video" and not (stream.get("disposition") or {}).get("attached_pic")
+
+
 def media_info(data: dict[str, Any]) -> MediaInfo:
     """ffprobe's ``-show_format -show_streams`` JSON -> MediaInfo."""
     streams = data.get("streams") or []
-    video = next(
-        (s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")),
-        None,
-    )
+    video = next((stream for stream in streams if _is_picture(stream)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     fmt = data.get("format") or {}
     video_duration = _number(video.get("duration")) if video else None
@@ -166,6 +169,28 @@ def parse_packets(csv: str) -> list[Packet]:
         dts = int(fields[1]) if fields[1].lstrip("-").isdigit() else None
         packets.append(Packet(int(fields[0]), dts, "K" in fields[2]))
     return packets
+
+
+def probe_with_packets(path: str, start: float, end: float) -> tuple[MediaInfo, list[Packet]]:
+    """What ``probe`` and ``packets`` read, in one ffprobe run (each run costs a process start and a read
+    of the file's index): the streams, and the video packets from the keyframe before ``start`` to ``end``."""
+    argv = ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", "-show_entries",
+            "packet=stream_index,pts,dts,flags", "-read_intervals", f"{max(0.0, start):.6f}%{end:.6f}",
+            file_arg(path)]  # fmt: skip
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    except FileNotFoundError:
+        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
+    if result.returncode != 0:
+        message = result.stderr.strip().splitlines()
+        raise CutError(f"ffprobe cannot read it: {message[-1] if message else 'no message'}", path)
+    data = json.loads(result.stdout)
+    info = media_info(data)
+    video = next((stream.get("index") for stream in data.get("streams") or [] if _is_picture(stream)), None)
+    found = [Packet(int(packet["pts"]), int(packet["dts"]) if "dts" in packet else None, "K" in packet["flags"])
+             for packet in data.get("packets") or []
+             if packet.get("stream_index") == video and "pts" in packet]  # fmt: skip
+    return info, found
 
 
 def packets(path: str, start: float, end: float) -> list[Packet]:

@@ -467,11 +467,23 @@ class Runner:
         try:
             if not Path(media.path).is_file():
                 raise CutError(f"source file not found: {media.path}")
+            packets = None
+            with self._lock:
+                known = self._infos.get(media.path)
+            if known is None and media.origin is not None and config.mode == "smart":
+                # A section's timeline is known before it is probed: its streams and the clip's packets are
+                # read in one ffprobe run.
+                info, found = probe.probe_with_packets(media.path, *packet_window(job, media.origin))
+                with self._lock:
+                    self._infos[media.path] = info
+                if cut.smart_unsupported(info, job.output) is None:
+                    packets = found
             info = self._info(media.path)
             origin = info.origin if media.origin is None else media.origin
             if media.origin is None:  # the whole video: its length is known before any work
                 check_range(job, info.duration)
-            packets = smart_packets(job, media.path, info, origin, config)
+            if packets is None:
+                packets = smart_packets(job, media.path, info, origin, config)
             steps, note = clip_steps(job, config, media.path, origin, info, packets)
             mode = "reencode" if note else config.mode
             if note:

@@ -107,7 +107,7 @@ def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
     assert argv[len(FF):] == [
         "-copyts", "-noautorotate", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", "trim=start=33.3", "-frames:v", "17",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
+        "-c:v", "libx264", "-preset", "superfast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
         "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
         "-bsf:v", "setts=dts=DTS-7200",
         "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.head.ts",

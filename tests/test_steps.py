@@ -98,8 +98,9 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
     steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
     assert note is None
     assert [(s.phase, s.seconds) for s in steps] == [("encode", pytest.approx(0.68)), ("copy", pytest.approx(27.1)),
+                                                     ("splice", pytest.approx(27.1)),
                                                      ("join", pytest.approx(27.78))]  # fmt: skip
-    encode, copy, join = (list(s.argv) for s in steps)
+    encode, copy, splice, join = (list(s.argv) for s in steps)
     assert encode[encode.index("-ss") + 1] == "32.32" and encode[encode.index("-frames:v") + 1] == "17"
     assert encode[encode.index("-vf") + 1] == "trim=start=33.3"  # from the frame at 33.32, half a frame early
     # The copy seeks where the packet listing began (33.32 - 1 s; the listing here starts at frame 800) and drops
@@ -107,7 +108,9 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
     assert copy[copy.index("-ss") + 1] == "32.32" and copy[copy.index("-frames:v") + 1] == "678"
     assert copy[copy.index("-bsf:v") + 1].endswith("noise=drop=lt(n\\,50)")
     assert steps[1].starts_at == 34.0
-    assert join[join.index("-i") + 1] == f"concat:{steps[0].output}|{steps[1].output}"
+    # An open GOP's keyframe would start a new sequence after the splice (a closed one is left as it is).
+    assert splice[-4:] == ["-m", "clipper.splice", steps[1].output, steps[2].output]
+    assert join[join.index("-i") + 1] == f"concat:{steps[0].output}|{steps[2].output}"
     assert join[join.index("-t") + 1] == "27.78"
     assert join[-1] == f"file:{config.output_dir / '.c33.32.mp4.part'}"
     assert all(Path(s.output).parent == config.output_dir for s in steps)
@@ -115,8 +118,8 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
 
 def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:
     clip = job(10, 20, source="/m/v.mp4")
-    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="av1"), [])
-    assert note == "re-encoding the whole clip: no matching encoder for av1 video"
+    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="mpeg4"), [])
+    assert note == "re-encoding the whole clip: no matching encoder for mpeg4 video"
     assert [s.phase for s in steps] == ["cut"]
     assert "libx264" in steps[0].argv
 
