@@ -79,18 +79,28 @@ def existing_clips(output_dir: Path) -> list[dict[str, Any]]:
             if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
 
 
-def make_poster(output_dir: Path, name: str, duration: float) -> str | None:
-    """The clip's poster frame (a JPEG in posters/), made unless a newer one is there; why not, or None."""
+def poster_time(duration: float) -> float:
+    """Where in a clip its poster frame is taken: a second in, or a third of a short clip."""
+    return min(1.0, duration / 3)
+
+
+def make_poster(output_dir: Path, name: str, duration: float, made: Path | None = None) -> str | None:
+    """The clip's poster frame (a JPEG in posters/), made unless a newer one is there; why not, or None.
+
+    ``made``: a poster frame already taken (by the run that checked the clip): it is moved into place."""
     clip = output_dir / name
     poster = output_dir / gallery.poster_name(name)
-    if poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
+    if made is None and poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
         return None
     poster.parent.mkdir(exist_ok=True)
     if poster.parent.is_symlink():
         return f"{poster.parent} is a symbolic link: clipper will not write through it (remove it)"
     temp = poster.with_name(f".{secrets.token_hex(8)}.jpg.part")  # unpredictable: nothing planted there
     try:
-        cut.run_ffmpeg(cut.poster_argv(str(clip), min(1.0, duration / 3), str(temp)))
+        if made is not None and made.is_file() and not made.is_symlink():
+            os.replace(made, temp)  # same folder tree; then into place like a fresh one
+        else:
+            cut.run_ffmpeg(cut.poster_argv(str(clip), poster_time(duration), str(temp)))
         os.replace(temp, poster)
     except ClipperError as error:
         return error.message

@@ -243,7 +243,8 @@ SEEK_DTS_MARGIN = 3 / 23
 _NULL_OUTPUT = ["-enc_time_base", "-1", "-f", "null", "-"]
 
 
-def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: bool = False) -> str | None:
+def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: bool = False,
+                also: Sequence[str] = ()) -> str | None:  # fmt: skip
     """Decode a few frames from each seam (where smart-cut pieces meet), in one ffmpeg run; the first
     decoder error, or None.
 
@@ -251,6 +252,7 @@ def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: 
     wrong parameter set shows at once. With B-frames (``reorder``) ffmpeg seeks a little earlier than asked,
     which would land on the keyframe before: the seek is moved by as much, so that an open GOP's keyframe
     inside a copied piece (whose leading pictures cannot decode when started there) is not where it starts.
+    ``also``: more inputs and outputs for the same ffmpeg run (numbered after the seams').
     """
     margin = SEEK_DTS_MARGIN if reorder else 0.0
     argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
@@ -258,6 +260,7 @@ def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: 
         argv += ["-ss", f"{seam + margin:.6f}", "-i", file_arg(path)]
     for index in range(len(seams)):
         argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), *_NULL_OUTPUT]
+    argv += also  # more inputs and outputs in the same run (the clip's poster): one process start less
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     message = result.stderr.strip()
     if result.returncode != 0 or message:

@@ -30,6 +30,7 @@ from clipper.outputs import (
     MANIFEST_NAME,
     file_record,
     make_poster,
+    poster_time,
     read_manifest,
     unchanged,
     write_json_atomic,
@@ -54,6 +55,7 @@ from clipper.steps import (
     leftovers,
     packet_window,
     plan_videos,
+    poster_path,
     resolve_command,
     section_path,
     section_step,
@@ -501,7 +503,8 @@ class Runner:
             os.replace(temp, final_path(job, config))
             record = file_record(final_path(job, config))
             if self.companions:
-                make_poster(config.output_dir, job.output, job.duration)  # here, in parallel, not all at the end
+                # here, in parallel, not all at the end
+                make_poster(config.output_dir, job.output, job.duration, made=poster_path(job, config))
             return ClipResult(job, "done", duration=job.duration, size=record["size"], mode=mode, fetch=media.fetch,
                               file=record)  # fmt: skip
         except (ClipperError, ValueError) as error:  # ValueError: no frame to plan a cut from (a range too short)
@@ -529,8 +532,12 @@ class Runner:
                 if count != join.frames:
                     reason = f"it holds {count} frames, not {join.frames}"
                 elif join.joins:
-                    reason = probe.seam_errors(str(temp), join.joins, reorder=clip_info.has_b_frames > 0)
+                    # The poster frame is taken in the same ffmpeg run (a process start less per clip).
+                    poster = cut.poster_args(str(temp), poster_time(job.duration), str(poster_path(job, self.config)),
+                                             len(join.joins)) if self.companions else []  # fmt: skip
+                    reason = probe.seam_errors(str(temp), join.joins, reorder=clip_info.has_b_frames > 0, also=poster)
             if reason is not None:
+                self._remove([poster_path(job, self.config)])  # a frame of a clip that is not kept
                 raise CutError(f"the clip did not verify: {reason}")
         finally:
             self._remove([Path(step.output) for step in steps if step.phase in PIECE_PHASES])

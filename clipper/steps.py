@@ -178,12 +178,17 @@ def full_target(plan: VideoPlan, config: Config) -> str:
     )
 
 
+def poster_path(job: ClipJob, config: Config) -> Path:
+    """A poster frame taken while the clip was checked, before it moves into posters/."""
+    return Path(piece_prefix(job, config) + ".poster.jpg")
+
+
 def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
     """A clip's temporary files in this run."""
     prefix = piece_prefix(job, config)
     names = ("head", "copy", "mid", "tail")
     pieces = [Path(f"{prefix}.{name}.{suffix}") for name in names for suffix in ("ts", "mkv")]
-    return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), *pieces]
+    return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), poster_path(job, config), *pieces]
 
 
 def leftovers(config: Config) -> list[Path]:

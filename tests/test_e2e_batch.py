@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
 from media import make_media
-from verify import check_clip, processes_mentioning, run_clipper, thumbnails
+from verify import check_clip, nearest_frame, processes_mentioning, run_clipper, thumbnails
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +65,14 @@ def test_batch_makes_the_example_notes_clips_frame_accurate(
         assert abs(check.duration - (end - start)) <= 0.05, (name, check)
     manifest = json.loads((out / "manifest.json").read_text())["clips"]
     assert {name: entry["status"] for name, entry in manifest.items()} == dict.fromkeys(EXAMPLE_CLIPS, "done")
+    assert {name: entry["mode"] for name, entry in manifest.items()} == dict.fromkeys(EXAMPLE_CLIPS, "smart")
     assert manifest["u3HBJVjpXuw-3m34s.mp4"]["start"] == 214
     assert "4 done, 0 skipped, 0 failed" in result.stderr
+    for name in EXAMPLE_CLIPS:  # each poster is the clip's frame a second in (taken while the seams were checked)
+        poster = thumbnails(out / "posters" / name.replace(".mp4", ".jpg"))
+        second = round(FPS)
+        assert len(poster) == 1, name
+        assert nearest_frame(poster[0], thumbnails(out / name), second, window=second) == second, name
 
     # A second run finds every clip made and verified: nothing is redone, no file is touched.
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
