@@ -21,7 +21,7 @@ from pathlib import Path
 
 from clipper.errors import CutError, ToolError
 from clipper.fetch import MediaStream
-from clipper.probe import MediaInfo, file_arg, is_url
+from clipper.probe import MediaInfo, file_arg, is_url, poster_args
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
@@ -381,13 +381,6 @@ def remux_argv(source: str, output: str) -> list[str]:
 def poster_argv(clip: str, at: float, output: str) -> list[str]:
     """A JPEG poster frame from the clip, at most 640 pixels wide."""
     return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *poster_args(clip, at, output, 0)]
-
-
-def poster_args(clip: str, at: float, output: str, index: int) -> list[str]:
-    """The poster as one more input (number ``index``) and output of an ffmpeg run (e.g. the seam check's)."""
-    return ["-ss", seconds_arg(at), "-i", file_arg(clip), "-map", f"{index}:v:0", "-frames:v", "1",
-            "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "image2", "-c:v", "mjpeg",
-            file_arg(output)]  # fmt: skip
 
 
 # --- running -----------------------------------------------------------------------------------------

@@ -243,8 +243,16 @@ SEEK_DTS_MARGIN = 3 / 23
 _NULL_OUTPUT = ["-enc_time_base", "-1", "-f", "null", "-"]
 
 
+def poster_args(clip: str, at: float, output: str, index: int) -> list[str]:
+    """A JPEG poster frame (at most 640 pixels wide) from input number ``index``: its input and output
+    options, for a run of its own or the seam check's."""
+    return ["-ss", f"{at:.6f}", "-i", file_arg(clip), "-map", f"{index}:v:0", "-frames:v", "1",
+            "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "image2", "-c:v", "mjpeg", "-y",
+            file_arg(output)]  # fmt: skip
+
+
 def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: bool = False,
-                also: Sequence[str] = ()) -> str | None:  # fmt: skip
+                poster: tuple[float, str] | None = None) -> str | None:  # fmt: skip
     """Decode a few frames from each seam (where smart-cut pieces meet), in one ffmpeg run; the first
     decoder error, or None.
 
@@ -252,15 +260,17 @@ def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: 
     wrong parameter set shows at once. With B-frames (``reorder``) ffmpeg seeks a little earlier than asked,
     which would land on the keyframe before: the seek is moved by as much, so that an open GOP's keyframe
     inside a copied piece (whose leading pictures cannot decode when started there) is not where it starts.
-    ``also``: more inputs and outputs for the same ffmpeg run (numbered after the seams').
+    ``poster``: (time, file) of the clip's poster frame, taken in the same run (one process start less).
     """
     margin = SEEK_DTS_MARGIN if reorder else 0.0
     argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
+    if poster is not None:  # first: placed after the null outputs, ffmpeg 5.1 decodes the inputs to their end
+        argv += poster_args(path, poster[0], poster[1], 0)
+    first = 1 if poster is not None else 0
     for seam in seams:
         argv += ["-ss", f"{seam + margin:.6f}", "-i", file_arg(path)]
-    for index in range(len(seams)):
+    for index in range(first, first + len(seams)):
         argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), *_NULL_OUTPUT]
-    argv += also  # more inputs and outputs in the same run (the clip's poster): one process start less
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     message = result.stderr.strip()
     if result.returncode != 0 or message:

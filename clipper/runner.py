@@ -533,9 +533,13 @@ class Runner:
                     reason = f"it holds {count} frames, not {join.frames}"
                 elif join.joins:
                     # The poster frame is taken in the same ffmpeg run (a process start less per clip).
-                    poster = cut.poster_args(str(temp), poster_time(job.duration), str(poster_path(job, self.config)),
-                                             len(join.joins)) if self.companions else []  # fmt: skip
-                    reason = probe.seam_errors(str(temp), join.joins, reorder=clip_info.has_b_frames > 0, also=poster)
+                    poster = (poster_time(job.duration), str(poster_path(job, self.config)))
+                    reason = probe.seam_errors(
+                        str(temp),
+                        join.joins,
+                        reorder=clip_info.has_b_frames > 0,
+                        poster=poster if self.companions else None,
+                    )
             if reason is not None:
                 self._remove([poster_path(job, self.config)])  # a frame of a clip that is not kept
                 raise CutError(f"the clip did not verify: {reason}")
