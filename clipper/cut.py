@@ -247,7 +247,9 @@ def smart_unsupported(info: MediaInfo, output: str) -> str | None:
 
 
 def piece_container(info: MediaInfo) -> str:
-    return "mpegts" if info.video_codec in ANNEX_B_CODECS else "matroska"
+    """MPEG-TS for H.264 and HEVC (parameter sets in-band); else NUT, which keeps the stream's own time base
+    (Matroska rounds timestamps to the millisecond: 29.97 fps frames would come out 33 and 34 ms long)."""
+    return "mpegts" if info.video_codec in ANNEX_B_CODECS else "nut"
 
 
 def matching_encoder(info: MediaInfo) -> list[str]:
@@ -331,7 +333,7 @@ def copy_piece_argv(source: str, info: MediaInfo, seek: float, skip: int, packet
 
 
 def concat_list(pieces: Sequence[tuple[str, float]]) -> str:
-    """The concat demuxer's list for Matroska pieces: (name, duration) each, names quoted for it.
+    """The concat demuxer's list for NUT pieces: (name, duration) each, names quoted for it.
 
     The durations are given because a piece that keeps the source's timestamps reports one counted from 0.
     """
@@ -345,7 +347,7 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
     """Join the pieces (video) with the source's audio for [audio_start, +duration) into the clip.
 
     MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
-    change in-band at the joins); Matroska pieces through the concat demuxer (``list_file``). Neither
+    change in-band at the joins); NUT pieces through the concat demuxer (``list_file``). Neither
     carries a display matrix: the source's rotation is written again (ffmpeg 5.1's MP4 muxer takes it from
     the ``rotate`` tag; its Matroska muxer has no rotation, see ``smart_unsupported``).
     """

@@ -187,7 +187,7 @@ def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
     """A clip's temporary files in this run."""
     prefix = piece_prefix(job, config)
     names = ("head", "copy", "mid", "tail")
-    pieces = [Path(f"{prefix}.{name}.{suffix}") for name in names for suffix in ("ts", "mkv")]
+    pieces = [Path(f"{prefix}.{name}.{suffix}") for name in names for suffix in ("ts", "nut")]
     return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), poster_path(job, config), *pieces]
 
 
@@ -294,7 +294,7 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     clip_start = origin + job.start
     plan = plan_smart(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
     prefix = piece_prefix(job, config)
-    suffix = "ts" if cut.piece_container(info) == "mpegts" else "mkv"
+    suffix = "ts" if cut.piece_container(info) == "mpegts" else "nut"
     delay = float(plan.decode_delay * time_base)
     steps: list[Step] = []
     pieces: list[str] = []
@@ -318,7 +318,7 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
     list_file = None
-    if suffix == "mkv":
+    if suffix == "nut":
         list_file = prefix + ".list"
         lengths = [float((piece.end - piece.start) * time_base) for piece in plan.pieces]
         files = (*files, (list_file, cut.concat_list(list(zip(pieces, lengths, strict=True)))))

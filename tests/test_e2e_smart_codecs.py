@@ -147,3 +147,23 @@ def test_an_av1_clip_on_a_keyframe_is_copied_whole(cut: Cutter, av1: Source) -> 
 
     assert (clip.mode, clip.encodes) == ("smart", [])
     assert all(identical(clip, av1))
+
+
+@pytest.fixture(scope="module")
+def av1_ntsc(folder: Path) -> Source:
+    """AV1 in MP4 at 30000/1001 fps (a keyframe every 60 frames): timestamps Matroska would round to 1 ms."""
+    path = make_media(folder / "av1-ntsc.mp4", seconds=12, size=SIZE, rate="30000/1001", gop=60,
+                      vcodec="libsvtav1", extra=["-preset", "12", "-svtav1-params", "scd=0"])  # fmt: skip
+    return source(path, 30000 / 1001, 60)
+
+
+def test_an_ntsc_rate_av1_clip_keeps_its_exact_timestamps(cut: Cutter, av1_ntsc: Source) -> None:
+    clip = cut(av1_ntsc.path, 4.037, 10.043)  # frames 121..300 (at n * 1001/30000 s): one after the keyframe at 120
+
+    assert_frame_exact(clip, av1_ntsc, 180)
+    assert clip.mode == "smart", clip.log
+    assert_copied(clip, av1_ntsc, 59, 0.6)
+    durations = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                "packet=duration", "-of", "csv=p=0", str(clip.path)],
+                               check=True, capture_output=True, text=True).stdout.split()  # fmt: skip
+    assert set(durations) == {"1001"}, sorted(set(durations))  # every frame 1001/30000 s, none rounded
