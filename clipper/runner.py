@@ -472,14 +472,13 @@ class Runner:
             packets = None
             with self._lock:
                 known = self._infos.get(media.path)
-            if known is None and media.origin is not None and config.mode == "smart":
+            if known is None and media.origin is not None and config.mode != "copy":
                 # A section's timeline is known before it is probed: its streams and the clip's packets are
                 # read in one ffprobe run.
                 info, found = probe.probe_with_packets(media.path, *packet_window(job, media.origin))
                 with self._lock:
                     self._infos[media.path] = info
-                if cut.smart_unsupported(info, job.output) is None:
-                    packets = found
+                packets = found
             info = self._info(media.path)
             origin = info.origin if media.origin is None else media.origin
             if media.origin is None:  # the whole video: its length is known before any work
@@ -496,7 +495,7 @@ class Runner:
                 if mode != "smart" or self.children.stopping.is_set():
                     raise
                 self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip")
-                steps, _ = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, None)
+                steps, _ = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets)
                 mode = "reencode"
                 self._run_steps(job, steps, info)
             temp = temp_path(job, config)
@@ -680,8 +679,9 @@ def _section_bytes(streams: Sequence[fetch.MediaStream], section: Section) -> fl
 
 
 def smart_packets(job: ClipJob, source: str, info: MediaInfo, origin: float, config: Config) -> list[Packet] | None:
-    """The video packets a smart cut of ``job`` is planned from; None when the clip will not be smart-cut."""
-    if config.mode != "smart" or cut.smart_unsupported(info, job.output) is not None:
+    """The video packets around ``job``: a smart cut is planned from them, a re-encode cut at their times;
+    None in copy mode (or without video)."""
+    if config.mode == "copy" or not info.has_video:
         return None
     return probe.packets(source, *packet_window(job, origin))
 

@@ -10,6 +10,7 @@ import math
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 from clipper import cut, fetch, splice
@@ -265,15 +266,29 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         mode, note = "reencode", f"re-encoding the whole clip: {reason}"
     burn = Path(subtitles).name if subtitles and config.captions == "burn" else None
     start, end = job.start, job.end
-    if mode == "reencode" and info is not None and info.frame_rate:
+    if mode == "reencode" and info is not None and packets and info.time_base is not None:
+        # Cut at the source's own frames (the first at or after each time): a variable frame rate has no grid.
+        start = snap_to_packets(start, origin, packets, info.time_base)
+        end = snap_to_packets(end, origin, packets, info.time_base)
+    elif mode == "reencode" and info is not None and info.frame_rate:
         # Cut at frame boundaries (the first frame at or after each time), so the output's timestamps start
         # at 0 on the frame grid: off-grid ones make ffmpeg drop or repeat a frame to keep the rate constant.
         start, end = snap_to_frame(start, info.frame_rate), snap_to_frame(end, info.frame_rate)
     argv = cut.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
                         subtitles=None if burn else subtitles, burn=burn,
-                        container=cut.container_for(job.output))  # fmt: skip
+                        container=cut.container_for(job.output), info=info)  # fmt: skip
     cwd = str(config.output_dir) if burn else None
     return [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd)], note
+
+
+def snap_to_packets(seconds: float, origin: float, packets: Sequence[Packet], time_base: Fraction) -> float:
+    """The player time of the first frame at or after ``seconds``, from the source's own timestamps (``seconds``
+    itself past the last frame listed)."""
+    later = [packet.pts for packet in packets if packet.pts * time_base >= Fraction(origin + seconds) - _EPSILON]
+    return float(min(later) * time_base) - origin if later else seconds
+
+
+_EPSILON = Fraction(1, 1_000_000)
 
 
 def snap_to_frame(seconds: float, frame_rate: float) -> float:

@@ -343,14 +343,6 @@ def test_a_jittered_frame_rate_decodes_cleanly_for_clippers_checks(variable_rate
     assert probe.seam_errors(str(path), [0.0, 1.0, 2.0], frames=40) is None
 
 
-SNAP_TO_GRID = (
-    "steps.py (clip_steps, snap_to_frame) moves a re-encode's start and end onto a constant grid of the average frame "
-    "rate: a variable-rate source's frames are not on it, so the clip starts at the frame after the one asked for, "
-    "and its length check then refuses it"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=SNAP_TO_GRID)
 def test_a_variable_rate_clip_from_inside_the_video_starts_at_its_frame_when_reencoded(
     cut: Cutter, variable_rate: Callable[[str], Path]
 ) -> None:

@@ -146,3 +146,19 @@ def test_dry_run_of_a_full_download(config: Config) -> None:
     assert download[-2:] == ["--", URL]
     assert download[download.index("-o") + 1].startswith(str(config.cache_dir / "abcdefghijk-"))
     assert "--ignore-config" in download and "--no-plugin-dirs" in download
+
+
+def test_a_reencode_is_cut_at_the_sources_own_frame_times() -> None:
+    from fractions import Fraction
+
+    from clipper.smart import Packet
+    from clipper.steps import snap_to_packets
+
+    # Frames at 0, 33, 66 ms (30 fps), then 106, 146 ms (25 fps): no constant grid; the file starts at 10 s.
+    packets = [Packet(pts, None, pts == 10_000) for pts in (10_000, 10_033, 10_066, 10_106, 10_146)]
+    tb = Fraction(1, 1000)
+
+    assert snap_to_packets(0.07, 10.0, packets, tb) == pytest.approx(0.106)  # the first frame at or after
+    assert snap_to_packets(0.106, 10.0, packets, tb) == pytest.approx(0.106)  # a frame's own time stays
+    assert snap_to_packets(0.0, 10.0, packets, tb) == 0.0
+    assert snap_to_packets(0.5, 10.0, packets, tb) == 0.5  # past the frames listed: as asked
