@@ -31,47 +31,50 @@ def _timestamp(field: bytes) -> int:
     return ((field[0] >> 1) & 0x07) << 30 | field[1] << 22 | (field[2] >> 1) << 15 | field[3] << 7 | field[4] >> 1
 
 
-def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[tuple[memoryview, bool, bool]]]:
-    """(stream type, [(payload, unit start, random access)]) of the first video stream in the program; with
-    ``limit``, only up to (not including) that many units' starts. The packets' header bytes are read as
-    strided slices and the payloads as views: a piece of thousands of packets takes milliseconds."""
+def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[int], list[int], list[int]]:
+    """(stream type, payload starts, payload ends, unit starts) of the first video stream in the program:
+    byte offsets of each of its packets' payload, and the indexes (into those lists) of the packets that
+    start a PES packet, negative when the packet is marked as a random access point. With ``limit``, only up
+    to (not including) that many units' starts.
+
+    The packets' header bytes are read as strided slices and only integers are kept (no object per packet
+    for the garbage collector to walk): a piece of thousands of packets takes milliseconds."""
     if len(data) % PACKET:
         raise TsError("not a whole number of transport packets")
     syncs = data[0::PACKET]
     if syncs.count(0x47) != len(syncs):
         raise TsError(f"lost sync at byte {next(i for i, b in enumerate(syncs) if b != 0x47) * PACKET}")
-    view = memoryview(data)
     pmt_pid = video_pid = None
     stream_type = 0
-    payloads: list[tuple[memoryview, bool, bool]] = []
-    starts = 0
+    begins: list[int] = []
+    ends: list[int] = []
+    units: list[int] = []
     headers = zip(data[1::PACKET], data[2::PACKET], data[3::PACKET], strict=True)
     for index, (flags, low, control_byte) in enumerate(headers):
-        start = bool(flags & 0x40)
         pid = (flags & 0x1F) << 8 | low
         if pid != video_pid and video_pid is not None:
             continue
         offset = index * PACKET
-        control = (control_byte >> 4) & 0x3
-        body = 4
+        body = offset + 4
         random_access = False
-        if control & 0x2:
+        if control_byte & 0x20:
             body += 1 + data[offset + 4]
             random_access = data[offset + 4] > 0 and bool(data[offset + 5] & 0x40)
-        if not control & 0x1 or body >= PACKET:
+        if not control_byte & 0x10 or body >= offset + PACKET:
             continue
-        payload = view[offset + body : offset + PACKET]
+        start = flags & 0x40
         if pid == video_pid:
             if start:
-                starts += 1
-                if limit is not None and starts > limit:
+                if limit is not None and len(units) >= limit:
                     break
-            payloads.append((payload, start, random_access))
+                units.append(-len(begins) - 1 if random_access else len(begins))
+            begins.append(body)
+            ends.append(offset + PACKET)
         elif pid == 0 and start and pmt_pid is None:
-            section = payload[1 + payload[0] :]
+            section = data[body + 1 + data[body] : offset + PACKET]
             pmt_pid = (section[10] & 0x1F) << 8 | section[11]
         elif pid == pmt_pid and start and video_pid is None:
-            section = payload[1 + payload[0] :]
+            section = data[body + 1 + data[body] : offset + PACKET]
             length = (section[1] & 0x0F) << 8 | section[2]
             at = 12 + ((section[10] & 0x0F) << 8 | section[11])
             while at < 3 + length - 4:
@@ -82,35 +85,40 @@ def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[tuple[me
                 at += 5 + ((section[at + 3] & 0x0F) << 8 | section[at + 4])
     if video_pid is None:
         raise TsError("no H.264 or HEVC stream")
-    return stream_type, payloads
+    return stream_type, begins, ends, units
+
+
+def _unit(pes: bytes, key: bool) -> AccessUnit:
+    if pes[:3] != b"\x00\x00\x01":
+        raise TsError("a PES packet without its start code")
+    flags, header = pes[7], pes[8]
+    pts = _timestamp(pes[9:14]) if flags & 0x80 else None
+    dts = _timestamp(pes[14:19]) if flags & 0xC0 == 0xC0 else pts
+    return AccessUnit(pts, dts, pes[9 + header :], key)
 
 
 def read(data: bytes, limit: int | None = None) -> tuple[str, list[AccessUnit]]:
     """The codec and access units (one per PES packet, as ffmpeg's muxer writes them) of the video stream;
     only the first ``limit`` of them when given."""
-    stream_type, payloads = _payloads(data, limit)
-    units: list[AccessUnit] = []
-    parts: list[memoryview] = []
-    key = False
+    stream_type, begins, ends, units = _payloads(data, limit)
+    starts = [-unit - 1 if unit < 0 else unit for unit in units]
+    found = []
+    for number, first in enumerate(starts):
+        last = starts[number + 1] if number + 1 < len(starts) else len(begins)
+        pes = b"".join(data[begins[index] : ends[index]] for index in range(first, last))
+        found.append(_unit(pes, units[number] < 0))
+    return STREAM_TYPES[stream_type], found
 
-    def finish() -> None:
-        if not parts:
-            return
-        pes = b"".join(parts)
-        if pes[:3] != b"\x00\x00\x01":
-            raise TsError("a PES packet without its start code")
-        flags, header = pes[7], pes[8]
-        pts = _timestamp(pes[9:14]) if flags & 0x80 else None
-        dts = _timestamp(pes[14:19]) if flags & 0xC0 == 0xC0 else pts
-        units.append(AccessUnit(pts, dts, pes[9 + header :], key))
 
-    for payload, start, random_access in payloads:
-        if start:
-            finish()
-            parts, key = [], random_access
-        parts.append(payload)
-    finish()
-    return STREAM_TYPES[stream_type], units
+def summary(data: bytes) -> tuple[int, int | None]:
+    """(access units, the first one's pts) of the video stream, without assembling them."""
+    _, begins, ends, units = _payloads(data)
+    if not units:
+        return 0, None
+    first = -units[0] - 1 if units[0] < 0 else units[0]
+    last = (-units[1] - 1 if units[1] < 0 else units[1]) if len(units) > 1 else len(begins)
+    head = b"".join(data[begins[index] : ends[index]] for index in range(first, min(last, first + 2)))
+    return len(units), _unit(head, False).pts
 
 
 def _crc32(data: bytes) -> int:

@@ -628,16 +628,17 @@ def check_piece(step: Step) -> None:
     start = step.starts_at if step.starts_at is not None else 0.0
     if step.output.endswith(".ts"):  # read here: no ffprobe to start
         try:
-            units = mpegts.read(Path(step.output).read_bytes())[1]
+            count, pts = mpegts.summary(Path(step.output).read_bytes())
         except (OSError, mpegts.TsError) as error:
             raise CutError(f"copied piece cannot be read: {error}") from None
-        times = [unit.pts / 90000 for unit in units if unit.pts is not None]
+        first = pts / 90000 if pts is not None else None
     else:
         times = probe.packet_times(step.output)
-    if not times or abs(times[0] - start) > 0.001:
-        raise CutError(f"copied piece starts at {times[0] if times else None}, not at the keyframe {start}")
-    if step.frames is not None and len(times) != step.frames:
-        raise CutError(f"copied piece holds {len(times)} frames, not {step.frames}")
+        count, first = len(times), times[0] if times else None
+    if first is None or abs(first - start) > 0.001:
+        raise CutError(f"copied piece starts at {first}, not at the keyframe {start}")
+    if step.frames is not None and count != step.frames:
+        raise CutError(f"copied piece holds {count} frames, not {step.frames}")
 
 
 def check_range(job: ClipJob, video_seconds: float) -> None:
