@@ -27,10 +27,11 @@ CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
 SMART_CODECS = ("h264", "hevc", "vp9", "av1")
 ANNEX_B_CODECS = ("h264", "hevc")  # joined as MPEG-TS pieces: parameter sets travel in-band
-# ffprobe's H.264 profile -> (libx264's name for it, the pixel formats it holds that libx264 encodes).
+# ffprobe's profile -> (the encoder's name for it, the pixel formats it holds that the encoder makes).
+Profiles = dict[str, tuple[str, tuple[str, ...]]]
 _H264_420 = ("yuv420p", "yuvj420p")
 _H264_422 = (*_H264_420, "yuv420p10le", "yuv422p", "yuvj422p", "yuv422p10le")
-_H264_PROFILES = {
+_H264_PROFILES: Profiles = {
     "Constrained Baseline": ("baseline", _H264_420),
     "Baseline": ("baseline", _H264_420),
     "Main": ("main", _H264_420),
@@ -39,8 +40,14 @@ _H264_PROFILES = {
     "High 4:2:2": ("high422", _H264_422),
     "High 4:4:4 Predictive": ("high444", (*_H264_422, "yuv444p", "yuvj444p", "yuv444p10le")),
 }
-# ffprobe's HEVC profile -> (libx265's name for it, the pixel formats it holds).
-_HEVC_PROFILES = {"Main": ("main", ("yuv420p", "yuvj420p")), "Main 10": ("main10", ("yuv420p", "yuv420p10le"))}
+_HEVC_PROFILES: Profiles = {
+    "Main": ("main", ("yuv420p", "yuvj420p")),
+    "Main 10": ("main10", ("yuv420p", "yuv420p10le")),
+}
+_PROFILED: dict[str, tuple[str, Profiles]] = {  # codec -> (its name, its profiles)
+    "h264": ("H.264", _H264_PROFILES),
+    "hevc": ("HEVC", _HEVC_PROFILES),
+}
 _AV1_PIX_FMTS = ("yuv420p", "yuv420p10le")  # what libsvtav1 encodes
 # The lowest libx264 profile that holds each pixel format (a re-encode keeps the source's format).
 _X264_PROFILE_FOR = {"yuv420p": "high", "yuvj420p": "high", "yuv420p10le": "high10", "yuv422p": "high422",
@@ -219,20 +226,14 @@ def smart_unsupported(info: MediaInfo, output: str) -> str | None:
         return "interlaced video"
     if info.time_base is None or not info.frame_rate:
         return "no frame rate"
-    if info.video_codec == "h264":
-        if info.profile not in _H264_PROFILES:
-            return f"H.264 profile {info.profile} cannot be matched"
-        if info.pix_fmt not in _H264_PROFILES[info.profile][1]:
+    if info.video_codec in _PROFILED:
+        name, profiles = _PROFILED[info.video_codec]
+        if info.profile not in profiles:
+            return f"{name} profile {info.profile} cannot be matched"
+        if info.pix_fmt not in profiles[info.profile][1]:
             return f"pixel format {info.pix_fmt} cannot be matched"
         if container_for(output) == "webm":
-            return "webm cannot hold H.264"
-    elif info.video_codec == "hevc":
-        if info.profile not in _HEVC_PROFILES:
-            return f"HEVC profile {info.profile} cannot be matched"
-        if info.pix_fmt not in _HEVC_PROFILES[info.profile][1]:
-            return f"pixel format {info.pix_fmt} cannot be matched"
-        if container_for(output) == "webm":
-            return "webm cannot hold HEVC"
+            return f"webm cannot hold {name}"
     elif info.video_codec == "av1":
         if info.pix_fmt not in _AV1_PIX_FMTS:
             return f"AV1 pixel format {info.pix_fmt} cannot be matched"

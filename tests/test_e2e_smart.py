@@ -121,9 +121,9 @@ def audio_only(h264: Source) -> Path:
     return split(h264, "a", "audio-only.m4a")
 
 
-@pytest.fixture(scope="module")
-def cut(folder: Path) -> Cutter:
-    """``cut(source, start, end, suffix='.mp4', mode=None)`` runs `clipper -v cut` once per distinct clip."""
+def cutter(folder: Path) -> Cutter:
+    """``cut(source, start, end, suffix='.mp4', mode=None)`` runs `clipper -v cut` once per distinct clip into
+    ``folder``; the Clip says the manifest's mode and the video encodes the log shows."""
     made: dict[tuple[Path, float, float, str, str | None], Clip] = {}
 
     def run(path: Path, start: float, end: float, suffix: str = ".mp4", mode: str | None = None) -> Clip:
@@ -136,15 +136,17 @@ def cut(folder: Path) -> Cutter:
             entry = json.loads((out / "manifest.json").read_text())["clips"][f"clip{suffix}"]
             assert entry["status"] == "done", entry
             assert "\n$ ffmpeg " in result.stderr, "-v should show the ffmpeg commands run"
-            encodes = [
-                line
-                for line in result.stderr.splitlines()
-                if line.startswith("$ ffmpeg") and ("libx264" in line or "libvpx" in line)
-            ]
+            lines = result.stderr.splitlines()
+            encodes = [line for line in lines if line.startswith("$ ffmpeg") and "-c:v lib" in line]
             made[key] = Clip(out / f"clip{suffix}", start, end, entry["mode"], encodes, result.stderr)
         return made[key]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def cut(folder: Path) -> Cutter:
+    return cutter(folder)
 
 
 def assert_frame_exact(clip: Clip, source: Source, frames: int) -> ClipCheck:

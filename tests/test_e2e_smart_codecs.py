@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from media import make_media
-from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_frame_exact, identical, source
-from verify import run_clipper
+from test_e2e_smart import SIZE, Cutter, Source, assert_copied, assert_frame_exact, cutter, identical, source
 
 pytestmark = pytest.mark.slow
 
@@ -26,25 +25,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cut(folder: Path) -> Cutter:
-    """``cut(source, start, end, suffix='.mp4')``: `clipper -v cut`, once per distinct clip."""
-    made: dict[tuple[Path, float, float, str], Clip] = {}
-
-    def run(path: Path, start: float, end: float, suffix: str = ".mp4", mode: str | None = None) -> Clip:
-        key = (path, start, end, suffix)
-        if key not in made:
-            out = folder / "clips" / f"{path.stem}-{start:g}-{end:g}-{suffix.lstrip('.')}"
-            result = run_clipper("-v", "cut", str(path), f"{start:g}-{end:g}", "-o", str(out / f"clip{suffix}"),
-                                 cwd=folder)  # fmt: skip
-            assert result.returncode == 0, result.stderr
-            entry = json.loads((out / "manifest.json").read_text())["clips"][f"clip{suffix}"]
-            assert entry["status"] == "done", entry
-            encodes = [
-                line for line in result.stderr.splitlines() if line.startswith("$ ffmpeg") and "-c:v lib" in line
-            ]
-            made[key] = Clip(out / f"clip{suffix}", start, end, entry["mode"], encodes, result.stderr)
-        return made[key]
-
-    return run
+    return cutter(folder)
 
 
 def x265(params: str) -> list[str]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from media import make_media
-from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_frame_exact, identical, source
-from verify import THUMB_H, THUMB_W, decode_errors, nearest_frame, run_clipper
+from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_frame_exact, cutter, identical, source
+from verify import THUMB_H, THUMB_W, decode_errors, nearest_frame
 
 from clipper import probe
 
@@ -29,23 +29,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cut(folder: Path) -> Cutter:
-    """``cut(source, start, end, suffix='.mp4', mode=None)``: `clipper -v cut`, once per distinct clip."""
-    made: dict[tuple[Path, float, float, str, str | None], Clip] = {}
-
-    def run(path: Path, start: float, end: float, suffix: str = ".mp4", mode: str | None = None) -> Clip:
-        key = (path, start, end, suffix, mode)
-        if key not in made:
-            out = folder / "clips" / f"{path.stem}-{start:g}-{end:g}-{mode or 'default'}-{suffix.lstrip('.')}"
-            args = ["-v", "cut", str(path), f"{start:g}-{end:g}", "-o", str(out / f"clip{suffix}")]
-            result = run_clipper(*args, *(["--mode", mode] if mode else []), cwd=folder)
-            assert result.returncode == 0, result.stderr
-            entry = json.loads((out / "manifest.json").read_text())["clips"][f"clip{suffix}"]
-            assert entry["status"] == "done", entry
-            encodes = [line for line in result.stderr.splitlines() if line.startswith("$ ffmpeg") and "libx" in line]
-            made[key] = Clip(out / f"clip{suffix}", start, end, entry["mode"], encodes, result.stderr)
-        return made[key]
-
-    return run
+    return cutter(folder)
 
 
 def video_stream(path: Path) -> dict[str, Any]:
