@@ -21,7 +21,7 @@ from pathlib import Path
 
 from clipper.errors import CutError, ToolError
 from clipper.fetch import MediaStream
-from clipper.probe import MediaInfo, file_arg, is_url, poster_args
+from clipper.probe import SEEK_DTS_MARGIN, MediaInfo, file_arg, is_url, poster_args
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
@@ -281,19 +281,27 @@ def matching_encoder(info: MediaInfo) -> list[str]:
             "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
 
 
-def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str) -> list[str]:
+def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str,
+                      keyframe: float | None = None) -> list[str]:  # fmt: skip
     """Re-encode ``frames`` frames from timestamp ``start`` (absolute), keeping the source timestamps.
 
-    Decoding starts a little early (see SEEK_LEAD) and ``trim`` keeps the frames from ``start`` (half a frame
-    of slack against rounding). The seek is relative to the file's start time: with ``-copyts``, ffmpeg 5's
+    Decoding starts at ``keyframe`` (the timestamp of the keyframe at or before ``start``, when the packets
+    say it) or a little early (see SEEK_LEAD), and ``trim`` keeps the frames from ``start`` (half a frame of
+    slack against rounding). A seek to the keyframe asks for it plus the margin ffmpeg's command line takes
+    off for B-frames, and keeps every frame it decodes (``-noaccurate_seek``): so it lands on that keyframe and
+    decodes no GOP before it. The seek is relative to the file's start time: with ``-copyts``, ffmpeg 5's
     exact-seek trim adds the start time to it (an absolute ``-seek_timestamp`` would be trimmed away whole).
     ``-noautorotate``: frames keep the stored orientation of the packets copied beside them (the join
     writes the display matrix).
     """
     container = piece_container(info)
     seek = max(0.0, start - info.start_time - SEEK_LEAD)
+    exact: list[str] = []
+    if keyframe is not None:
+        margin = SEEK_DTS_MARGIN if info.has_b_frames else 0.0
+        seek, exact = max(0.0, keyframe - info.start_time + margin + 0.0005), ["-noaccurate_seek"]
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
-    argv = [*FFMPEG, "-copyts", "-noautorotate", "-ss", seconds_arg(seek), "-i", file_arg(source),
+    argv = [*FFMPEG, "-copyts", "-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source),
             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}",
             "-frames:v", str(frames), *matching_encoder(info), *OWN_TIMESTAMPS]  # fmt: skip
     if delay > 0 and container == "mpegts":

@@ -519,7 +519,7 @@ class Runner:
                 for path, text in step.files:
                     Path(path).write_text(text, encoding="utf-8")
                 self._run_step(step, f"{step.phase} {job.output}")
-                if step.phase == "copy":
+                if step.phase in ("copy", "encode") and step.starts_at is not None:
                     check_piece(step)
             temp = temp_path(job, self.config)
             reason, clip_info = self._verified(temp, job)
@@ -623,8 +623,8 @@ class Runner:
 
 
 def check_piece(step: Step) -> None:
-    """A copied piece must start at its keyframe and hold its frames: a seek that landed elsewhere, or
-    a filter that let other packets through, would shift or break the clip."""
+    """A piece must start at its first frame and hold its frames: a seek that landed elsewhere, or a filter
+    that let other packets through, would shift or break the clip."""
     start = step.starts_at if step.starts_at is not None else 0.0
     if step.output.endswith(".ts"):  # read here: no ffprobe to start
         try:
@@ -635,10 +635,11 @@ def check_piece(step: Step) -> None:
     else:
         times = probe.packet_times(step.output)
         count, first = len(times), times[0] if times else None
+    kind = "copied piece" if step.phase == "copy" else "re-encoded piece"
     if first is None or abs(first - start) > 0.001:
-        raise CutError(f"copied piece starts at {first}, not at the keyframe {start}")
+        raise CutError(f"{kind} starts at {first}, not at {start}")
     if step.frames is not None and count != step.frames:
-        raise CutError(f"copied piece holds {count} frames, not {step.frames}")
+        raise CutError(f"{kind} holds {count} frames, not {step.frames}")
 
 
 def check_range(job: ClipJob, video_seconds: float) -> None:

@@ -319,8 +319,11 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
         start = float(piece.start * time_base)
         seconds = float((piece.end - piece.start) * time_base)
         if piece.kind == "encode":
-            argv = cut.encode_piece_argv(source, info, start, piece.frames, delay, path)
-            steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start))
+            keys = [packet.pts for packet in packets if packet.key and packet.pts <= piece.start]
+            keyframe = float(max(keys) * time_base) if keys else None
+            argv = cut.encode_piece_argv(source, info, start, piece.frames, delay, path, keyframe)
+            steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start, frames=piece.frames,
+                              starts_at=start))  # fmt: skip
         else:
             seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
             copied = f"{prefix}.copy.{suffix}" if info.video_codec in cut.ANNEX_B_CODECS else path

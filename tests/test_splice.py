@@ -318,7 +318,7 @@ def test_a_copied_piece_must_start_at_its_keyframe_and_hold_its_frames(tmp_path:
     good = Step("copy", (), str(piece), 1.2, frames=30, starts_at=2.0)
 
     check_piece(good)
-    with pytest.raises(CutError, match=r"starts at 2\.0, not at the keyframe 2\.04"):
+    with pytest.raises(CutError, match=r"copied piece starts at 2\.0, not at 2\.04"):
         check_piece(replace(good, starts_at=2.04))
     with pytest.raises(CutError, match="holds 30 frames, not 31"):
         check_piece(replace(good, frames=31))

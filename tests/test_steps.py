@@ -101,7 +101,10 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
                                                      ("splice", pytest.approx(27.1)),
                                                      ("join", pytest.approx(27.78))]  # fmt: skip
     encode, copy, splice, join = (list(s.argv) for s in steps)
-    assert encode[encode.index("-ss") + 1] == "32.32" and encode[encode.index("-frames:v") + 1] == "17"
+    # Decoding starts at the keyframe before the head (frame 800 at 32 s), and keeps what it decodes.
+    assert encode[encode.index("-ss") + 1] == "32.0005" and encode[encode.index("-ss") - 1] == "-noaccurate_seek"
+    assert encode[encode.index("-frames:v") + 1] == "17"
+    assert (steps[0].starts_at, steps[0].frames) == (pytest.approx(33.32), 17)  # checked after the encode
     assert encode[encode.index("-vf") + 1] == "trim=start=33.3"  # from the frame at 33.32, half a frame early
     # The copy seeks where the packet listing began (33.32 - 1 s; the listing here starts at frame 800) and drops
     # the 50 packets before the keyframe at frame 850.
