@@ -629,7 +629,7 @@ def check_piece(step: Step) -> None:
     if step.output.endswith(".ts"):  # read here: no ffprobe to start
         try:
             count, pts = mpegts.summary(Path(step.output).read_bytes())
-        except (OSError, mpegts.TsError) as error:
+        except (OSError, ValueError, IndexError) as error:  # TsError is a ValueError
             raise CutError(f"copied piece cannot be read: {error}") from None
         first = pts / 90000 if pts is not None else None
     else:

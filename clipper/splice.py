@@ -446,7 +446,16 @@ def starts_sequence(codec: str, unit: bytes) -> bool:
 
 def rewrite_piece(data: bytes) -> bytes:
     """An MPEG-TS piece that starts at an open GOP's keyframe -> one that starts a new sequence there (the
-    same bytes when it starts one already)."""
+    same bytes when it starts one already). Whatever the bytes, it returns or raises SpliceError."""
+    try:
+        return _rewrite_piece(data)
+    except SpliceError:
+        raise
+    except (ValueError, IndexError, KeyError, OverflowError) as error:  # a stream broken in a way not foreseen
+        raise SpliceError(f"cannot rewrite the piece: {type(error).__name__}: {error}") from None
+
+
+def _rewrite_piece(data: bytes) -> bytes:
     try:
         codec, first = mpegts.read(data, limit=1)
         if not first:

@@ -6,12 +6,13 @@ another stream, and show exactly the source's frames."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clipper import mpegts, splice
@@ -322,3 +323,27 @@ def test_a_copied_piece_must_start_at_its_keyframe_and_hold_its_frames(tmp_path:
         check_piece(replace(good, starts_at=2.04))
     with pytest.raises(CutError, match="holds 30 frames, not 31"):
         check_piece(replace(good, frames=31))
+
+
+@pytest.fixture(scope="module")
+def open_piece(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    folder = tmp_path_factory.mktemp("fuzz")
+    source = _encode(folder / "open.mp4", ["open-gop=1"])
+    return _piece(source, folder / "piece.ts", 2.0, 12).read_bytes()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 255)), min_size=1, max_size=8))
+def test_a_damaged_piece_is_rewritten_or_refused_in_one_line(open_piece: bytes, hits: list[tuple[int, int]]) -> None:
+    """Bytes changed where the tables, parameter sets and first slice headers are (the parsed part)."""
+    data = bytearray(open_piece)
+    for at, value in hits:
+        data[at % len(data)] = value
+    try:
+        out = splice.rewrite_piece(bytes(data))
+    except SpliceError as error:
+        assert "\n" not in str(error)
+    else:
+        assert isinstance(out, bytes) and len(out) % 188 == 0
+    with contextlib.suppress(ValueError, IndexError):  # what check_piece turns into a one-line error
+        mpegts.summary(bytes(data))
