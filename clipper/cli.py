@@ -21,6 +21,7 @@ import click
 from clipper import __version__, fetch
 from clipper.captions import with_captions
 from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, find_config, load_config
+from clipper.cut import SMART_ENCODERS, encoders_argv, listed_encoders
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
@@ -601,6 +602,12 @@ def doctor(config_path: Path | None) -> None:
             continue
         first = subprocess.run([found, "-version"], capture_output=True, text=True).stdout.splitlines()
         click.echo(f"{tool:<9} {first[0] if first else '?'} ({found})")
+        if tool == "ffmpeg":
+            listing = subprocess.run(encoders_argv(), capture_output=True, text=True).stdout
+            have = listed_encoders(listing)
+            for codec, encoder in SMART_ENCODERS.items():
+                state = "yes" if encoder in have else f"MISSING: {codec} clips are re-encoded whole"
+                click.echo(f"  smart cut of {codec}: {encoder} {state}")
     runtime = fetch.js_runtime()
     if runtime is None:
         click.echo("js runtime MISSING: pip install deno (or put deno, or node >= 20, on PATH); needed for YouTube")

@@ -26,6 +26,24 @@ from clipper.probe import SEEK_DTS_MARGIN, MediaInfo, file_arg, is_url, poster_a
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
 SMART_CODECS = ("h264", "hevc", "vp9", "av1")
+# The encoder a smart cut of each codec needs (without it, such clips are re-encoded whole).
+SMART_ENCODERS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
+
+
+def encoders_argv() -> list[str]:
+    return ["ffmpeg", "-hide_banner", "-encoders"]
+
+
+def listed_encoders(listing: str) -> set[str]:
+    """The encoder names in ``ffmpeg -encoders`` output (lines like `` V....D libx264  libx264 H.264 ...``)."""
+    names = set()
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and len(fields[0]) == 6 and fields[0][0] in "VAS" and fields[1] != "=":
+            names.add(fields[1])
+    return names
+
+
 ANNEX_B_CODECS = ("h264", "hevc")  # joined as MPEG-TS pieces: parameter sets travel in-band
 # ffprobe's profile -> (the encoder's name for it, the pixel formats it holds that the encoder makes).
 Profiles = dict[str, tuple[str, tuple[str, ...]]]

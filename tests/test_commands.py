@@ -339,3 +339,15 @@ def test_smart_joins_copy_audio_only_where_it_stays_exact(codec: str, container:
 )  # fmt: skip
 def test_yt_dlp_errors_are_shown_on_one_short_line(message: str, short: str) -> None:
     assert fetch._short(message) == short
+
+
+def test_the_encoders_ffmpeg_lists_are_read_from_its_table() -> None:
+    listing = """Encoders:
+ V..... = Video
+ A..... = Audio
+ ------
+ V....D libx264              libx264 H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10 (codec h264)
+ V..... libsvtav1            SVT-AV1(Scalable Video Technology for AV1) encoder (codec av1)
+ A....D aac                  AAC (Advanced Audio Coding)
+"""
+    assert cut.listed_encoders(listing) == {"libx264", "libsvtav1", "aac"}

@@ -298,6 +298,7 @@ def test_doctor_reports_the_tools_and_what_is_missing(tmp_path: Path) -> None:
     assert any(line.startswith("ffmpeg    ffmpeg version") for line in lines), lines
     assert any(line.startswith("ffprobe   ffprobe version") for line in lines), lines
     assert any(line.startswith("js runtime ") for line in lines), lines
+    assert "  smart cut of hevc: libx265 yes" in lines and "  smart cut of av1: libsvtav1 yes" in lines, lines
 
     bare = subprocess.run([sys.executable, "-m", "clipper", "doctor"], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "PATH": str(tmp_path)}, timeout=60)  # fmt: skip
