@@ -291,7 +291,7 @@ def matching_encoder(info: MediaInfo) -> list[str]:
         return ["-c:v", "libsvtav1", "-preset", "10", "-crf", "20", "-g", "300", "-pix_fmt", info.pix_fmt or "yuv420p",
                 *color]  # fmt: skip
     if info.video_codec == "vp9":
-        return ["-c:v", "libvpx-vp9", "-crf", "18", "-b:v", "0", "-deadline", "good", "-cpu-used", "2",
+        return ["-c:v", "libvpx-vp9", "-crf", "18", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
                 "-row-mt", "1", "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
     level = f"{info.level / 10:g}" if info.level else "auto"
     return ["-c:v", "libx264", "-preset", "superfast", "-crf", "16", "-bf", "0",
