@@ -69,6 +69,11 @@ def clip_cues(lines: Sequence[TranscriptLine], start: float, end: float, video_e
     return [cue for cue in cues if cue.end - cue.start >= 0.05]
 
 
+def shifted(cues: Sequence[Cue], seconds: float) -> list[Cue]:
+    """The cues ``seconds`` later (burnt captions count from where the filters' timeline starts)."""
+    return [Cue(round(cue.start + seconds, 3), round(cue.end + seconds, 3), cue.text) for cue in cues]
+
+
 def _subtitles(cues: Sequence[Cue], escape: bool) -> pysubs2.SSAFile:
     subtitles = pysubs2.SSAFile()
     for cue in cues:

@@ -175,6 +175,12 @@ def burn_filter(subtitles_name: str) -> list[str]:
     return ["-vf", f"subtitles=filename={subtitles_name}"]
 
 
+def seek_lead(mode: str, start: float) -> float:
+    """How long before ``start`` a clip's decoding starts (see ``cut_argv``): the frames of the lead pass through
+    the filters (burnt captions see them: ffmpeg trims an output after its filters) and are dropped after."""
+    return 0.0 if mode == "copy" else min(SEEK_LEAD, start)
+
+
 def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str, *,
              metadata: Sequence[tuple[str, str]] = (), subtitles: str | None = None,
              burn: str | None = None, container: str | None = None,
@@ -186,12 +192,14 @@ def cut_argv(source: str, origin: float, start: float, duration: float, mode: st
     source's) lets the encoder keep its pixel format and colour (see ``encoder_args``).
     ``copy``: packets are copied from the keyframe at or before ``start`` (fast, inexact), shifted to zero;
     the display matrix goes with them (into MP4).
+    Burnt captions (``burn``): their file's times count from ``start - seek_lead(mode, start)``, where the
+    filters' timeline starts.
     """
     container = container or container_for(output)
     sub_in, sub_out = _subtitle_input(subtitles, 1, container)
     # reencode: seek a little early, then drop the decoded frames before the start (output -ss): exact
     # even when the start frame is shown before the keyframe the seek lands on.
-    lead = 0.0 if mode == "copy" else min(SEEK_LEAD, start)
+    lead = seek_lead(mode, start)
     argv = [*FFMPEG, "-seek_timestamp", "1", "-ss", seconds_arg(origin + start - lead), "-i", file_arg(source),
             *sub_in, "-map", "0:v:0?", "-map", "0:a:0?", *sub_out]  # fmt: skip
     if lead:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from clipper import cut, fetch, splice
-from clipper.captions import to_srt, to_vtt
+from clipper.captions import shifted, to_srt, to_vtt
 from clipper.config import Config
 from clipper.errors import ClipperError
 from clipper.fetch import MediaStream
@@ -269,6 +269,8 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         # Cut at frame boundaries (the first frame at or after each time), so the output's timestamps start
         # at 0 on the frame grid: off-grid ones make ffmpeg drop or repeat a frame to keep the rate constant.
         start, end = snap_to_frame(start, info.frame_rate), snap_to_frame(end, info.frame_rate)
+    if burn and subtitles:  # drawn on the frames the filters see, which start seek_lead before the clip
+        files = ((subtitles, to_srt(shifted(job.captions, cut.seek_lead(mode, start)))),)
     argv = cut.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
                         subtitles=None if burn else subtitles, burn=burn,
                         container=cut.container_for(job.output))  # fmt: skip

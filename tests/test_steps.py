@@ -146,3 +146,18 @@ def test_dry_run_of_a_full_download(config: Config) -> None:
     assert download[-2:] == ["--", URL]
     assert download[download.index("-o") + 1].startswith(str(config.cache_dir / "abcdefghijk-"))
     assert "--ignore-config" in download and "--no-plugin-dirs" in download
+
+
+@pytest.mark.parametrize(("start", "lead"), [(10.0, 1.0), (0.4, 0.4), (0.0, 0.0)])
+def test_burnt_captions_count_from_where_the_filters_timeline_starts(config: Config, start: float, lead: float) -> None:
+    # ffmpeg trims an output (its -ss after -i) after the filters: the subtitles filter sees the seek's lead too.
+    from clipper.captions import Cue
+
+    clip = replace(job(start, start + 5, source="/m/v.mp4"), captions=(Cue(0.0, 2.0, "First."), Cue(2.0, 5.0, "Then.")))
+    [step], _ = clip_steps(clip, replace(config, captions="burn"), "/m/v.mp4", 0.0, H264, [])
+    argv = list(step.argv)
+    assert argv[argv.index("-ss") + 1] == f"{start - lead:g}"  # the seek starts the filters' timeline
+    [(path, text)] = step.files
+    first = f"00:00:{lead:06.3f}".replace(".", ",")
+    assert text.splitlines()[:3] == ["1", f"{first} --> 00:00:0{2 + lead:.3f}".replace(".", ","), "First."]
+    assert argv[argv.index("-vf") + 1] == f"subtitles=filename={Path(path).name}"
