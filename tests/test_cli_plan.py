@@ -273,8 +273,9 @@ def test_markdown_that_is_no_note_or_has_no_highlights_gets_a_warning(workdir: P
     [
         ("jobs: x\n", "bad.yaml:1: jobs must be a whole number, not a string"),
         ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of smart, reencode, copy, not 'fast'"),
-        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: cache_dir, captions, fetch, format, format_sort,"
-         " http_chunk_size, jobs, mode, naming, output_dir, retries, retry_delay, sources, yt_dlp_args)"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: aspect, cache_dir, captions, container, crop_x,"
+         " fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode, naming, output_dir, pad, preset, retries,"
+         " retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])

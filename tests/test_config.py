@@ -11,8 +11,8 @@ from clipper.errors import ConfigError
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
 KNOWN = (
-    "cache_dir, captions, fetch, format, format_sort, http_chunk_size, jobs, mode, naming, output_dir, retries,"
-    " retry_delay, sources, yt_dlp_args"
+    "aspect, cache_dir, captions, container, crop_x, fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode,"
+    " naming, output_dir, pad, preset, retries, retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args"
 )
 
 

@@ -95,8 +95,9 @@ def gop_packets(first: int, last: int, gop: int = 50, tick: int = 512) -> list[P
 
 def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> None:
     clip = job(33.32, 61.1, source="/m/v.mp4")  # frames 833..1527; keyframes every 50 frames
-    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
-    assert note is None
+    cut_plan = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
+    steps = cut_plan.steps
+    assert (cut_plan.mode, cut_plan.notes) == ("smart", ())
     assert [(s.phase, s.seconds) for s in steps] == [("encode", pytest.approx(0.68)), ("copy", pytest.approx(27.1)),
                                                      ("splice", pytest.approx(27.1)),
                                                      ("join", pytest.approx(27.78))]  # fmt: skip
@@ -118,8 +119,12 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
 
 def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:
     clip = job(10, 20, source="/m/v.mp4")
-    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="mpeg4"), [])
-    assert note == "re-encoding the whole clip: no matching encoder for mpeg4 video"
+    cut_plan = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="mpeg4"), [])
+    steps = cut_plan.steps
+    assert (cut_plan.mode, cut_plan.notes) == (
+        "reencode",
+        ("re-encoding the whole clip: no matching encoder for mpeg4 video",),
+    )
     assert [s.phase for s in steps] == ["cut"]
     assert "libx264" in steps[0].argv
 
@@ -154,7 +159,7 @@ def test_burnt_captions_count_from_where_the_filters_timeline_starts(config: Con
     from clipper.captions import Cue
 
     clip = replace(job(start, start + 5, source="/m/v.mp4"), captions=(Cue(0.0, 2.0, "First."), Cue(2.0, 5.0, "Then.")))
-    [step], _ = clip_steps(clip, replace(config, captions="burn"), "/m/v.mp4", 0.0, H264, [])
+    [step] = clip_steps(clip, replace(config, captions="burn"), "/m/v.mp4", 0.0, H264, []).steps
     argv = list(step.argv)
     assert argv[argv.index("-ss") + 1] == f"{start - lead:g}"  # the seek starts the filters' timeline
     [(path, text)] = step.files
