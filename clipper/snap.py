@@ -112,8 +112,10 @@ def _cut_in(kind: Kind, pause: Pause, low: float, high: float, frame_rate: float
     middle = (pause.start + pause.end) / 2
     ideal = max(pause.end - LEAD, middle) if kind == "start" else min(pause.start + LEAD, middle)
     guarded = (max(pause.start + GUARD, low), min(pause.end - GUARD, high))
+    if guarded[0] > guarded[1]:  # the window holds too little of the pause
+        return None
     point = _on_frame(min(max(ideal, guarded[0]), guarded[1]), *guarded, frame_rate)
-    if point is None:  # no frame that far from both sounds: any frame of the pause in the window
+    if point is None:  # frames too far apart (a slideshow) for one that far from both sounds: one in the pause
         point = _on_frame(ideal, max(pause.start, low), min(pause.end, high), frame_rate)
     return point
 
