@@ -42,8 +42,9 @@ from clipper.plan import ClipJob, clip_name, job_for_source, length_warning, pla
 from clipper.progress import PROGRESS_STYLES, make_reporter
 from clipper.reframe import ASPECTS, PAD_MODES, parse_aspect
 from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
+from clipper.script import dry_run_lines
 from clipper.snapping import snap_local
-from clipper.steps import VideoPlan, dry_run_lines, plan_videos
+from clipper.steps import VideoPlan, plan_videos
 from clipper.text import printable
 from clipper.timecode import format_timestamp, parse_range
 from clipper.ytdlp_options import redact

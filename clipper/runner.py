@@ -39,10 +39,10 @@ from clipper.outputs import (
 from clipper.plan import ClipJob, length_warning
 from clipper.probe import MediaInfo
 from clipper.progress import Reporter
+from clipper.script import LocalMedia
 from clipper.smart import Packet
 from clipper.steps import (
     PIECE_PHASES,
-    LocalMedia,
     Section,
     Step,
     VideoPlan,

@@ -1,4 +1,5 @@
-"""How each video is fetched and which ffmpeg steps make each clip (pure: nothing is run here)."""
+"""How each video is fetched, which ffmpeg steps make each clip, and the dry run's script of them (pure: nothing
+is run here)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from clipper import loudness, reframe
 from clipper.config import Config
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
+from clipper.script import dry_run_lines
 from clipper.smart import Packet
 from clipper.steps import (
     clip_steps,
     covered_seconds,
-    dry_run_lines,
     merge_sections,
     plan_videos,
 )
