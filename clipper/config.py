@@ -143,17 +143,17 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "cache_dir": (str,),
     "http_chunk_size": (int, str),
     "yt_dlp_args": (list, str),
-    "snap": (str,),
+    "snap": (str, bool),  # bool: YAML 1.1 reads an unquoted off (on) as false (true)
     "snap_window": (int, float),
     "aspect": (str, int),  # int: YAML 1.1 reads an unquoted 9:16 as the sexagesimal number 556 (see _raw_scalars)
     "crop_x": (int, float),
     "pad": (str,),
-    "loudnorm": (int, float, bool),  # bool: off/false (none), on/true (the default target)
+    "loudnorm": (int, float, bool, str),  # off/false/"off" (none), on/true/"on" (the default target), or LUFS
     "container": (str,),
     "warn_longer_than": (int, float),
     "preset": (str,),
 }
-_BOOLEAN_OK = ("loudnorm",)
+_BOOLEAN_OK = ("loudnorm", "snap")
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
     int: "a whole number",
@@ -280,8 +280,14 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         values["format_sort"] = tuple(str(p) for p in data["format_sort"])
     if isinstance(data.get("aspect"), int):
         values["aspect"] = _raw_scalars(text).get("aspect", str(data["aspect"]))
-    if isinstance(data.get("loudnorm"), bool):
-        values["loudnorm"] = DEFAULT_LOUDNESS if data["loudnorm"] else None
+    if isinstance(data.get("snap"), bool):
+        values["snap"] = "speech" if data["snap"] else "off"
+    if isinstance(data.get("loudnorm"), (bool, str)):
+        switch = {True: DEFAULT_LOUDNESS, False: None, "on": DEFAULT_LOUDNESS, "off": None}
+        if data["loudnorm"] not in switch:
+            raise _fail(f"loudnorm must be off, on or a target loudness in LUFS like {DEFAULT_LOUDNESS:g}; not "
+                        f"{data['loudnorm']!r}", path, lines, "loudnorm")  # fmt: skip
+        values["loudnorm"] = switch[data["loudnorm"]]
     for key in ("snap_window", "crop_x", "loudnorm", "warn_longer_than"):
         if isinstance(values.get(key), int):
             values[key] = float(values[key])

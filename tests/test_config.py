@@ -258,10 +258,25 @@ def test_an_unquoted_shape_is_read_as_written(tmp_path: Path, text: str, aspect:
     assert load_config(write_config(tmp_path, text)).aspect == aspect
 
 
-@pytest.mark.parametrize(("text", "loudness"), [("loudnorm: off\n", None), ("loudnorm: false\n", None),
-                                                ("loudnorm: on\n", -14.0), ("loudnorm: -23.5\n", -23.5)])  # fmt: skip
+LOUDNORM_SPELLINGS = [
+    ("loudnorm: off\n", None),
+    ("loudnorm: false\n", None),
+    ("loudnorm: 'off'\n", None),
+    ("loudnorm: on\n", -14.0),
+    ('loudnorm: "on"\n', -14.0),
+    ("loudnorm: -23.5\n", -23.5),
+]
+
+
+@pytest.mark.parametrize(("text", "loudness"), LOUDNORM_SPELLINGS)
 def test_loudnorm_is_off_on_or_a_target(tmp_path: Path, text: str, loudness: float | None) -> None:
     assert load_config(write_config(tmp_path, text)).loudnorm == loudness
+
+
+@pytest.mark.parametrize(("text", "snap"), [("snap: off\n", "off"), ("snap: 'off'\n", "off"), ("snap: on\n", "speech"),
+                                            ("snap: speech\n", "speech")])  # fmt: skip
+def test_snap_off_is_off_quoted_or_not(tmp_path: Path, text: str, snap: str) -> None:
+    assert load_config(write_config(tmp_path, text)).snap == snap
 
 
 def test_a_preset_is_a_bundle_under_the_files_own_keys(tmp_path: Path) -> None:
@@ -284,7 +299,7 @@ def test_a_preset_is_a_bundle_under_the_files_own_keys(tmp_path: Path) -> None:
         ("crop_x: 1.5\n", 1, "crop_x must be a fraction of the width from 0 (left) to 1 (right), like 0.5 (the "
          "middle); not 1.5"),
         ("\nloudnorm: +3\n", 2, "loudnorm must be off or a target loudness from -70 to -5 LUFS, like -14; not 3"),
-        ("loudnorm: loud\n", 1, "loudnorm must be a whole number or a number or true or false, not a string"),
+        ("loudnorm: loud\n", 1, "loudnorm must be off, on or a target loudness in LUFS like -14; not 'loud'"),
         ("snap: words\n", 1, "snap must be one of speech, off, not 'words'"),
         ("snap_window: 0\n", 1, "snap_window must be seconds from 0.1 to 5, not 0"),
         ("pad: white\n", 1, "pad must be one of none, blur, black, not 'white'"),
