@@ -685,7 +685,9 @@ class Runner:
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:
-        if result.status != "failed" and self.config.captions != "off" and result.job.captions:
+        # A clip found made whose snapped times are not known (no manifest records them): its captions stay.
+        unknown = self.config.snap == "speech" and result.job.note_range is None and result.status == "skipped"
+        if result.status != "failed" and self.config.captions != "off" and result.job.captions and not unknown:
             self._write_captions(result.job)
         detail = f"{result.job.video_id} could not be fetched (why: below)" if result.fetch_failed else result.error
         detail = detail or ""

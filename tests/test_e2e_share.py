@@ -156,6 +156,20 @@ def test_a_dry_run_shows_the_snapped_times_and_why(tmp_path: Path, bursts: Path)
     assert not (tmp_path / "out").exists()
 
 
+def test_a_snapped_clip_without_a_manifest_is_found_made_with_its_own_captions(tmp_path: Path, bursts: Path) -> None:
+    (tmp_path / "n.md").write_text(note("burst000001", [("Mid-word", "0:02-0:10", "burst.mp4")], LINES))
+    (tmp_path / "config.yaml").write_text(f"snap: speech\nsources:\n  burst000001: {bursts}\n")
+    made = clipper("cut", "n.md", "--highlight", "1", "-o", "clip.mp4", cwd=tmp_path)  # here: no manifest beside it
+    assert made.returncode == 0, made.stderr
+    captions = (tmp_path / "clip.srt").read_text()
+    assert captions.startswith("1\n00:00:00,000 --> 00:00:00,440\nOne.\n") and not (tmp_path / "manifest.json").exists()
+
+    again = clipper("cut", "n.md", "--highlight", "1", "-o", "clip.mp4", cwd=tmp_path)
+
+    assert again.returncode == 0 and "0 done, 1 skipped" in again.stderr, again.stderr
+    assert (tmp_path / "clip.srt").read_text() == captions  # not the note's times
+
+
 def test_a_9_16_clip_is_the_middle_of_the_source_with_its_captions_at_their_time(
     tmp_path: Path, bursts: Path, bursts_thumbs: list[bytes]
 ) -> None:
