@@ -20,15 +20,32 @@ import click
 
 from clipper import __version__, fetch
 from clipper.captions import with_captions
-from clipper.config import CAPTION_MODES, DEFAULT_CONFIG_NAME, FETCH_STRATEGIES, MODES, Config, find_config, load_config
+from clipper.config import (
+    CAPTION_MODES,
+    DEFAULT_CONFIG_NAME,
+    DEFAULT_LOUDNESS,
+    FETCH_STRATEGIES,
+    LOUDNESS_RANGE,
+    MAX_SNAP_WINDOW,
+    MODES,
+    PRESETS,
+    SNAP_MODES,
+    Config,
+    describe_preset,
+    find_config,
+    load_config,
+)
 from clipper.cut import SMART_ENCODERS, encoders_argv, listed_encoders
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
 from clipper.outputs import build_gallery, read_manifest
-from clipper.plan import ClipJob, clip_name, job_for_source, plan_jobs
+from clipper.plan import ClipJob, clip_name, job_for_source, length_warning, plan_jobs, with_container
 from clipper.progress import PROGRESS_STYLES, make_reporter
+from clipper.reframe import ASPECTS, PAD_MODES, parse_aspect
 from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
-from clipper.steps import VideoPlan, dry_run_lines, plan_videos
+from clipper.script import dry_run_lines
+from clipper.snapping import snap_local
+from clipper.steps import VideoPlan, plan_videos
 from clipper.text import printable
 from clipper.timecode import format_timestamp, parse_range
 from clipper.ytdlp_options import redact
@@ -101,9 +118,20 @@ def _plan(paths: Sequence[Path], config: Config, captions: bool = False) -> tupl
     (only then are the notes' transcripts parsed)."""
     notes, problems = _load_notes(paths)
     jobs, clashes = plan_jobs(notes, config)
-    if captions and config.captions != "off":
-        jobs = with_captions(jobs, notes)
+    if captions and (config.captions != "off" or config.snap == "speech"):  # snapping prefers the lines' starts
+        jobs = with_captions(jobs, notes, margin=_snap_margin(config), cues=config.captions != "off")
     return jobs, [*problems, *clashes]
+
+
+def _snap_margin(config: Config) -> float:
+    return config.snap_window if config.snap == "speech" else 0.0
+
+
+def _warn_lengths(jobs: Sequence[ClipJob], config: Config) -> None:
+    for job in jobs:
+        warning = length_warning(job, config)
+        if warning is not None:
+            _warn(warning)
 
 
 def _report(problems: Sequence[ClipperError]) -> None:
@@ -373,6 +401,63 @@ fetch_option = click.option(
 )
 
 
+class AspectType(click.ParamType):
+    """A shape: W:H (9:16, 1:1, 16:9, ...) or source."""
+
+    name = "aspect"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            parse_aspect(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        return str(value).strip()
+
+
+def share_options(command: Any) -> Any:
+    """The options that make share-ready clips: snapped edges, a shape, loudness, and presets of them."""
+    presets = "; ".join(f"{name}: {describe_preset(name)}" for name in PRESETS)
+    low, high = LOUDNESS_RANGE
+    for option in reversed([
+        click.option("--snap", type=click.Choice(SNAP_MODES),
+                     help="speech: move each clip edge into the nearest pause in the speech (off: the note's times)."),
+        click.option("--snap-window", type=click.FloatRange(0.1, MAX_SNAP_WINDOW), metavar="SECONDS",
+                     help="How far an edge may move either way when it snaps (default 1)."),
+        click.option("--aspect", type=AspectType(), metavar="|".join(ASPECTS[:-1]) + "|W:H|source",
+                     help="The clip's shape: a centred crop (see --crop-x, --pad); re-encodes the clip."),
+        click.option("--crop-x", type=click.FloatRange(0, 1), metavar="FRACTION",
+                     help="Where the crop's centre sits, as a fraction of the width (0.5: the middle)."),
+        click.option("--pad", type=click.Choice(PAD_MODES),
+                     help="blur: the whole picture over a blurred copy of itself; black: on black bars; "
+                     "none: crop (default)."),
+        click.option("--loudnorm/--no-loudnorm", default=None,
+                     help=f"EBU R128 two-pass loudness normalisation, to {DEFAULT_LOUDNESS:g} LUFS (or --lufs), "
+                     "true peak at most -1 dBTP."),
+        click.option("--lufs", type=click.FloatRange(low, high), metavar="LUFS",
+                     help=f"The loudness --loudnorm aims at ({low:g} to {high:g}; default {DEFAULT_LOUDNESS:g})."),
+        click.option("--preset", type=click.Choice(list(PRESETS)), help=f"A bundle of settings: {presets}."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
+def _share_overrides(share: dict[str, Any]) -> dict[str, Any]:
+    """The config overrides the share options give (--loudnorm and --lufs: see ``_with_loudness``)."""
+    return {key: share[key] for key in ("preset", "snap", "snap_window", "aspect", "crop_x", "pad")}
+
+
+def _with_loudness(config: Config, share: dict[str, Any]) -> Config:
+    """--lufs sets the target (and turns normalising on); --loudnorm turns it on at the config's target (or the
+    default), --no-loudnorm off."""
+    if share.get("lufs") is not None and share.get("loudnorm") is not False:
+        return replace(config, loudnorm=float(share["lufs"]))
+    if share.get("loudnorm") is True:
+        return replace(config, loudnorm=config.loudnorm if config.loudnorm is not None else DEFAULT_LOUDNESS)
+    if share.get("loudnorm") is False:
+        return replace(config, loudnorm=None)
+    return config
+
+
 cookies_option = click.option(
     "--cookies",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -404,7 +489,11 @@ def _with_cookies(config_path: Path | None, cookies: Path | None, browser: str |
 
 
 def _dry_run(jobs: list[ClipJob], config: Config) -> None:
-    """Print the commands; local files are read (ffprobe) so their smart-cut steps are exact."""
+    """Print the commands; local files are read (ffprobe; with snapping, a few seconds of audio around each edge)
+    so their steps are exact."""
+    if config.snap == "speech":
+        jobs = snap_local(jobs, config)
+    _warn_lengths(jobs, config)
     plans = plan_videos(jobs, config, find_cached(jobs, config))
     media, problems = probe_local_media(plans, config)
     _report(problems)
@@ -422,6 +511,7 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
 @mode_option
 @fetch_option
 @captions_option
+@share_options
 @cookies_option
 @browser_cookies_option
 @click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
@@ -443,12 +533,16 @@ def batch(
     force: bool,
     no_gallery: bool,
     as_json: bool,
+    **share: Any,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
     config = _with_cookies(config_path, cookies, cookies_from_browser, paths, output_dir=output_dir, jobs=jobs,
-                           mode=mode, fetch=fetch, captions=captions)  # fmt: skip
+                           mode=mode, fetch=fetch, captions=captions, **_share_overrides(share))  # fmt: skip
+    config = _with_loudness(config, share)
     clip_jobs, problems = _plan(paths, config, captions=True)
     _report(problems)
+    if not dry_run:
+        _warn_lengths(clip_jobs, config)
     if dry_run:
         _dry_run(clip_jobs, config)
         sys.exit(EXIT_PROBLEMS if problems else 0)
@@ -470,6 +564,7 @@ def batch(
 @click.option("-n", "--dry-run", is_flag=True, help="Print the commands as a script; run nothing, write nothing.")
 @mode_option
 @captions_option
+@share_options
 @cookies_option
 @browser_cookies_option
 @click.option("-f", "--force", is_flag=True, help="Make the clip again even when it exists and verifies.")
@@ -488,12 +583,15 @@ def cut(
     cookies_from_browser: str | None,
     force: bool,
     config_path: Path | None,
+    **share: Any,
 ) -> None:
     """Cut one clip: SOURCE is a URL, a YouTube id, a media file, or a note with --highlight N.
 
     RANGE is START-END, e.g. 3:34-4:30 or 1:02:03.5-1:02:40. A note's clip gets captions from its transcript.
     """
-    config = _with_cookies(config_path, cookies, cookies_from_browser, [Path(source)], mode=mode, captions=captions)
+    config = _with_cookies(config_path, cookies, cookies_from_browser, [Path(source)], mode=mode, captions=captions,
+                           **_share_overrides(share))  # fmt: skip
+    config = _with_loudness(config, share)
     companions = True
     try:
         job = _single_job(source, time_range, highlight, config)
@@ -504,6 +602,9 @@ def cut(
         if output.suffix.lower().lstrip(".") not in CLIP_EXTENSIONS:
             raise click.BadParameter(f"{output.name}: a clip is {', '.join('.' + e for e in CLIP_EXTENSIONS)}",
                                      param_hint="-o")  # fmt: skip
+        if config.container != "auto" and output.suffix.lower() != "." + config.container:
+            _warn(f"{output.name}: -o names the clip, so it is not made {config.container} (container: "
+                  f"{config.container}{' in preset ' + config.preset if config.preset else ''})")  # fmt: skip
         # A clip written into the current folder is a file of its own: no manifest.json or posters/ beside it.
         companions = output.parent.absolute() != Path.cwd()
         config = replace(config, output_dir=output.parent.absolute())
@@ -511,6 +612,7 @@ def cut(
     if dry_run:
         _dry_run([job], config)
         return
+    _warn_lengths([job], config)
     sys.exit(_run_jobs(ctx, [job], config, force, as_json=False, companions=companions))
 
 
@@ -532,9 +634,9 @@ def _single_job(source: str, time_range: str | None, highlight: int | None, conf
             start, end = _range(time_range)
             output = clip_name(config.naming, video_id=job.video_id, start=start, end=end, title=job.title,
                                index=highlight, extension=Path(job.output).suffix.lstrip(".") or "mp4")  # fmt: skip
-            job = replace(job, start=start, end=end, output=output, captions=())
-            if config.captions != "off":
-                job = with_captions([job], [note])[0]
+            job = replace(job, start=start, end=end, output=with_container(output, config.container), captions=())
+            if config.captions != "off" or config.snap == "speech":
+                job = with_captions([job], [note], margin=_snap_margin(config), cues=config.captions != "off")[0]
         return job
     if time_range is None:
         raise click.UsageError("RANGE is required (e.g. 3:34-4:30)")
@@ -615,7 +717,9 @@ def doctor(config_path: Path | None) -> None:
         click.echo(f"js runtime {runtime[0]} ({runtime[1]})")
     config = _config_or_exit(config_path)
     click.echo(f"config    {config.source_file or 'none (the defaults)'}")
-    for key in ("output_dir", "cache_dir", "mode", "fetch", "jobs", "http_chunk_size"):
+    shown = ("output_dir", "cache_dir", "mode", "fetch", "jobs", "http_chunk_size", "captions", "preset", "snap",
+             "snap_window", "aspect", "crop_x", "pad", "loudnorm", "container", "warn_longer_than")  # fmt: skip
+    for key in shown:
         click.echo(f"  {key}: {getattr(config, key)}")
     click.echo(f"  yt_dlp_args: {shlex.join(redact(config.yt_dlp_args)) or '(none)'}")
     sys.exit(EXIT_PROBLEMS if missing else 0)

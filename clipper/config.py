@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from clipper.errors import ConfigError
+from clipper.reframe import PAD_MODES, parse_aspect
 
 MODES = ("smart", "reencode", "copy")
 FETCH_STRATEGIES = ("auto", "sections", "full")
@@ -24,6 +25,27 @@ NAMING_FIELDS = ("video_id", "start", "end", "title", "index")
 DEFAULT_FORMAT_SORT = ("vcodec:h264", "res:1080", "acodec:aac", "ext:mp4:m4a")
 # No media request asks for more than this (yt-dlp's YouTube chunk: hosts throttle longer responses).
 DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
+SNAP_MODES = ("speech", "off")
+CONTAINER_CHOICES = ("auto", "mp4", "mkv", "webm")
+MAX_SNAP_WINDOW = 5.0
+DEFAULT_LOUDNESS = -14.0  # LUFS: what phone feeds (YouTube, Instagram, TikTok, Spotify) normalise to
+LOUDNESS_RANGE = (-70.0, -5.0)  # what ffmpeg's loudnorm accepts
+# Presets: plain named bundles of settings. Config keys and flags given beside one win over it.
+PRESETS: dict[str, dict[str, Any]] = {
+    "shorts": {"aspect": "9:16", "captions": "burn", "loudnorm": DEFAULT_LOUDNESS, "container": "mp4",
+               "warn_longer_than": 60.0},
+    "square": {"aspect": "1:1", "captions": "burn", "loudnorm": DEFAULT_LOUDNESS, "container": "mp4"},
+}  # fmt: skip
+
+
+def describe_preset(name: str) -> str:
+    """A preset's settings in words, for --help and doctor."""
+    values = PRESETS[name]
+    parts = [str(values["aspect"]), "captions burned" if values.get("captions") == "burn" else "",
+             f"{values['loudnorm']:g} LUFS" if values.get("loudnorm") is not None else "",
+             "H.264/AAC mp4" if values.get("container") == "mp4" else "",
+             f"a warning over {values['warn_longer_than']:g}s" if values.get("warn_longer_than") else ""]  # fmt: skip
+    return ", ".join(part for part in parts if part)
 
 
 def default_cache_dir() -> Path:
@@ -74,12 +96,26 @@ class Config:
     retry_delay: float = 1.0
     http_chunk_size: int = DEFAULT_CHUNK_SIZE
     yt_dlp_args: tuple[str, ...] = ()
+    snap: str = "off"  # speech: clip edges move into the nearest pause in the speech
+    snap_window: float = 1.0  # seconds an edge may move either way
+    aspect: str = "source"  # or W:H (9:16, 1:1, 16:9, ...)
+    crop_x: float = 0.5  # where the crop's centre sits, as a fraction of the source's width
+    pad: str = "none"  # none (crop), blur or black: the whole picture on a canvas of the new shape
+    loudnorm: float | None = None  # target integrated loudness (LUFS), or None: the audio's level is kept
+    container: str = "auto"  # auto: as the note names the clip (else mp4); or mp4, mkv, webm
+    warn_longer_than: float | None = None  # seconds: a warning for longer clips (a platform's limit)
+    preset: str | None = None
     source_file: Path | None = None
     run_tag: str = ""  # set by a run: marks its temporary files as its own (not a config key)
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the command-line flags that were given (None means not given)."""
         given = {key: value for key, value in overrides.items() if value is not None}
+        preset = given.get("preset")
+        if preset is not None:  # under the other flags given with it, over the config file
+            if preset not in PRESETS:
+                raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+            given = {**PRESETS[preset], **given}
         for key in ("output_dir", "cache_dir"):
             if key in given:
                 given[key] = Path(given[key]).expanduser().absolute()
@@ -107,7 +143,17 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "cache_dir": (str,),
     "http_chunk_size": (int, str),
     "yt_dlp_args": (list, str),
+    "snap": (str, bool),  # bool: YAML 1.1 reads an unquoted off (on) as false (true)
+    "snap_window": (int, float),
+    "aspect": (str, int),  # int: YAML 1.1 reads an unquoted 9:16 as the sexagesimal number 556 (see _raw_scalars)
+    "crop_x": (int, float),
+    "pad": (str,),
+    "loudnorm": (int, float, bool, str),  # off/false/"off" (none), on/true/"on" (the default target), or LUFS
+    "container": (str,),
+    "warn_longer_than": (int, float),
+    "preset": (str,),
 }
+_BOOLEAN_OK = ("loudnorm", "snap")
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
     int: "a whole number",
@@ -126,13 +172,24 @@ def _key_lines(text: str) -> dict[str, int]:
         return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
-    lines = {}
+    lines: dict[str, int] = {}
     for key, value in node.value:
         lines[str(key.value)] = key.start_mark.line + 1
         if isinstance(value, yaml.SequenceNode):
             for index, item in enumerate(value.value):
                 lines[f"{key.value}[{index}]"] = item.start_mark.line + 1
     return lines
+
+
+def _raw_scalars(text: str) -> dict[str, str]:
+    """The text of each top-level scalar value as written (``aspect: 9:16`` is ``"9:16"``, not YAML 1.1's 556)."""
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): str(value.value) for key, value in node.value if isinstance(value, yaml.ScalarNode)}
 
 
 def _bad_date_line(text: str) -> int | None:
@@ -191,12 +248,17 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
     for key, value in data.items():
         if key not in known:
             raise _fail(f"unknown key {key!r} (known: {', '.join(sorted(known))})", path, lines, str(key))
-        if value is None or isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+        if value is None or (isinstance(value, bool) and key not in _BOOLEAN_OK) or not isinstance(value, _TYPES[key]):
             wanted = " or ".join(_TYPE_NAMES[t] for t in _TYPES[key])
             got = "empty" if value is None else _TYPE_NAMES.get(type(value), type(value).__name__)
             raise _fail(f"{key} must be {wanted}, not {got}", path, lines, key)
     base = path.parent.absolute()
-    values: dict[str, Any] = dict(data)
+    values: dict[str, Any] = {}
+    if "preset" in data:  # under the file's own keys
+        if data["preset"] not in PRESETS:
+            raise _fail(f"preset must be one of {', '.join(PRESETS)}, not {data['preset']!r}", path, lines, "preset")
+        values.update(PRESETS[data["preset"]])
+    values.update(data)
     values["output_dir"] = base / Path(str(data.get("output_dir", "clips"))).expanduser()
     if "cache_dir" in data:
         values["cache_dir"] = base / Path(data["cache_dir"]).expanduser()
@@ -216,6 +278,19 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
         values["format_sort"] = tuple(p.strip() for p in data["format_sort"].split(",") if p.strip())
     elif "format_sort" in data:
         values["format_sort"] = tuple(str(p) for p in data["format_sort"])
+    if isinstance(data.get("aspect"), int):
+        values["aspect"] = _raw_scalars(text).get("aspect", str(data["aspect"]))
+    if isinstance(data.get("snap"), bool):
+        values["snap"] = "speech" if data["snap"] else "off"
+    if isinstance(data.get("loudnorm"), (bool, str)):
+        switch = {True: DEFAULT_LOUDNESS, False: None, "on": DEFAULT_LOUDNESS, "off": None}
+        if data["loudnorm"] not in switch:
+            raise _fail(f"loudnorm must be off, on or a target loudness in LUFS like {DEFAULT_LOUDNESS:g}; not "
+                        f"{data['loudnorm']!r}", path, lines, "loudnorm")  # fmt: skip
+        values["loudnorm"] = switch[data["loudnorm"]]
+    for key in ("snap_window", "crop_x", "loudnorm", "warn_longer_than"):
+        if isinstance(values.get(key), int):
+            values[key] = float(values[key])
     config = Config(**values, source_file=path)
     _validate(config, path, lines)
     return config
@@ -270,6 +345,7 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
                     "captions")  # fmt: skip
     if config.mode not in MODES:
         raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
+    _validate_share(config, path, lines)
     try:
         # Values of the same types clip_name passes, so "{index:03d}" is accepted and "{index[0]}" refused.
         config.naming.format(video_id="x", start="0m00s", end="0m01s", title="x", index=1)
@@ -281,3 +357,33 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
             lines,
             "naming",
         ) from None
+
+
+def _validate_share(config: Config, path: Path | None, lines: Mapping[str, int]) -> None:
+    """The settings that make share-ready clips: snapping, shape, loudness, container."""
+    if config.snap not in SNAP_MODES:
+        raise _fail(f"snap must be one of {', '.join(SNAP_MODES)}, not {config.snap!r}", path, lines, "snap")
+    if not (math.isfinite(config.snap_window) and 0.1 <= config.snap_window <= MAX_SNAP_WINDOW):
+        raise _fail(f"snap_window must be seconds from 0.1 to {MAX_SNAP_WINDOW:g}, not {config.snap_window:g}", path,
+                    lines, "snap_window")  # fmt: skip
+    try:
+        parse_aspect(config.aspect)
+    except ValueError as error:
+        raise _fail(f"aspect: {error}", path, lines, "aspect") from None
+    if not (math.isfinite(config.crop_x) and 0 <= config.crop_x <= 1):
+        raise _fail(f"crop_x must be a fraction of the width from 0 (left) to 1 (right), like 0.5 (the middle); not "
+                    f"{config.crop_x:g}", path, lines, "crop_x")  # fmt: skip
+    if config.pad not in PAD_MODES:
+        raise _fail(f"pad must be one of {', '.join(PAD_MODES)}, not {config.pad!r}", path, lines, "pad")
+    low, high = LOUDNESS_RANGE
+    if config.loudnorm is not None and not (math.isfinite(config.loudnorm) and low <= config.loudnorm <= high):
+        raise _fail(f"loudnorm must be off or a target loudness from {low:g} to {high:g} LUFS, like "
+                    f"{DEFAULT_LOUDNESS:g}; not {config.loudnorm:g}", path, lines, "loudnorm")  # fmt: skip
+    if config.container not in CONTAINER_CHOICES:
+        raise _fail(f"container must be one of {', '.join(CONTAINER_CHOICES)}, not {config.container!r}", path, lines,
+                    "container")  # fmt: skip
+    if config.warn_longer_than is not None and not (
+        math.isfinite(config.warn_longer_than) and config.warn_longer_than > 0
+    ):
+        raise _fail(f"warn_longer_than must be a number of seconds above 0, not {config.warn_longer_than:g}", path,
+                    lines, "warn_longer_than")  # fmt: skip

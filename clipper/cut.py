@@ -194,16 +194,22 @@ def _subtitle_input(subtitles: str | None, index: int, container: str) -> tuple[
     return ["-i", file_arg(subtitles)], ["-map", f"{index}:s:0", "-c:s", codec, "-metadata:s:s:0", "title=Transcript"]
 
 
-def burn_filter(subtitles_name: str) -> list[str]:
-    """Draw captions into the picture. ``subtitles_name`` is a bare file name in the step's folder (a path
-    would need filtergraph escaping)."""
-    return ["-vf", f"subtitles=filename={subtitles_name}"]
+def burn_filter(subtitles_name: str) -> str:
+    """Draw captions (SRT, or ASS with its own styles) into the picture. ``subtitles_name`` is a bare file name in
+    the step's folder (a path would need filtergraph escaping)."""
+    return f"subtitles=filename={subtitles_name}"
+
+
+def seek_lead(mode: str, start: float) -> float:
+    """How long before ``start`` a clip's decoding starts (see ``cut_argv``): the frames of the lead pass through
+    the filters (burnt captions see them: ffmpeg trims an output after its filters) and are dropped after."""
+    return 0.0 if mode == "copy" else min(SEEK_LEAD, start)
 
 
 def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str, *,
              metadata: Sequence[tuple[str, str]] = (), subtitles: str | None = None,
-             burn: str | None = None, container: str | None = None,
-             info: MediaInfo | None = None) -> list[str]:  # fmt: skip
+             burn: str | None = None, container: str | None = None, info: MediaInfo | None = None,
+             video_filter: str | None = None, audio_filter: str | None = None) -> list[str]:  # fmt: skip
     """The ffmpeg command that writes the clip [start, start+duration) of a local file in one pass.
 
     ``reencode``: seeking then decoding makes the first frame the one at ``start``, and ``-t`` ends at the
@@ -211,23 +217,32 @@ def cut_argv(source: str, origin: float, start: float, duration: float, mode: st
     source's) lets the encoder keep its pixel format and colour (see ``encoder_args``).
     ``copy``: packets are copied from the keyframe at or before ``start`` (fast, inexact), shifted to zero;
     the display matrix goes with them (into MP4).
+    ``video_filter`` (re-encoding only: a new shape) comes before burnt captions (``burn``), so they are drawn on
+    the clip's own frame; their file's times count from ``start - seek_lead(mode, start)``, where the filters'
+    timeline starts. ``audio_filter`` re-encodes the audio (copied video too).
     """
     container = container or container_for(output)
     sub_in, sub_out = _subtitle_input(subtitles, 1, container)
     # reencode: seek a little early, then drop the decoded frames before the start (output -ss): exact
     # even when the start frame is shown before the keyframe the seek lands on.
-    lead = 0.0 if mode == "copy" else min(SEEK_LEAD, start)
+    lead = seek_lead(mode, start)
     argv = [*FFMPEG, "-seek_timestamp", "1", "-ss", seconds_arg(origin + start - lead), "-i", file_arg(source),
             *sub_in, "-map", "0:v:0?", "-map", "0:a:0?", *sub_out]  # fmt: skip
     if lead:
         argv += ["-ss", seconds_arg(lead)]
     argv += ["-t", seconds_arg(duration)]
     if mode == "copy":
-        argv += ["-c:v", "copy", "-c:a", "copy", "-avoid_negative_ts", "make_zero"]
+        if video_filter or burn:
+            raise ValueError("a copied clip's picture cannot be filtered")
+        audio = ["-af", audio_filter, *audio_encoder(container)] if audio_filter else ["-c:a", "copy"]
+        argv += ["-c:v", "copy", *audio, "-avoid_negative_ts", "make_zero"]
     else:
         argv += encoder_args(container, info)
-        if burn:
-            argv += burn_filter(burn)
+        filters = [chain for chain in (video_filter, burn_filter(burn) if burn else None) if chain]
+        if filters:
+            argv += ["-vf", ",".join(filters)]
+        if audio_filter:
+            argv += ["-af", audio_filter]
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
 
 
@@ -370,13 +385,15 @@ def concat_list(pieces: Sequence[tuple[str, float]]) -> str:
 
 def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, source: str, audio_start: float,
               duration: float, output: str, *, metadata: Sequence[tuple[str, str]] = (),
-              subtitles: str | None = None, container: str | None = None) -> list[str]:  # fmt: skip
+              subtitles: str | None = None, container: str | None = None,
+              audio_filter: str | None = None) -> list[str]:  # fmt: skip
     """Join the pieces (video) with the source's audio for [audio_start, +duration) into the clip.
 
     MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
     change in-band at the joins); NUT pieces through the concat demuxer (``list_file``). Neither
     carries a display matrix: the source's rotation is written again (ffmpeg 5.1's MP4 muxer takes it from
     the ``rotate`` tag; its Matroska muxer has no rotation, see ``smart_unsupported``).
+    ``audio_filter`` (loudness) re-encodes the audio; the video is copied all the same.
     """
     container = container or container_for(output)
     if list_file is None:
@@ -390,7 +407,9 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
         maps += ["-map", "1:a:0"]
     sub_in, sub_out = _subtitle_input(subtitles, 2 if info.has_audio else 1, container)
     argv += [*sub_in, *maps, *sub_out, "-c:v", "copy"]
-    if info.has_audio:
+    if info.has_audio and audio_filter:
+        argv += ["-af", audio_filter, *audio_encoder(container)]
+    elif info.has_audio:
         argv += audio_copy_or_encode(info.audio_codec, container)
     if container == "mp4" and info.time_base is not None:
         argv += ["-video_track_timescale", str(info.time_base.denominator)]
@@ -464,8 +483,9 @@ def run_ffmpeg(
     on_seconds: Callable[[float], None] | None = None,
     children: ChildProcesses | None = None,
     cwd: str | None = None,
-) -> None:
-    """Run an ffmpeg argv from this module, reporting the media time written (from ``-progress``)."""
+) -> str:
+    """Run an ffmpeg argv from this module, reporting the media time written (from ``-progress``); return what
+    it wrote to stderr (a measuring pass's report)."""
     if children is not None and children.stopping.is_set():
         raise CutError("interrupted")
     try:
@@ -497,6 +517,7 @@ def run_ffmpeg(
     if process.returncode != 0:
         message = last_line("".join(stderr_lines))
         raise CutError(f"ffmpeg failed: {message}", retryable=_is_network(message))
+    return "".join(stderr_lines)
 
 
 def _is_network(message: str) -> bool:

@@ -82,11 +82,18 @@ def _card(entry: Entry, posters: Mapping[str, str], cues: Cues = ()) -> str:
     source_html = f'<a href="{html.escape(moment)}" rel="noopener noreferrer">{source}</a>' if moment else source
     start = entry.get("start")
     at = f" at {_duration(start)}" if isinstance(start, (int, float)) else ""
+    size_attr, shape = "", ""
+    width, height = entry.get("width"), entry.get("height")
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+        # The player takes the clip's shape before it loads; a vertical (or square) clip is a card of its shape.
+        size_attr = f' width="{width}" height="{height}"'
+        shape = " vertical" if height > width else (" square" if height == width else "")
     speaker = f"<figcaption>{_text(entry.get('speaker'))}</figcaption>" if entry.get("speaker") else ""
     quote_html = f"<figure><blockquote>{_text(entry.get('quote'))}</blockquote>{speaker}</figure>" if entry.get(
         "quote") else ""  # fmt: skip
-    return f"""<article class="card" data-search="{html.escape(search.lower())}">
-<video controls preload="metadata"{poster_attr}{cue_attr} data-expected-duration="{_text(entry.get("duration"))}">\
+    return f"""<article class="card{shape}" data-search="{html.escape(search.lower())}">
+<video controls preload="metadata"{size_attr}{poster_attr}{cue_attr} \
+data-expected-duration="{_text(entry.get("duration"))}">\
 <source src="{quote(output)}" type="{_mime(output)}">{track}</video>
 <h3>{_text(entry.get("title") or output)}</h3>
 {quote_html}
@@ -107,7 +114,10 @@ header {{ display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }}
 #search {{ flex: 1; min-width: 14rem; font-size: 1rem; padding: .5rem; }}
 .grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1rem; }}
 .card {{ border: 1px solid #ddd; border-radius: 8px; padding: .75rem; background: #fafafa; }}
-.card video {{ width: 100%; border-radius: 4px; background: #000; }}
+.card video {{ width: 100%; height: auto; border-radius: 4px; background: #000; }}
+.card.vertical video, .card.square video {{ display: block; width: auto; max-width: 100%; height: 28rem;
+  max-height: 70vh; margin: 0 auto; }}
+.card.vertical {{ justify-self: center; }}
 .card h3 {{ margin: .5rem 0 .25rem; font-size: 1.05rem; }}
 blockquote {{ margin: .25rem 0; font-style: italic; }}
 figure {{ margin: 0; }} figcaption {{ font-size: .9rem; color: #555; }}

@@ -9,16 +9,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipper.addresses import note_url_problem
-from clipper.captions import Cue
 from clipper.clipcmd import video_id_of
 from clipper.config import Config
 from clipper.errors import PlanError
-from clipper.notes import Highlight, Note
-from clipper.timecode import name_timestamp
+from clipper.notes import Highlight, Note, TranscriptLine
+from clipper.timecode import format_timestamp, name_timestamp
 
 # Longest clip name: file systems allow 255 bytes, and clipper's temporary names add up to ~40 to it.
 MAX_NAME_BYTES = 200
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A caption on the clip's own timeline."""
+
+    start: float  # seconds from the clip's start
+    end: float
+    text: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,20 @@ class ClipJob:
     tags: tuple[str, ...] = ()
     captions: tuple[Cue, ...] = ()  # filled from the note's transcript when captions are made
     public_only: bool = False  # the source is the note's own URL (untrusted): public hosts only
+    # The note's transcript lines around the clip (its captions, and where its edges may snap to).
+    transcript: tuple[TranscriptLine, ...] = ()
+    # Once the edges were snapped to pauses in the speech: the note's own times (start/end are the clip's) and
+    # what each edge did.
+    note_range: tuple[float, float] | None = None
+    snap_reasons: tuple[str, ...] = ()  # (start, end)
+
+    @property
+    def note_start(self) -> float:
+        return self.note_range[0] if self.note_range is not None else self.start
+
+    @property
+    def note_end(self) -> float:
+        return self.note_range[1] if self.note_range is not None else self.end
 
     @property
     def moment_url(self) -> str:
@@ -87,6 +109,13 @@ def default_url(video_id: str) -> str:
     return f"https://www.youtube.com/watch?v={video_id}"
 
 
+def with_container(name: str, container: str) -> str:
+    """The clip's name in the container the config asks for (``auto``: as it is)."""
+    if container == "auto" or name.lower().endswith("." + container):
+        return name
+    return f"{Path(name).stem if '.' in name else name}.{container}"
+
+
 def job_for(note: Note, highlight: Highlight, index: int, config: Config) -> ClipJob:
     """The clip job for one highlight of a note."""
     options = highlight.options
@@ -100,6 +129,7 @@ def job_for(note: Note, highlight: Highlight, index: int, config: Config) -> Cli
         index=index,
         extension=extension,
     )
+    output = with_container(output, config.container)
     url = note.url or options.url or default_url(note.video_id)
     trusted = note.video_id in config.sources  # the user's own config may point anywhere
     source = config.sources[note.video_id] if trusted else options.url or url
@@ -192,6 +222,17 @@ def job_for_source(source: str, start: float, end: float, config: Config, *, is_
         else:
             raise PlanError(f"{source!r} is not a file, a URL or a YouTube video id")
         media = config.sources.get(video_id, url)
-    output = clip_name(config.naming, video_id=video_id, start=start, end=end, title=video_id, index=1, extension="mp4")
+    output = clip_name(config.naming, video_id=video_id, start=start, end=end, title=video_id, index=1,
+                       extension=config.container if config.container != "auto" else "mp4")  # fmt: skip
     return ClipJob(video_id=video_id, url=url, source=media, title=video_id, start=start, end=end, output=output,
                    note=Path(source), line=0)  # fmt: skip
+
+
+def length_warning(job: ClipJob, config: Config) -> str | None:
+    """A clip longer than ``warn_longer_than`` (a platform's limit): what to say, or None."""
+    limit = config.warn_longer_than
+    if limit is None or job.duration <= limit + 1e-6:
+        return None
+    preset = f" ({config.preset})" if config.preset else ""
+    return (f"{job.output} ({job.note}:{job.line}): {job.duration:.1f}s long ({format_timestamp(job.start)}-"
+            f"{format_timestamp(job.end)}), over the {limit:g}s limit{preset}")  # fmt: skip

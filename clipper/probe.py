@@ -40,6 +40,8 @@ class MediaInfo:
     frames: int | None = None  # video frames, from the container's index when it has one (MP4)
     video_start: float | None = None  # the first video frame's timestamp
     rotation: int = 0  # degrees the picture is turned for display (its display matrix), as MP4's ``rotate`` tag
+    width: int | None = None  # the picture as it is shown: turned by ``rotation``, stretched by its pixels' shape
+    height: int | None = None
 
     @property
     def origin(self) -> float:
@@ -106,6 +108,17 @@ def rotation(video: dict[str, Any]) -> int:
     return round(degrees) % 360 if degrees is not None and math.isfinite(degrees) else 0
 
 
+def display_size(video: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(width, height) of a video stream as players show it: non-square pixels stretched, a quarter turn turned."""
+    width, height = video.get("width"), video.get("height")
+    if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+        return None, None
+    aspect = _rate(str(video.get("sample_aspect_ratio") or "1:1").replace(":", "/"))
+    if aspect and aspect != 1:
+        width = round(width * aspect / 2) * 2
+    return (height, width) if rotation(video) in (90, 270) else (width, height)
+
+
 def _is_picture(stream: dict[str, Any]) -> bool:
     """A video stream that is not a cover picture."""
     return stream.get("codec_type") == "video" and not (stream.get("disposition") or {}).get("attached_pic")
@@ -149,6 +162,8 @@ def media_info(data: dict[str, Any]) -> MediaInfo:
         frames=int(video["nb_frames"]) if video and str(video.get("nb_frames") or "").isdigit() else None,
         video_start=_number(video.get("start_time")) if video else None,
         rotation=rotation(video) if video else 0,
+        width=display_size(video)[0] if video else None,
+        height=display_size(video)[1] if video else None,
     )
 
 
@@ -206,16 +221,17 @@ def tolerance(info: MediaInfo) -> float:
     return (1.0 / info.frame_rate if info.frame_rate else 0.025) + 0.002
 
 
-def verify_clip(info: MediaInfo, duration: float, mode: str) -> str | None:
-    """Why a finished clip does not verify, or None when it does."""
+def verify_clip(info: MediaInfo, duration: float, mode: str, slack: float = 0.0) -> str | None:
+    """Why a finished clip does not verify, or None when it does. ``slack``: seconds it may differ by on top of
+    a frame (a clip whose edges snapped to speech, when the times it was made at are not known)."""
     if info.duration <= 0:
         return "it holds no media"
     measured = info.video_duration if info.video_duration is not None else info.duration
     if mode == "copy":  # keyframe-aligned: may start early, never much shorter than asked
-        if measured < duration - 1.0:
+        if measured < duration - 1.0 - slack:
             return f"it lasts {measured:.3f}s, asked for {duration:.3f}s"
         return None
-    if abs(measured - duration) > tolerance(info):
+    if abs(measured - duration) > tolerance(info) + slack:
         return f"it lasts {measured:.3f}s, asked for {duration:.3f}s (more than a frame off)"
     return None
 

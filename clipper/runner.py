@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, mpegts, probe, relay, splice
+from clipper import cut, fetch, loudness, mpegts, probe, relay, snap, snapping, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -36,13 +36,13 @@ from clipper.outputs import (
     write_json_atomic,
     write_text_atomic,
 )
-from clipper.plan import ClipJob
+from clipper.plan import ClipJob, length_warning
 from clipper.probe import MediaInfo
 from clipper.progress import Reporter
+from clipper.script import LocalMedia
 from clipper.smart import Packet
 from clipper.steps import (
     PIECE_PHASES,
-    LocalMedia,
     Section,
     Step,
     VideoPlan,
@@ -78,16 +78,34 @@ class ClipResult:
     fetch: str | None = None  # how its media came: local, full, sections
     fetch_failed: bool = False  # its video could not be fetched (``error`` says why, once per video)
     file: dict[str, Any] | None = None  # size, mtime and hash of the clip as clipper wrote it (or found it whole)
+    loudness: dict[str, Any] | None = None  # what its audio measured and how it was normalised
+    width: int | None = None  # its picture, as shown
+    height: int | None = None
+
+
+def clip_settings(config: Config) -> dict[str, Any]:
+    """What a clip is made of beyond its range and source: a clip made with other settings is made again."""
+    shaped = config.aspect != "source"
+    return {"snap": config.snap_window if config.snap == "speech" else None, "aspect": config.aspect,
+            "pad": config.pad if shaped else None, "crop_x": config.crop_x if shaped and config.pad == "none" else None,
+            "loudnorm": config.loudnorm, "burn": config.captions == "burn"}  # fmt: skip
 
 
 def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
-    """What the manifest (and ``--json``) says of a clip: status, where it came from, and its tags."""
+    """What the manifest (and ``--json``) says of a clip: status, where it came from, and its tags.
+
+    ``start``/``end`` are the clip's own times, ``note_start``/``note_end`` the note's (they differ when the
+    edges snapped to pauses in the speech: ``snap`` says how each moved)."""
     job = result.job
     srt, vtt = caption_paths(job, config)
+    snapped = None
+    if job.note_range is not None and job.snap_reasons:
+        snapped = {"window": config.snap_window, "start": job.snap_reasons[0], "end": job.snap_reasons[1]}
     return {
         "output": job.output, "status": result.status, "error": result.error,
         "video_id": job.video_id, "url": job.url, "source": job.source,
         "title": job.title, "start": job.start, "end": job.end,
+        "note_start": job.note_start, "note_end": job.note_end, "snap": snapped,
         "mode": result.mode or config.mode, "fetch": result.fetch,
         "duration": result.duration, "size": result.size,
         "note": str(job.note), "line": job.line,
@@ -96,6 +114,8 @@ def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
         "captions": {"srt": srt.name, "vtt": vtt.name} if vtt.exists() else None,
         "file": result.file,
         "metadata": dict(clip_metadata(job)),
+        "settings": clip_settings(config), "loudness": result.loudness,
+        "width": result.width, "height": result.height,
     }  # fmt: skip
 
 
@@ -159,20 +179,28 @@ class Runner:
         self._manifest = read_manifest(config.output_dir)
         self._remove(leftovers(config))  # of runs stopped too hard to clean up (no other run writes here now)
         self.reporter.start(len(jobs))
-        results: dict[ClipJob, ClipResult] = {}
+        results: dict[ClipJob, ClipResult] = {}  # by the job as asked
+        asked: dict[ClipJob, ClipJob] = {}  # the job as it is cut (at its recorded snapped times) -> as asked
         todo = []
         for job in jobs:
+            current = self._recorded(job)
+            asked[current] = job
             try:
-                record = None if self.force else self._finished(job)
+                found = None if self.force else self._finished(current)
             except ClipperError as error:
-                results[job] = ClipResult(job, "failed", error.message)
+                results[job] = ClipResult(current, "failed", error.message)
                 self._finish(results[job])
                 continue
-            if record is not None:
-                results[job] = ClipResult(job, "skipped", duration=job.duration, size=record["size"], file=record)
+            if found is not None:
+                record, clip_info = found
+                entry = self._manifest.get(job.output) or {}
+                results[job] = ClipResult(current, "skipped", duration=current.duration, size=record["size"],
+                                          file=record, loudness=entry.get("loudness"),
+                                          width=clip_info.width if clip_info else entry.get("width"),
+                                          height=clip_info.height if clip_info else entry.get("height"))  # fmt: skip
                 self._finish(results[job])
             else:
-                todo.append(job)
+                todo.append(current)
         plans = plan_videos(todo, config, find_cached(todo, config))
         for plan in plans:
             self.reporter.message(f"{plan.video_id}: {plan.strategy}: {plan.reason}")
@@ -200,7 +228,7 @@ class Runner:
                     kind, payload, media_path = pending.pop(future)
                     if kind == "clip":
                         result = future.result()
-                        results[result.job] = result
+                        results[asked[payload]] = result
                         self._finish(result)
                         if media_path in users:
                             users[media_path] -= 1
@@ -212,8 +240,8 @@ class Runner:
                     except ClipperError as error:
                         # The reason is said once per video, in the summary, not once per clip here.
                         for job in payload:
-                            results[job] = ClipResult(job, "failed", error.message, fetch_failed=True)
-                            self._finish(results[job])
+                            results[asked[job]] = ClipResult(job, "failed", error.message, fetch_failed=True)
+                            self._finish(results[asked[job]])
                         continue
                     if fetched.fetch == "sections":
                         section_files.append(Path(fetched.path))
@@ -470,9 +498,10 @@ class Runner:
             if not Path(media.path).is_file():
                 raise CutError(f"source file not found: {media.path}")
             packets = None
+            snapping_now = config.snap == "speech" and job.note_range is None
             with self._lock:
                 known = self._infos.get(media.path)
-            if known is None and media.origin is not None and config.mode != "copy":
+            if known is None and media.origin is not None and config.mode != "copy" and not snapping_now:
                 # A section's timeline is known before it is probed: its streams and the clip's packets are
                 # read in one ffprobe run.
                 info, found = probe.probe_with_packets(media.path, *packet_window(job, media.origin))
@@ -483,29 +512,33 @@ class Runner:
             origin = info.origin if media.origin is None else media.origin
             if media.origin is None:  # the whole video: its length is known before any work
                 check_range(job, info.duration)
+            if snapping_now:  # the media is here: a few seconds of audio around each edge tell where to cut
+                job = self._snap(job, media.path, origin, info)
             if packets is None:
                 packets = smart_packets(job, media.path, info, origin, config)
-            steps, note = clip_steps(job, config, media.path, origin, info, packets)
-            mode = "reencode" if note else config.mode
-            if note:
+            cut_plan = clip_steps(job, config, media.path, origin, info, packets)
+            mode = cut_plan.mode
+            for note in cut_plan.notes:
                 self.reporter.message(f"{job.output}: {note}")
             try:
-                self._run_steps(job, steps, info)
+                measured, clip_info = self._run_steps(job, cut_plan.steps, info)
             except CutError as error:
                 if mode != "smart" or self.children.stopping.is_set():
                     raise
                 self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip")
-                steps, _ = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets)
-                mode = "reencode"
-                self._run_steps(job, steps, info)
+                cut_plan = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets)
+                mode = cut_plan.mode
+                measured, clip_info = self._run_steps(job, cut_plan.steps, info)
             temp = temp_path(job, config)
             os.replace(temp, final_path(job, config))
             record = file_record(final_path(job, config))
             if self.companions:
                 # here, in parallel, not all at the end
                 make_poster(config.output_dir, job.output, job.duration, made=poster_path(job, config))
+            heard = loudness.record(measured, config.loudnorm) if measured and config.loudnorm is not None else None
             return ClipResult(job, "done", duration=job.duration, size=record["size"], mode=mode, fetch=media.fetch,
-                              file=record)  # fmt: skip
+                              file=record, loudness=heard, width=clip_info.width if clip_info else None,
+                              height=clip_info.height if clip_info else None)  # fmt: skip
         except (ClipperError, ValueError) as error:  # ValueError: no frame to plan a cut from (a range too short)
             message = str(error.message if isinstance(error, ClipperError) else error)
             message = "interrupted" if self.children.stopping.is_set() else message
@@ -513,12 +546,41 @@ class Runner:
         finally:
             self._remove(cleanup_paths(job, config))
 
-    def _run_steps(self, job: ClipJob, steps: Sequence[Step], info: MediaInfo) -> None:
+    def _snap(self, job: ClipJob, source: str, origin: float, info: MediaInfo) -> ClipJob:
+        """The job with its edges in pauses of the speech; the log says where each went and why."""
+        snapped = snapping.snap_to_speech(job, source, origin, info, self.config)
+        self.reporter.message(f"{job.output}: {snap.summary(snapped)}")
+        warning = length_warning(snapped, self.config)
+        if warning is not None and length_warning(job, self.config) is None:  # the note's range was said fine
+            self.reporter.message(warning)
+        return snapped
+
+    def _recorded(self, job: ClipJob) -> ClipJob:
+        """A clip made before with its edges snapped: the job at the times the manifest records for it."""
+        entry = self._manifest.get(job.output)
+        if self.config.snap != "speech" or self.force or not entry or entry.get("status") not in ("done", "skipped"):
+            return job
+        return snapping.recorded(job, entry, self.config) or job
+
+    def _run_steps(self, job: ClipJob, steps: Sequence[Step],
+                   info: MediaInfo) -> tuple[dict[str, str] | None, MediaInfo | None]:  # fmt: skip
+        """Run the steps and verify the clip; what a measuring step measured, and what ffprobe says of the clip."""
+        measured: dict[str, str] | None = None
         try:
             for step in steps:
                 for path, text in step.files:
                     Path(path).write_text(text, encoding="utf-8")
-                self._run_step(step, f"{step.phase} {job.output}")
+                if step.fill is not None:
+                    if measured is None:
+                        raise CutError("the loudness was not measured before it was applied")
+                    argv = list(step.argv)
+                    argv[step.fill] = loudness.fill(argv[step.fill], measured)
+                    step = replace(step, argv=tuple(argv))
+                stderr = self._run_step(step, f"{step.phase} {job.output}")
+                if step.phase == "measure":
+                    measured = loudness.parse_measurement(stderr)
+                    target = self.config.loudnorm if self.config.loudnorm is not None else 0.0
+                    self.reporter.message(f"{job.output}: loudness {loudness.describe(measured, target)}")
                 if step.phase in ("copy", "encode") and step.starts_at is not None:
                     check_piece(step)
             temp = temp_path(job, self.config)
@@ -542,10 +604,12 @@ class Runner:
             if reason is not None:
                 self._remove([poster_path(job, self.config)])  # a frame of a clip that is not kept
                 raise CutError(f"the clip did not verify: {reason}")
+            return measured, clip_info
         finally:
             self._remove([Path(step.output) for step in steps if step.phase in PIECE_PHASES])
 
-    def _run_step(self, step: Step, label: str) -> None:
+    def _run_step(self, step: Step, label: str) -> str:
+        """Run one step with its progress; what it wrote to stderr."""
         self.reporter.debug("$ " + shlex.join(step.argv))
         key = f"{label}#{threading.get_ident()}"
         self.reporter.task_started(key, label, step.seconds)
@@ -556,38 +620,59 @@ class Runner:
                     splice.rewrite_file(*step.argv[-2:])
                 except (OSError, splice.SpliceError) as error:
                     raise CutError(f"the open GOP cannot be spliced: {error}") from None
-                return
-            cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, clock.done(seconds)),
-                           self.children, cwd=step.cwd)  # fmt: skip
+                return ""
+            return cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, clock.done(seconds)),
+                                  self.children, cwd=step.cwd)  # fmt: skip
         finally:
             self.reporter.task_finished(key)
 
-    def _finished(self, job: ClipJob) -> dict[str, Any] | None:
-        """The record of ``job``'s clip when it is made and still what clipper wrote; else None (make it).
+    def _finished(self, job: ClipJob) -> tuple[dict[str, Any], MediaInfo | None] | None:
+        """The record of ``job``'s clip (and what ffprobe says of it) when it is made and still what clipper wrote,
+        with the settings asked for now; else None (make it).
 
         A clip that changed since (or that no record describes) is decoded whole: kept when it decodes
         cleanly, made again when it does not."""
         path = final_path(job, self.config)
-        reason, _ = self._verified(path, job)
-        if reason == "missing":
+        if not path.is_file():
             return None
+        entry = self._manifest.get(job.output) or {}
+        changed = self._other_settings(entry)
+        if changed and unchanged(path, entry.get("file")):
+            self.reporter.message(f"{job.output}: made with other settings ({changed}); making it again")
+            return None
+        # Edges that will snap to the speech once the media is fetched: the clip's times are not known yet.
+        slack = 2 * self.config.snap_window if self.config.snap == "speech" and job.note_range is None else 0.0
+        reason, info = self._verified(path, job, slack)
         if reason is not None:
             if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
                 raise ClipperError(f"{path.name} is there already and is another clip ({reason}): --force "
                                    "replaces it, -o names this one")  # fmt: skip
             self.reporter.message(f"{job.output}: does not decode cleanly ({reason}); making it again")
             return None
-        same = unchanged(path, self._manifest.get(job.output, {}).get("file"))
+        same = unchanged(path, entry.get("file"))
         if same:
-            return dict(self._manifest[job.output]["file"])
+            return dict(entry["file"]), info
         problem = probe.decode_problems(str(path))
         if problem is not None:
             what = "changed since it was made" if same is False else "not recorded as made by clipper"
             self.reporter.message(f"{job.output}: {what} and does not decode cleanly ({problem}); making it again")
             return None
-        return file_record(path)
+        return file_record(path), info
 
-    def _verified(self, path: Path, job: ClipJob) -> tuple[str | None, MediaInfo | None]:
+    def _other_settings(self, entry: dict[str, Any]) -> str:
+        """How the settings a clip was made with (its manifest entry's) differ from these; '' when they do not.
+        Entries from before settings were recorded were made with the defaults (captions as asked now)."""
+        now = clip_settings(self.config)
+        if not entry:
+            return ""
+        then = entry.get("settings")
+        if not isinstance(then, dict):
+            then = {**clip_settings(Config()), "burn": now["burn"]}
+        names = {"burn": "burnt captions"}
+        return ", ".join(f"{names.get(key, key)} {_setting(key, then.get(key))} -> {_setting(key, value)}"
+                         for key, value in now.items() if then.get(key) != value)  # fmt: skip
+
+    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0) -> tuple[str | None, MediaInfo | None]:
         """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...)."""
         if not path.is_file():
             return "missing", None
@@ -595,11 +680,13 @@ class Runner:
             info = probe.probe(str(path))
         except ClipperError as error:
             return error.message, None
-        return probe.verify_clip(info, job.duration, self.config.mode), info
+        return probe.verify_clip(info, job.duration, self.config.mode, slack), info
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:
-        if result.status != "failed" and self.config.captions != "off" and result.job.captions:
+        # A clip found made whose snapped times are not known (no manifest records them): its captions stay.
+        unknown = self.config.snap == "speech" and result.job.note_range is None and result.status == "skipped"
+        if result.status != "failed" and self.config.captions != "off" and result.job.captions and not unknown:
             self._write_captions(result.job)
         detail = f"{result.job.video_id} could not be fetched (why: below)" if result.fetch_failed else result.error
         detail = detail or ""
@@ -620,6 +707,16 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def _setting(key: str, value: Any) -> str:
+    if value is None:
+        return "off"
+    if key == "snap":  # the window, when snapping to speech
+        return f"speech ({_setting('', value)}s)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def check_piece(step: Step) -> None:

@@ -1,28 +1,24 @@
 """Which commands make each clip (pure): how each video is fetched, and the ffmpeg steps of each clip.
 
-``--dry-run`` prints these steps and the runner runs them: one place builds them.
+``--dry-run`` prints these steps (``script.py``) and the runner runs them: one place builds them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from clipper import cut, fetch, splice
-from clipper.captions import to_srt, to_vtt
+from clipper import cut, fetch, loudness, reframe, snap, splice
+from clipper.captions import shifted, to_ass, to_srt
 from clipper.config import Config
-from clipper.errors import ClipperError
 from clipper.fetch import MediaStream
 from clipper.plan import ClipJob
-from clipper.probe import MediaInfo, packets_argv
+from clipper.probe import MediaInfo
 from clipper.smart import Packet, plan_smart
-from clipper.text import printable
-from clipper.timecode import format_timestamp
 
 # A section starts this long before its first clip, so the keyframe the clip needs is in it, and ends this
 # long after its last clip, so the B-frames around the end are in it.
@@ -32,10 +28,6 @@ SECTION_TAIL = 2.0
 SECTION_MERGE_GAP = 2.0
 # `auto` downloads the whole video once when the clips cover this share of it (or more).
 FULL_SHARE = 0.5
-MEDIA_PLACEHOLDER = "$MEDIA_URL"
-AUDIO_PLACEHOLDER = "$AUDIO_URL"
-FILE_PLACEHOLDER = "$MEDIA_FILE"
-_PLACEHOLDERS = (MEDIA_PLACEHOLDER, AUDIO_PLACEHOLDER, FILE_PLACEHOLDER)
 
 
 @dataclass(frozen=True)
@@ -76,6 +68,16 @@ class Step:
     frames: int | None = None  # video frames the output must hold (checked after a smart join)
     starts_at: float | None = None  # the timestamp its first packet must have (a copied piece's keyframe)
     joins: tuple[float, ...] = ()  # where (seconds into the output) pieces meet: decoded to check the seams
+    fill: int | None = None  # the argument that holds a measuring step's values (filled after it ran)
+
+
+@dataclass(frozen=True)
+class CutPlan:
+    """The steps that make a clip, the mode they cut it in, and what the log says of it (why a re-encode)."""
+
+    steps: list[Step]
+    mode: str
+    notes: tuple[str, ...] = ()
 
 
 def covered_seconds(ranges: Sequence[tuple[float, float]]) -> float:
@@ -87,12 +89,18 @@ def covered_seconds(ranges: Sequence[tuple[float, float]]) -> float:
     return total
 
 
-def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None) -> tuple[Section, ...]:
-    """Padded ranges to fetch; clips whose ranges touch share a section."""
+def snap_margin(config: Config) -> float:
+    """How far a clip's edges may move when they snap to speech, plus the audio read past that to measure it."""
+    return config.snap_window + snap.CONTEXT if config.snap == "speech" else 0.0
+
+
+def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None, margin: float = 0.0) -> tuple[Section, ...]:
+    """Padded ranges to fetch (``margin`` more on each side: where edges may snap to); clips whose ranges touch
+    share a section."""
     sections: list[tuple[float, float, list[ClipJob]]] = []
     for job in sorted(jobs, key=lambda j: (j.start, j.end)):
-        start = max(0.0, job.start - SECTION_LEAD)
-        end = job.end + SECTION_TAIL
+        start = max(0.0, job.start - SECTION_LEAD - margin)
+        end = job.end + SECTION_TAIL + margin
         if video_duration:
             end = min(end, video_duration + SECTION_TAIL)
         if sections and start <= sections[-1][1] + SECTION_MERGE_GAP:
@@ -135,7 +143,7 @@ def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Pa
             )
         else:
             strategy, reason = "sections", "the video's length is unknown: fetching only the sections"
-        sections = merge_sections(group, duration) if strategy == "sections" else ()
+        sections = merge_sections(group, duration, snap_margin(config)) if strategy == "sections" else ()
         plans.append(VideoPlan(video_id, source, strategy, reason, tuple(group), sections, fmt, sort))
     return plans
 
@@ -189,7 +197,8 @@ def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
     prefix = piece_prefix(job, config)
     names = ("head", "copy", "mid", "tail")
     pieces = [Path(f"{prefix}.{name}.{suffix}") for name in names for suffix in ("ts", "nut")]
-    return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), poster_path(job, config), *pieces]
+    return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), Path(prefix + ".ass"),
+            poster_path(job, config), *pieces]  # fmt: skip
 
 
 def leftovers(config: Config) -> list[Path]:
@@ -239,32 +248,54 @@ def caption_paths(job: ClipJob, config: Config) -> tuple[Path, Path]:
 
 
 def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
-               packets: Sequence[Packet] | None) -> tuple[list[Step], str | None]:  # fmt: skip
-    """The ffmpeg steps that make ``job`` from a local file; and a note when the mode had to change.
+               packets: Sequence[Packet] | None) -> CutPlan:  # fmt: skip
+    """The ffmpeg steps that make ``job`` from a local file, the mode they cut it in, and notes for the log.
 
     ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
     ``packets`` around the clip (see ``packet_window``); without them the clip is re-encoded whole.
-    Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes.
+    Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes, as does a
+    new shape (``aspect``); burnt into a new shape they are styled for a phone. ``loudnorm`` measures the clip's
+    audio first, then re-encodes the audio alone (a smart cut's or a copy's video stays as it is).
     """
     temp = str(temp_path(job, config))
     mode = config.mode
-    note = None
+    notes: list[str] = []
     subtitles = None
     files: tuple[tuple[str, str], ...] = ()
-    if config.captions in ("embed", "burn") and job.captions:
+    shape = reframe.parse_aspect(config.aspect)
+    if (
+        shape is not None
+        and config.pad == "none"
+        and info is not None
+        and reframe.has_shape(info.width, info.height, shape)
+    ):
+        notes.append(f"already {config.aspect}: the picture is kept as it is")
+        shape = None
+    burn = config.captions == "burn" and bool(job.captions)
+    if config.captions == "embed" and job.captions:  # a soft track, muxed in (smart or not)
         subtitles = piece_prefix(job, config) + ".srt"
         files = ((subtitles, to_srt(job.captions)),)
-    if config.captions == "burn" and job.captions and mode != "reencode":
-        mode, note = "reencode", "re-encoding the whole clip: burnt-in captions change every frame"
+    reason = None
+    if shape is not None:
+        reason = f"{reframe.describe(shape, config.pad, config.crop_x)} (every frame changes)"
+    elif burn:
+        reason = "burnt-in captions change every frame"
+    if reason is not None and (mode != "reencode" or shape is not None):
+        mode = "reencode"
+        notes.append(f"re-encoding the whole clip: {reason}")
+    audio_filter = None
+    if config.loudnorm is not None and (info is None or info.has_audio):
+        audio_filter = loudness.apply_filter(config.loudnorm)
     if mode == "smart":
-        reason = "no media information" if info is None else cut.smart_unsupported(info, job.output)
-        if reason is None and not packets:
-            reason = "no video packets found in the clip's range"
-        if reason is None:
+        why = "no media information" if info is None else cut.smart_unsupported(info, job.output)
+        if why is None and not packets:
+            why = "no video packets found in the clip's range"
+        if why is None:
             assert info is not None and packets is not None
-            return _smart_steps(job, config, source, origin, info, packets, subtitles, files), None
-        mode, note = "reencode", f"re-encoding the whole clip: {reason}"
-    burn = Path(subtitles).name if subtitles and config.captions == "burn" else None
+            steps = _smart_steps(job, config, source, origin, info, packets, subtitles, files, audio_filter)
+            return CutPlan(steps, "smart", (*notes, *_loudness_note(audio_filter, config)))
+        mode = "reencode"
+        notes.append(f"re-encoding the whole clip: {why}")
     start, end = job.start, job.end
     if mode == "reencode" and info is not None and packets and info.time_base is not None:
         # Cut at the source's own frames (the first at or after each time): a variable frame rate has no grid.
@@ -274,11 +305,39 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         # Cut at frame boundaries (the first frame at or after each time), so the output's timestamps start
         # at 0 on the frame grid: off-grid ones make ffmpeg drop or repeat a frame to keep the rate constant.
         start, end = snap_to_frame(start, info.frame_rate), snap_to_frame(end, info.frame_rate)
+    burnt = None
+    if burn:  # drawn on the frames the filters see, which start seek_lead before the clip
+        cues = shifted(job.captions, cut.seek_lead(mode, start))
+        if shape is not None:  # styled for a phone, on the clip's new canvas
+            path, text = piece_prefix(job, config) + ".ass", to_ass(cues, reframe.canvas(shape))
+        else:
+            path, text = piece_prefix(job, config) + ".srt", to_srt(cues)
+        files, burnt = ((path, text),), Path(path).name
+    video_filter = reframe.video_filter(shape, config.pad, config.crop_x) if shape is not None else None
     argv = cut.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
-                        subtitles=None if burn else subtitles, burn=burn,
-                        container=cut.container_for(job.output), info=info)  # fmt: skip
-    cwd = str(config.output_dir) if burn else None
-    return [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd)], note
+                        subtitles=subtitles, burn=burnt, container=cut.container_for(job.output),
+                        video_filter=video_filter, audio_filter=audio_filter, info=info)  # fmt: skip
+    cwd = str(config.output_dir) if burnt else None
+    steps = [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd,
+                  fill=argv.index(audio_filter) if audio_filter else None)]  # fmt: skip
+    if audio_filter is not None:
+        steps.insert(0, _measure_step(job, config, source, origin + start, end - start))
+    if mode != "reencode":
+        notes += _loudness_note(audio_filter, config)
+    return CutPlan(steps, mode, tuple(notes))
+
+
+def _measure_step(job: ClipJob, config: Config, source: str, start: float, seconds: float) -> Step:
+    """The first loudness pass over the clip's audio: [start, start + seconds) (timestamps)."""
+    assert config.loudnorm is not None
+    argv = loudness.measure_argv(source, start, seconds, config.loudnorm)
+    return Step("measure", tuple(argv), "", seconds)
+
+
+def _loudness_note(audio_filter: str | None, config: Config) -> tuple[str, ...]:
+    if audio_filter is None:
+        return ()
+    return (f"its audio is re-encoded: loudness normalised to {config.loudnorm:g} LUFS",)
 
 
 def snap_to_packets(seconds: float, origin: float, packets: Sequence[Packet], time_base: Fraction) -> float:
@@ -302,8 +361,8 @@ def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:
 
 
 def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
-                 packets: Sequence[Packet], subtitles: str | None,
-                 files: tuple[tuple[str, str], ...]) -> list[Step]:  # fmt: skip
+                 packets: Sequence[Packet], subtitles: str | None, files: tuple[tuple[str, str], ...],
+                 audio_filter: str | None = None) -> list[Step]:  # fmt: skip
     assert info.time_base is not None
     time_base = info.time_base
     clip_start = origin + job.start
@@ -342,148 +401,12 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
         files = (*files, (list_file, cut.concat_list(list(zip(pieces, lengths, strict=True)))))
     temp = str(temp_path(job, config))
     join = cut.join_argv(pieces, list_file, info, source, first, last - first, temp, metadata=clip_metadata(job),
-                         subtitles=subtitles, container=cut.container_for(job.output))  # fmt: skip
+                         subtitles=subtitles, container=cut.container_for(job.output),
+                         audio_filter=audio_filter)  # fmt: skip
     joins = tuple(float((piece.start - plan.pieces[0].start) * time_base) for piece in plan.pieces)
     frames = sum(piece.frames for piece in plan.pieces)
-    steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins))
+    steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins,
+                      fill=join.index(audio_filter) if audio_filter else None))  # fmt: skip
+    if audio_filter is not None:  # the audio the join takes: from the first piece's start to the last's end
+        steps.insert(0, _measure_step(job, config, source, first, last - first))
     return steps
-
-
-# --- dry run ------------------------------------------------------------------------------------------------
-
-
-def shell_join(argv: Sequence[str]) -> str:
-    """Shell-quote an argv for printing; the dry run's placeholders stay shell variables."""
-    return " ".join(f'"{arg}"' if arg in _PLACEHOLDERS else shlex.quote(arg) for arg in argv)
-
-
-def comment(text: str) -> str:
-    """A comment line of the script: one line whatever the text holds (newlines and controls escaped)."""
-    return "# " + printable(text)
-
-
-def describe(job: ClipJob) -> str:
-    return comment(f"{job.output}: {job.video_id} {format_timestamp(job.start)}-{format_timestamp(job.end)}"
-                   f" ({job.note}:{job.line})")  # fmt: skip
-
-
-def script_line(argv: Sequence[str]) -> str:
-    """A command of the script: every value quoted, without the progress output only clipper reads."""
-    shown = list(argv)
-    if "-progress" in shown:
-        at = shown.index("-progress")
-        del shown[at : at + 2]
-    return shell_join(shown)
-
-
-LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]]]]
-
-
-def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str, str] | None,
-                  local_media: LocalMedia) -> list[str]:  # fmt: skip
-    """The commands a batch runs, as a shell script.
-
-    For local files ``local_media`` holds what ffprobe read (dry runs may read, never write), so every
-    command is exact. For URLs the media URL is a shell variable that the yt-dlp line fills, and the smart
-    cut's pieces depend on the keyframes the fetched section holds, so the ffprobe that lists them is shown.
-    """
-    lines: list[str] = ["set -eu", comment(f"mode {config.mode}; clips go to {config.output_dir}"),
-                        shell_join(["mkdir", "-p", "--", str(config.output_dir)])]  # fmt: skip
-    if any(plan.strategy == "full" for plan in plans):
-        lines.append(shell_join(["mkdir", "-p", "--", str(config.cache_dir)]))
-    for plan in plans:
-        lines.append(comment(f"video {plan.video_id}: {plan.strategy} ({plan.reason})"))
-        if plan.strategy == "local":
-            info, packets = local_media.get(plan.source, (None, {}))
-            for job in plan.jobs:
-                lines.append(describe(job))
-                origin = info.origin if info else 0.0
-                try:
-                    steps, note = clip_steps(job, config, plan.source, origin, info, packets.get(job))
-                except ClipperError as error:
-                    lines.append(comment(f"cannot be cut: {error.message}"))
-                    continue
-                if note:
-                    lines.append(comment(note))
-                lines += _step_lines(steps, job, config)
-            continue
-        if plan.strategy == "full":
-            prefix = full_target(plan, config).replace(".%(ext)s", "")
-            lines.append("# one whole download into the cache, reused by later runs:")
-            lines.append(shell_join(download_command(plan, config, runtime)))
-            lines.append(f"set -- {shlex.quote(prefix)}.*; MEDIA_FILE=$1")
-            for job in plan.jobs:
-                lines.append(describe(job))
-                lines += _url_clip_lines(job, config, FILE_PLACEHOLDER)
-            continue
-        lines.append(
-            "# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)"
-        )
-        lines.append("URLS=$(" + shell_join(resolve_command(plan, config, runtime)) + ")")
-        lines.append(
-            "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)"
-        )
-        if config.http_chunk_size:
-            lines.append(comment(f"clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests"
-                                 f" of at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies,"
-                                 " proxy); here ffmpeg reads the host directly"))  # fmt: skip
-        one = [MediaStream(MEDIA_PLACEHOLDER)]
-        apart = [MediaStream(MEDIA_PLACEHOLDER, has_audio=False), MediaStream(AUDIO_PLACEHOLDER, has_video=False)]
-        for section in plan.sections:
-            path = section_path(plan, section, config)
-            lines.append(comment(f"section {format_timestamp(section.start)}-{format_timestamp(section.end)}"))
-            lines.append('if [ -n "$AUDIO_URL" ]; then ' + script_line(section_step(apart, section, path).argv))
-            lines.append("else " + script_line(section_step(one, section, path).argv) + "; fi")
-            for job in section.jobs:
-                lines.append(describe(job))
-                lines += _url_clip_lines(job, config, str(path), origin=0.0)
-            lines.append(shell_join(["rm", "--", str(path)]))
-    return lines
-
-
-def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.0) -> list[str]:
-    """A clip cut from fetched media. A smart cut's pieces depend on the keyframes the media holds, known only
-    once it is fetched: the script re-encodes the clip instead (frame-exact too), and says how clipper cuts it."""
-    lines = []
-    if config.mode == "smart":
-        start, end = packet_window(job, origin)
-        lines += [comment("clipper smart-cuts this clip: the keyframes that these packets show decide what is"
-                          " re-encoded and what is copied (run clipper with -v to see its commands):"),
-                  comment(shell_join(packets_argv(media, start, end))),
-                  comment("this script re-encodes the clip instead:")]  # fmt: skip
-        config = replace(config, mode="reencode")
-    steps, note = clip_steps(job, config, media, origin, None, None)
-    if note:
-        lines.append(comment(note))
-    return [*lines, *_step_lines(steps, job, config)]
-
-
-def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str]:
-    lines = []
-    for step in steps:
-        for path, text in step.files:
-            lines.append(write_file_line(path, text))
-        command = script_line(step.argv)
-        lines.append(f"(cd {shlex.quote(step.cwd)} && {command})" if step.cwd else command)
-    lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
-    pieces = [step.output for step in steps if step.phase in PIECE_PHASES]
-    pieces += [path for step in steps for path, _ in step.files]
-    if pieces:
-        lines.append(shell_join(["rm", "--", *pieces]))
-    return [*lines, *_caption_lines(job, config)]
-
-
-def _caption_lines(job: ClipJob, config: Config) -> list[str]:
-    """The clip's sidecar captions, as the run writes them."""
-    if config.captions == "off" or not job.captions:
-        return []
-    srt, vtt = caption_paths(job, config)
-    return [write_file_line(str(srt), to_srt(job.captions)), write_file_line(str(vtt), to_vtt(job.captions))]
-
-
-def write_file_line(path: str, text: str) -> str:
-    """One script line that writes ``text`` to ``path``: printf repeats its format for each line given."""
-    parts = text.split("\n")
-    if parts and parts[-1] == "":
-        parts.pop()
-    return shell_join(["printf", "%s\\n", *parts]) + " > " + shlex.quote(path)

@@ -27,11 +27,13 @@ def make_media(
     bframes: int | None = None,
     extra: list[str] | None = None,
     pix_fmt: str = "yuv420p",
+    audio: str | None = None,
 ) -> Path:
     """Write a test video: testsrc2 picture (every frame differs) plus a 1 kHz beep once a second.
 
     ``gop`` frames between keyframes, fixed (scene-cut keyframes off) so tests know where they are.
     ``pix_fmt`` is libx264's (x264 picks the profile that holds it: High 10, High 4:2:2, High 4:4:4).
+    ``audio``: another lavfi audio source instead of the beeps (``speech_bursts`` for one with pauses).
     """
     args = [
         "ffmpeg",
@@ -45,7 +47,8 @@ def make_media(
         f"testsrc2=size={size}:rate={rate}:duration={seconds}",
     ]
     if acodec:
-        args += ["-f", "lavfi", "-i", f"sine=frequency=1000:beep_factor=4:sample_rate=48000:duration={seconds}"]
+        source = audio or f"sine=frequency=1000:beep_factor=4:sample_rate=48000:duration={seconds}"
+        args += ["-f", "lavfi", "-i", source]
     args += ["-map", "0:v"] + (["-map", "1:a"] if acodec else [])
     if vcodec == "libx264":
         params = "scenecut=0" + (f":bframes={bframes}" if bframes is not None else "")
@@ -86,6 +89,12 @@ def make_media(
     args.append(str(path))
     subprocess.run(args, check=True)
     return path
+
+
+def speech_bursts(seconds: float, level: float = 0.05, period: float = 1.8, sounding: float = 1.2) -> str:
+    """A lavfi source of "speech": a 440 Hz tone for ``sounding`` seconds of every ``period``, silent in between
+    (tone from 0 to 1.2 s, a pause to 1.8 s, and so on), at ``level`` of full scale (0.05: about -30 LUFS)."""
+    return f"aevalsrc='{level}*sin(2*PI*440*t)*lt(mod(t\\,{period})\\,{sounding})':s=48000:d={seconds}"
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -91,3 +91,34 @@ def test_markdown_index_escapes_markup() -> None:
     text = gallery_markdown([entry(title="[x](javascript:alert(1)) *b*", quote="<img src=x>")])
     assert "[\\[x\\](javascript:alert(1)) \\*b\\*](<a.mp4>)" in text
     assert "\\<img src=x\\>" in text
+
+
+def test_a_clip_keeps_the_lines_it_needs_where_its_edges_may_move(example: Note, tmp_path: Path) -> None:
+    jobs, _ = plan_jobs([example], Config(output_dir=tmp_path))
+    [job] = with_captions(jobs[1:2], [example], margin=1.0, cues=False)  # 3:34-4:30
+    assert job.captions == ()
+    # From the line said at 3:33 (3:34 - 1 s, plus a second's slack) to the first that starts after 4:31.
+    times = [line.time for line in job.transcript]
+    assert times[0] <= 212 < times[1] and times[-2] <= 272 < times[-1]
+
+
+def test_captions_follow_the_clips_own_times() -> None:
+    from dataclasses import replace
+
+    from clipper.captions import recaption
+    from clipper.plan import ClipJob
+
+    lines = (TranscriptLine(1.0, "One.", 1), TranscriptLine(2.0, "Two.", 2), TranscriptLine(6.0, "Six.", 3))
+    clip = ClipJob("v", "u", "/m.mp4", "t", 2.0, 10.0, "v.mp4", Path("n.md"), 1, transcript=lines, video_duration=20)
+    assert recaption(clip).captions[0] == Cue(0.0, 4.0, "Two.")
+    snapped = recaption(replace(clip, start=1.56, end=10.48, note_range=(2.0, 10.0)))
+    assert snapped.captions[:2] == (Cue(0.0, 0.44, "One."), Cue(0.44, 4.44, "Two."))
+
+
+def test_a_vertical_clip_is_a_vertical_card() -> None:
+    page = gallery_html([entry(output="v.mp4", width=608, height=1080), entry(output="w.mp4", width=1920, height=1080),
+                         entry(output="s.mp4", width=1080, height=1080), entry(output="x.mp4")], {})  # fmt: skip
+    assert '<article class="card vertical"' in page and '<video controls preload="metadata" width="608" height="1080"' \
+        in page  # fmt: skip
+    assert '<article class="card square"' in page and page.count('<article class="card"') == 2
+    assert ".card.vertical video, .card.square video {" in page

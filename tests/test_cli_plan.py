@@ -273,8 +273,13 @@ def test_markdown_that_is_no_note_or_has_no_highlights_gets_a_warning(workdir: P
     [
         ("jobs: x\n", "bad.yaml:1: jobs must be a whole number, not a string"),
         ("output_dir: out\nmode: fast\n", "bad.yaml:2: mode must be one of smart, reencode, copy, not 'fast'"),
-        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: cache_dir, captions, fetch, format, format_sort,"
-         " http_chunk_size, jobs, mode, naming, output_dir, retries, retry_delay, sources, yt_dlp_args)"),
+        ("loudnorm: +3\n", "bad.yaml:1: loudnorm must be off or a target loudness from -70 to -5 LUFS, like -14; "
+         "not 3"),
+        ("aspect: 3:0\n", "bad.yaml:1: aspect: '3:0' is not a shape: use source or W:H with whole numbers above 0, like"
+         " 9:16 or 1:1"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: aspect, cache_dir, captions, container, crop_x,"
+         " fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode, naming, output_dir, pad, preset, retries,"
+         " retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])
@@ -326,8 +331,16 @@ def test_missing_config_file(workdir: Path) -> None:
         (["batch", "-j", "0", "notes"], "Error: Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."),
         (["plan", "--frobnicate", "notes"], "Error: No such option '--frobnicate'."),
         (["plan", "--config", ".", "notes"], "Error: Invalid value for '--config': File '.' is a directory."),
+        (["batch", "--aspect", "3:0", "notes"], "Error: Invalid value for '--aspect': '3:0' is not a shape: use source"
+         " or W:H with whole numbers above 0, like 9:16 or 1:1"),
+        (["cut", "x.mp4", "0:01-0:02", "--crop-x", "1.5"], "Error: Invalid value for '--crop-x': 1.5 is not in the"
+         " range 0<=x<=1."),
+        (["batch", "--lufs", "3", "notes"], "Error: Invalid value for '--lufs': 3.0 is not in the range "
+         "-70.0<=x<=-5.0."),
+        (["batch", "--preset", "tiktok", "notes"], "Error: Invalid value for '--preset': 'tiktok' is not one of "
+         "'shorts', 'square'."),
     ],
-)
+)  # fmt: skip
 def test_usage_errors(workdir: Path, args: list[str], error: str) -> None:
     result = run(*args)
     assert result.exit_code == 2
@@ -388,3 +401,57 @@ def test_a_config_beside_the_notes_is_used_from_another_folder_and_named(
     assert result.exit_code == 0, result.output
     assert result.stderr == f"clipper: using the config {workdir / 'notes' / 'config.yaml'}\n"
     assert f"# mode copy; clips go to {workdir / 'notes' / 'beside'}" in result.stdout
+
+
+def test_presets_are_listed_in_help(workdir: Path) -> None:
+    for command in ("batch", "cut"):
+        shown = " ".join(run(command, "--help").stdout.split())
+        assert "--preset [shorts|square] A bundle of settings: shorts: 9:16, captions burned, -14 LUFS, H.264/AAC " \
+               "mp4, a warning over 60s; square: 1:1, captions burned, -14 LUFS, H.264/AAC mp4." in shown  # fmt: skip
+
+
+def test_the_shorts_preset_in_a_dry_run(workdir: Path) -> None:
+    result = run("batch", "--dry-run", "--preset", "shorts", "--snap", "speech", "notes")
+    assert result.exit_code == 0, result.stderr
+    script = result.stdout
+    assert "# preset shorts: edges snap to pauses in the speech (within 1s); cropped to 9:16; loudness -14 LUFS (two " \
+           "passes)" in script  # fmt: skip
+    assert script.count("# clipper snaps the edges to pauses in the speech once the media is fetched") == 1
+    # Every clip is measured and has its phone captions.
+    assert script.count("LOUDNORM=$(ffmpeg ") == 4 and script.count(".ass'") >= 4
+    assert "min(iw,trunc(ih*9/16/2)*2)" in script and "PlayResY: 1920" in script
+    # The 10:34-11:35 clip is longer than Shorts take: said once, and the run goes on.
+    assert result.stderr == ("clipper: u3HBJVjpXuw-10m34s.mp4 (notes/u3HBJVjpXuw.md:77): 61.0s long (10:34-11:35), "
+                             "over the 60s limit (shorts)\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "loudness"),
+    [((), "loudnorm=I=-14:"), (("--no-loudnorm",), None), (("--lufs", "-16"), "loudnorm=I=-16:"),
+     (("--loudnorm", "--lufs", "-23"), "loudnorm=I=-23:")],
+)  # fmt: skip
+def test_flags_beside_a_preset_win(workdir: Path, flags: tuple[str, ...], loudness: str | None) -> None:
+    result = run("cut", "notes/u3HBJVjpXuw.md", "--highlight", "2", "--preset", "shorts", "--captions", "embed",
+                 "--dry-run", *flags)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert ("measured_I=${LOUDNORM_I}" in result.stdout) is (loudness is not None)
+    assert loudness is None or loudness in result.stdout
+    assert "-c:s mov_text" in result.stdout and "subtitles=" not in result.stdout  # --captions embed over the preset's
+
+
+def test_a_name_given_with_o_keeps_its_container(workdir: Path) -> None:
+    result = run("cut", "notes/u3HBJVjpXuw.md", "--highlight", "2", "--preset", "shorts", "-o", "out/x.webm", "-n")
+    assert result.exit_code == 0, result.stderr
+    assert "libvpx-vp9" in result.stdout
+    said = "x.webm: -o names the clip, so it is not made mp4 (container: mp4 in preset shorts)\n"
+    assert result.stderr == said
+
+
+def test_a_run_warns_of_a_clip_too_long_for_the_preset_before_it_starts(workdir: Path) -> None:
+    (workdir / "c.yaml").write_text("sources:\n  u3HBJVjpXuw: missing.mp4\n")  # fails before any ffmpeg would run
+    result = run("batch", "notes", "--preset", "shorts", "--config", "c.yaml", "--progress", "lines")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    warning = lines.index("clipper: u3HBJVjpXuw-10m34s.mp4 (notes/u3HBJVjpXuw.md:77): 61.0s long (10:34-11:35), "
+                          "over the 60s limit (shorts)")  # fmt: skip
+    assert warning < lines.index("clipper: 4 clip(s)")

@@ -11,8 +11,8 @@ from clipper.errors import ConfigError
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
 KNOWN = (
-    "cache_dir, captions, fetch, format, format_sort, http_chunk_size, jobs, mode, naming, output_dir, retries,"
-    " retry_delay, sources, yt_dlp_args"
+    "aspect, cache_dir, captions, container, crop_x, fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode,"
+    " naming, output_dir, pad, preset, retries, retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args"
 )
 
 
@@ -238,3 +238,78 @@ def test_the_config_is_found_here_then_beside_the_notes_then_in_the_users_folder
         assert find_config([notes]) == Path("config.yaml")
     finally:
         user.unlink()
+
+
+def test_share_settings(tmp_path: Path) -> None:
+    text = "snap: speech\nsnap_window: 0.5\naspect: 9:16\ncrop_x: 0.3\npad: blur\nloudnorm: -16\ncontainer: mp4\n"
+    config = load_config(write_config(tmp_path, text + "warn_longer_than: 90\n"))
+    assert (config.snap, config.snap_window, config.aspect, config.crop_x, config.pad) == ("speech", 0.5, "9:16", 0.3,
+                                                                                           "blur")  # fmt: skip
+    assert (config.loudnorm, config.container, config.warn_longer_than) == (-16.0, "mp4", 90.0)
+    defaults = Config()
+    assert (defaults.snap, defaults.aspect, defaults.pad, defaults.loudnorm, defaults.container) == (
+        "off", "source", "none", None, "auto")  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "aspect"), [("aspect: 9:16\n", "9:16"), ("aspect: '1:1'\n", "1:1"),
+                                              ("aspect: 16:9\n", "16:9"), ("aspect: source\n", "source")])  # fmt: skip
+def test_an_unquoted_shape_is_read_as_written(tmp_path: Path, text: str, aspect: str) -> None:
+    # YAML 1.1 reads 9:16 as the sexagesimal number 556: the text as written is taken instead.
+    assert load_config(write_config(tmp_path, text)).aspect == aspect
+
+
+LOUDNORM_SPELLINGS = [
+    ("loudnorm: off\n", None),
+    ("loudnorm: false\n", None),
+    ("loudnorm: 'off'\n", None),
+    ("loudnorm: on\n", -14.0),
+    ('loudnorm: "on"\n', -14.0),
+    ("loudnorm: -23.5\n", -23.5),
+]
+
+
+@pytest.mark.parametrize(("text", "loudness"), LOUDNORM_SPELLINGS)
+def test_loudnorm_is_off_on_or_a_target(tmp_path: Path, text: str, loudness: float | None) -> None:
+    assert load_config(write_config(tmp_path, text)).loudnorm == loudness
+
+
+@pytest.mark.parametrize(("text", "snap"), [("snap: off\n", "off"), ("snap: 'off'\n", "off"), ("snap: on\n", "speech"),
+                                            ("snap: speech\n", "speech")])  # fmt: skip
+def test_snap_off_is_off_quoted_or_not(tmp_path: Path, text: str, snap: str) -> None:
+    assert load_config(write_config(tmp_path, text)).snap == snap
+
+
+def test_a_preset_is_a_bundle_under_the_files_own_keys(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "preset: shorts\nloudnorm: -16\n"))
+    assert (config.preset, config.aspect, config.captions, config.loudnorm, config.container) == (
+        "shorts", "9:16", "burn", -16.0, "mp4")  # fmt: skip
+    assert config.warn_longer_than == 60.0
+    # A preset given as a flag is under the other flags, over the file.
+    flagged = config.with_overrides(preset="square", captions="sidecar")
+    assert (flagged.aspect, flagged.captions, flagged.loudnorm) == ("1:1", "sidecar", -14.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("jobs: 2\naspect: 3:0\n", 2, "aspect: '3:0' is not a shape: use source or W:H with whole numbers above 0, "
+         "like 9:16 or 1:1"),
+        ("aspect: wide\n", 1, "aspect: 'wide' is not a shape: use source or W:H with whole numbers above 0, like 9:16 "
+         "or 1:1"),
+        ("crop_x: 1.5\n", 1, "crop_x must be a fraction of the width from 0 (left) to 1 (right), like 0.5 (the "
+         "middle); not 1.5"),
+        ("\nloudnorm: +3\n", 2, "loudnorm must be off or a target loudness from -70 to -5 LUFS, like -14; not 3"),
+        ("loudnorm: loud\n", 1, "loudnorm must be off, on or a target loudness in LUFS like -14; not 'loud'"),
+        ("snap: words\n", 1, "snap must be one of speech, off, not 'words'"),
+        ("snap_window: 0\n", 1, "snap_window must be seconds from 0.1 to 5, not 0"),
+        ("pad: white\n", 1, "pad must be one of none, blur, black, not 'white'"),
+        ("container: avi\n", 1, "container must be one of auto, mp4, mkv, webm, not 'avi'"),
+        ("warn_longer_than: -1\n", 1, "warn_longer_than must be a number of seconds above 0, not -1"),
+        ("preset: tiktok\n", 1, "preset must be one of shorts, square, not 'tiktok'"),
+    ],
+)  # fmt: skip
+def test_invalid_share_settings_name_their_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}:{line}: {message}"

@@ -45,9 +45,9 @@ def test_separate_video_and_audio_urls_are_merged_in_sync(
     cut.run_ffmpeg(cut.section_argv(streams, section.start, section.end, str(fetched)))
     info = probe.probe(str(fetched))
     packets = probe.packets(str(fetched), *packet_window(job, 0.0)) if mode == "smart" else None
-    steps, note = clip_steps(job, config, str(fetched), 0.0, info, packets)
-    assert note is None
-    for step in steps:
+    cut_plan = clip_steps(job, config, str(fetched), 0.0, info, packets)
+    assert cut_plan.notes == ()
+    for step in cut_plan.steps:
         for path, text in step.files:
             Path(path).write_text(text)
         cut.run_ffmpeg(step.argv)

@@ -11,7 +11,7 @@ import pytest
 from clipper.addresses import note_url_problem
 from clipper.config import Config
 from clipper.notes import Note, parse_note
-from clipper.plan import ClipJob, clip_name, plan_jobs, slug
+from clipper.plan import ClipJob, clip_name, length_warning, plan_jobs, slug, with_container
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
@@ -273,3 +273,27 @@ def test_a_clip_name_too_long_for_a_file_system_is_refused(tmp_path: Path, confi
     jobs, errors = plan_jobs([note], config)
     assert jobs == []
     assert str(errors[0]).startswith(f"{note.path}:7: clip name {'x' * 40!r}... is 304 bytes long")
+
+
+@pytest.mark.parametrize(
+    ("name", "container", "made"),
+    [("a.webm", "mp4", "a.mp4"), ("a.b.mkv", "mp4", "a.b.mp4"), ("a.mp4", "mp4", "a.mp4"), ("a.mkv", "auto", "a.mkv")],
+)
+def test_the_container_setting_names_the_clip(name: str, container: str, made: str) -> None:
+    assert with_container(name, container) == made
+
+
+def test_planned_clips_are_named_in_the_container_asked_for(tmp_path: Path) -> None:
+    note = parse_note(Path(__file__).parent / "u3HBJVjpXuw.md")  # its clip commands name .mp4 files
+    assert note is not None
+    jobs, _ = plan_jobs([note], Config(output_dir=tmp_path, container="mkv"))
+    assert [job.output for job in jobs][:2] == ["u3HBJVjpXuw-0m38s.mkv", "u3HBJVjpXuw-3m34s.mkv"]
+
+
+def test_a_clip_longer_than_the_limit_is_a_warning() -> None:
+    clip = ClipJob("v", "u", "/m.mp4", "t", 634.0, 695.0, "v-10m34s.mp4", Path("n.md"), 9)
+    assert length_warning(clip, Config()) is None
+    config = Config(warn_longer_than=60.0, preset="shorts")
+    said = "v-10m34s.mp4 (n.md:9): 61.0s long (10:34-11:35), over the 60s limit (shorts)"
+    assert length_warning(clip, config) == said
+    assert length_warning(replace(clip, end=694.0), config) is None

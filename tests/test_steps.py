@@ -1,4 +1,5 @@
-"""How each video is fetched and which ffmpeg steps make each clip (pure: nothing is run here)."""
+"""How each video is fetched, which ffmpeg steps make each clip, and the dry run's script of them (pure: nothing
+is run here)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from types import MappingProxyType
 
 import pytest
 
+from clipper import loudness, reframe
 from clipper.config import Config
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
+from clipper.script import dry_run_lines
 from clipper.smart import Packet
 from clipper.steps import (
     clip_steps,
     covered_seconds,
-    dry_run_lines,
     merge_sections,
     plan_videos,
 )
@@ -95,8 +97,9 @@ def gop_packets(first: int, last: int, gop: int = 50, tick: int = 512) -> list[P
 
 def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> None:
     clip = job(33.32, 61.1, source="/m/v.mp4")  # frames 833..1527; keyframes every 50 frames
-    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
-    assert note is None
+    cut_plan = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
+    steps = cut_plan.steps
+    assert (cut_plan.mode, cut_plan.notes) == ("smart", ())
     assert [(s.phase, s.seconds) for s in steps] == [("encode", pytest.approx(0.68)), ("copy", pytest.approx(27.1)),
                                                      ("splice", pytest.approx(27.1)),
                                                      ("join", pytest.approx(27.78))]  # fmt: skip
@@ -121,8 +124,12 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
 
 def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:
     clip = job(10, 20, source="/m/v.mp4")
-    steps, note = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="mpeg4"), [])
-    assert note == "re-encoding the whole clip: no matching encoder for mpeg4 video"
+    cut_plan = clip_steps(clip, config, "/m/v.mp4", 0.0, replace(H264, video_codec="mpeg4"), [])
+    steps = cut_plan.steps
+    assert (cut_plan.mode, cut_plan.notes) == (
+        "reencode",
+        ("re-encoding the whole clip: no matching encoder for mpeg4 video",),
+    )
     assert [s.phase for s in steps] == ["cut"]
     assert "libx264" in steps[0].argv
 
@@ -165,3 +172,108 @@ def test_a_reencode_is_cut_at_the_sources_own_frame_times() -> None:
     assert snap_to_packets(0.106, 10.0, packets, tb) == pytest.approx(0.106)  # a frame's own time stays
     assert snap_to_packets(0.0, 10.0, packets, tb) == 0.0
     assert snap_to_packets(0.5, 10.0, packets, tb) == 0.5  # past the frames listed: as asked
+
+
+@pytest.mark.parametrize(("start", "lead"), [(10.0, 1.0), (0.4, 0.4), (0.0, 0.0)])
+def test_burnt_captions_count_from_where_the_filters_timeline_starts(config: Config, start: float, lead: float) -> None:
+    # ffmpeg trims an output (its -ss after -i) after the filters: the subtitles filter sees the seek's lead too.
+    from clipper.captions import Cue
+
+    clip = replace(job(start, start + 5, source="/m/v.mp4"), captions=(Cue(0.0, 2.0, "First."), Cue(2.0, 5.0, "Then.")))
+    [step] = clip_steps(clip, replace(config, captions="burn"), "/m/v.mp4", 0.0, H264, []).steps
+    argv = list(step.argv)
+    assert argv[argv.index("-ss") + 1] == f"{start - lead:g}"  # the seek starts the filters' timeline
+    [(path, text)] = step.files
+    first = f"00:00:{lead:06.3f}".replace(".", ",")
+    assert text.splitlines()[:3] == ["1", f"{first} --> 00:00:0{2 + lead:.3f}".replace(".", ","), "First."]
+    assert argv[argv.index("-vf") + 1] == f"subtitles=filename={Path(path).name}"
+
+
+def test_a_new_shape_re_encodes_the_clip_and_says_why(config: Config) -> None:
+    clip = job(33.32, 61.1, source="/m/v.mp4")
+    cut_plan = clip_steps(clip, replace(config, aspect="9:16"), "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
+    assert (cut_plan.mode, cut_plan.notes) == ("reencode", ("re-encoding the whole clip: cropped to 9:16 (every frame "
+                                                            "changes)",))  # fmt: skip
+    [step] = cut_plan.steps
+    argv = list(step.argv)
+    assert argv[argv.index("-vf") + 1] == reframe.video_filter((9, 16))
+    assert "-fps_mode" in argv and argv[argv.index("-fps_mode") + 1] == "passthrough"  # the source's frame timing
+
+
+def test_a_picture_already_of_the_shape_is_kept(config: Config) -> None:
+    wide = replace(H264, width=1920, height=1080)
+    cut_plan = clip_steps(job(33.32, 61.1, source="/m/v.mp4"), replace(config, aspect="16:9"), "/m/v.mp4", 0.0, wide,
+                          gop_packets(800, 1600))  # fmt: skip
+    assert (cut_plan.mode, cut_plan.notes) == ("smart", ("already 16:9: the picture is kept as it is",))
+
+
+def test_burnt_captions_on_a_new_shape_are_styled_for_a_phone(config: Config) -> None:
+    from clipper.captions import Cue
+
+    clip = replace(job(10, 15, source="/m/v.mp4"), captions=(Cue(0.0, 5.0, "Said."),))
+    [step] = clip_steps(clip, replace(config, aspect="9:16", captions="burn"), "/m/v.mp4", 0.0, H264, []).steps
+    [(path, text)] = step.files
+    assert path.endswith(".ass") and "PlayResY: 1920" in text and ",Default,,0,0,0,,Said." in text
+    assert "0:00:01.00,0:00:06.00" in text  # from the seek's lead on, like every burn
+    vf = step.argv[step.argv.index("-vf") + 1]
+    assert vf == f"{reframe.video_filter((9, 16))},subtitles=filename={Path(path).name}"  # drawn on the new frame
+    assert step.cwd == str(config.output_dir)
+
+
+def test_loudness_is_measured_then_applied_to_a_smart_cuts_audio_alone(config: Config) -> None:
+    clip = job(33.32, 61.1, source="/m/v.mp4")
+    cut_plan = clip_steps(clip, replace(config, loudnorm=-14.0), "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
+    assert cut_plan.mode == "smart"
+    assert cut_plan.notes == ("its audio is re-encoded: loudness normalised to -14 LUFS",)
+    measure, *_, join = cut_plan.steps
+    assert [s.phase for s in cut_plan.steps] == ["measure", "encode", "copy", "splice", "join"]
+    # The measured audio is the join's: from the first piece's start (the frame at 33.32) for 27.78 s.
+    assert list(measure.argv[measure.argv.index("-ss") : measure.argv.index("-i")]) == ["-ss", "33.32", "-t", "27.78"]
+    assert join.fill is not None and join.argv[join.fill] == loudness.apply_filter(-14.0)
+    assert join.argv[join.fill - 1] == "-af" and join.argv[join.fill + 1 : join.fill + 3] == ("-c:a", "aac")
+    assert join.argv[join.argv.index("-c:v") + 1] == "copy"
+
+
+def test_loudness_with_a_copy_copies_the_video(config: Config) -> None:
+    cut_plan = clip_steps(job(10, 20, source="/m/v.mp4"), replace(config, mode="copy", loudnorm=-16.0), "/m/v.mp4",
+                          0.0, H264, None)  # fmt: skip
+    measure, copy = cut_plan.steps
+    assert cut_plan.mode == "copy" and measure.phase == "measure" and "loudnorm=I=-16" in measure.argv[-4]
+    assert copy.fill is not None and copy.argv[copy.argv.index("-c:v") + 1] == "copy"
+
+
+def test_a_clip_without_audio_is_not_measured(config: Config) -> None:
+    cut_plan = clip_steps(job(10, 20, source="/m/v.mp4"), replace(config, mode="reencode", loudnorm=-14.0),
+                          "/m/v.mp4", 0.0, replace(H264, has_audio=False), None)  # fmt: skip
+    assert [s.phase for s in cut_plan.steps] == ["cut"] and cut_plan.steps[0].fill is None
+
+
+def test_sections_are_wider_where_edges_may_snap(config: Config) -> None:
+    [plan] = plan_videos([job(100, 130)], replace(config, fetch="sections", snap="speech", snap_window=1.0))
+    assert [(s.start, s.end) for s in plan.sections] == [(97.5, 133.5)]  # 1 s lead + 1 s window + 0.5 s read past it
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to check the script's syntax")
+@pytest.mark.parametrize("mode", ["smart", "reencode", "copy"])
+def test_a_dry_run_with_share_settings_is_valid_shell(config: Config, tmp_path: Path, mode: str) -> None:
+    from clipper.captions import Cue
+
+    shared = replace(config, mode=mode, aspect="9:16", pad="blur", captions="burn", loudnorm=-14.0, snap="speech",
+                     preset="shorts")  # fmt: skip
+    local_file = str(tmp_path / "it's.mp4")
+    said = (Cue(0.0, 2.0, "It's $(rm -rf ~) `x`."),)
+    snapped = replace(job(40, 45, source=local_file, name="l.mp4"), start=39.56, end=45.24, note_range=(40.0, 45.0),
+                      snap_reasons=("0:40 -> 0:39.56, in the pause 39.3-39.8s", "0:45 -> 0:45.24, in the pause"),
+                      captions=said)  # fmt: skip
+    jobs = [replace(job(10, 20), captions=said), job(300, 320), snapped]
+    media = {local_file: (H264, {snapped: gop_packets(950, 1200)})}
+    script = "\n".join(dry_run_lines(plan_videos(jobs, shared), shared, None, media)) + "\n"
+    checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+    assert checked.returncode == 0, checked.stderr
+    assert "# preset shorts: edges snap to pauses in the speech (within 1s); the whole picture on a 9:16 blurred " \
+           "copy of itself; loudness -14 LUFS (two passes)" in script  # fmt: skip
+    assert "# l.mp4: abcdefghijk 0:39.56-0:45.24 (n.md:3)\n# snapped to the speech (the note's 0:40-0:45): start 0:40" \
+           " -> 0:39.56, in the pause 39.3-39.8s; end 0:45 -> 0:45.24, in the pause\n" in script  # fmt: skip
+    assert "once the media is fetched (it reads the audio around each edge): the times below are the note's" in script
+    assert script.count("LOUDNORM=$(ffmpeg ") == 3 and script.count('"loudnorm=I=-14:TP=-1:LRA=11:measured_I=${') == 3
+    assert "-progress" not in script
