@@ -124,7 +124,10 @@ class Relay:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="relay", daemon=True)
+        # serve_forever looks for a shutdown request every poll interval: 0.5 s by default, which every run
+        # would wait at its end.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="relay", daemon=True)  # fmt: skip
         self._thread.start()
 
     @property

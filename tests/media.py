@@ -184,7 +184,7 @@ def serve(root: Path) -> Iterator[tuple[str, type[_Handler]]]:
     handler = type("Handler", (_Handler,), {"root": root, "requests": [], "bytes_sent": [], "dropped": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)  # a quick shutdown
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", handler
