@@ -336,3 +336,23 @@ def test_progress_style(progress: str, tty: bool, kind: str) -> None:
     shown = stream.getvalue()
     assert ("fetch x" in shown) == (kind != "SilentProgress"), shown
     assert ("%|" in shown) == (kind == "BarReporter"), shown
+
+
+@pytest.mark.parametrize(
+    ("url", "extractor"),
+    [
+        ("https://www.youtube.com/watch?v=u3HBJVjpXuw", "Youtube"),
+        ("https://youtu.be/u3HBJVjpXuw", "Youtube"),
+        ("http://127.0.0.1:8000/media/source.mp4", "Generic"),
+        ("https://files.example.org/talk.WEBM?token=1", "Generic"),
+        ("http://127.0.0.1:8000/dash/manifest.mpd", None),  # yt-dlp chooses (its generic one reads a manifest)
+        ("https://vimeo.com/12345", None),
+    ],
+)
+def test_plain_urls_skip_yt_dlps_search_through_every_extractor(url: str, extractor: str | None) -> None:
+    import yt_dlp
+
+    from clipper.fetch import extractor_for
+
+    with yt_dlp.YoutubeDL({"quiet": True}) as ydl:
+        assert extractor_for(ydl, url) == extractor
