@@ -190,7 +190,7 @@ class Session:
         import yt_dlp
 
         self.params = _hardened_options(argv)
-        self._ydl = yt_dlp.YoutubeDL(self.params)
+        self._ydl = yt_dlp.YoutubeDL(self.params, auto_init=False)  # requests only: no extractors to load
 
     def open(self, url: str, headers: Mapping[str, str]) -> Any:
         from yt_dlp.networking import Request
