@@ -164,13 +164,19 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    """Line number of each top-level key, for error messages (``key[N]``: item N of a list)."""
+def _top_mapping(text: str) -> yaml.MappingNode | None:
+    """The file's top-level mapping as YAML nodes (with their lines and the text of each value), or None."""
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
-        return {}
-    if not isinstance(node, yaml.MappingNode):
+        return None
+    return node if isinstance(node, yaml.MappingNode) else None
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line number of each top-level key, for error messages (``key[N]``: item N of a list)."""
+    node = _top_mapping(text)
+    if node is None:
         return {}
     lines: dict[str, int] = {}
     for key, value in node.value:
@@ -183,11 +189,8 @@ def _key_lines(text: str) -> dict[str, int]:
 
 def _raw_scalars(text: str) -> dict[str, str]:
     """The text of each top-level scalar value as written (``aspect: 9:16`` is ``"9:16"``, not YAML 1.1's 556)."""
-    try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(node, yaml.MappingNode):
+    node = _top_mapping(text)
+    if node is None:
         return {}
     return {str(key.value): str(value.value) for key, value in node.value if isinstance(value, yaml.ScalarNode)}
 
