@@ -132,12 +132,19 @@ def record(measurement: Measurement, target: float) -> dict[str, object]:
             "range": number("input_lra"), "normalisation": normalisation(measurement, target)[0]}  # fmt: skip
 
 
-def script_lines(measure_command: str) -> list[str]:
-    """The dry run's script: the measuring command, its report kept in a variable, the values taken out of it."""
+def script_lines(measure_command: str, target: float) -> list[str]:
+    """The dry run's script: the measuring command, its report kept in a variable, the values taken out of it.
+
+    A silent clip (-inf, or under QUIETEST) keeps its level, as ``fill`` keeps it: its measured loudness is
+    set to the target, so the linear pass applies no gain (loudnorm refuses -inf)."""
     lines = [f"{SCRIPT_VARIABLE}=$({measure_command} 2>&1 >/dev/null)"]
     for key, _, variable in MEASURED:
         pattern = f's/.*"{key}" : "\\([^"]*\\)".*/\\1/p'
         lines.append(f"{variable}=$(printf '%s\\n' \"${SCRIPT_VARIABLE}\" | sed -n '{pattern}')")
+    level, peak, spread, threshold, offset = (variable for _, _, variable in MEASURED)
+    lines.append(f'case "${level}" in *[0-9]*) ;; *) {level}=-99 ;; esac  # -inf or nothing: silence')
+    lines.append(f'if awk "BEGIN {{ exit !(${level} < {_number(QUIETEST)}) }}"; then  # silence: keep its level\n'
+                 f"  {level}={_number(target)}; {peak}=-99; {spread}=0; {threshold}=-70; {offset}=0\nfi")  # fmt: skip
     return lines
 
 

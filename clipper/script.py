@@ -183,7 +183,8 @@ def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str
         for path, text in step.files:
             lines.append(write_file_line(path, text))
         if step.phase == "measure":  # its report fills the next step's values
-            lines += loudness.script_lines(script_line(step.argv))
+            target = config.loudnorm if config.loudnorm is not None else 0.0
+            lines += loudness.script_lines(script_line(step.argv), target)
             continue
         command = script_line(step.argv, step.fill)
         lines.append(f"(cd {shlex.quote(step.cwd)} && {command})" if step.cwd else command)

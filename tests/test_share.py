@@ -177,11 +177,25 @@ def test_the_manifest_records_the_measurement() -> None:
 
 
 def test_the_scripts_measuring_lines_fill_the_values() -> None:
-    lines = loudness.script_lines("{ printf '%s' " + shlex.quote(REPORT) + " >&2; }")  # a command's stderr
+    lines = loudness.script_lines("{ printf '%s' " + shlex.quote(REPORT) + " >&2; }", -14.0)  # a command's stderr
     command = loudness.shell_word(loudness.apply_filter(-14.0))
     script = "\n".join([*lines, f"printf '%s\\n' {command}"])
     out = subprocess.run(["sh", "-eu"], input=script, capture_output=True, text=True, check=True).stdout
     assert out.strip() == loudness.fill(loudness.apply_filter(-14.0), MEASURED)
+
+
+@pytest.mark.parametrize("level", ["-inf", "-75.20"])
+def test_the_script_keeps_a_silent_clips_level(level: str) -> None:
+    report = REPORT.replace('"-23.61"', f'"{level}"').replace('"-13.47"', '"-inf"').replace('"-33.70"', '"-inf"')
+    lines = loudness.script_lines("{ printf '%s' " + shlex.quote(report) + " >&2; }", -14.0)
+    command = loudness.shell_word(loudness.apply_filter(-14.0))
+    script = "\n".join([*lines, f"printf '%s\\n' {command}"])
+    out = subprocess.run(["sh", "-eu"], input=script, capture_output=True, text=True, check=True).stdout
+    # No gain: the measured loudness is the target (loudnorm would refuse -inf, or lift noise by 60 dB).
+    assert "measured_I=-14:measured_TP=-99:measured_LRA=0:measured_thresh=-70:offset=0:linear=true" in out
+    silent = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "0.5",
+                             "-af", out.strip(), "-f", "null", "-"], capture_output=True, text=True)  # fmt: skip
+    assert silent.returncode == 0, silent.stderr
 
 
 def test_only_a_loudness_filter_goes_into_the_scripts_double_quotes() -> None:
