@@ -8,6 +8,7 @@ the first copied piece's bitstream between ffmpeg's copy and ffmpeg's join.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 PACKET = 188
 VIDEO_PID = 0x100
@@ -31,11 +32,17 @@ def _timestamp(field: bytes) -> int:
     return ((field[0] >> 1) & 0x07) << 30 | field[1] << 22 | (field[2] >> 1) << 15 | field[3] << 7 | field[4] >> 1
 
 
-def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[int], list[int], list[int]]:
-    """(stream type, payload starts, payload ends, unit starts) of the first video stream in the program:
-    byte offsets of each of its packets' payload, and the indexes (into those lists) of the packets that
-    start a PES packet, negative when the packet is marked as a random access point. With ``limit``, only up
-    to (not including) that many units' starts.
+class _Scan(NamedTuple):
+    stream_type: int
+    begins: list[int]  # byte offsets of each video packet's payload
+    ends: list[int]
+    units: list[int]  # indexes (into begins/ends) of the packets that start a PES packet
+    keys: list[bool]  # whether each of those is marked as a random access point
+
+
+def _payloads(data: bytes, limit: int | None = None) -> _Scan:
+    """Where the payloads of the first video stream in the program lie, and which packets start its PES
+    packets. With ``limit``, only up to (not including) that many units' starts.
 
     The packets' header bytes are read as strided slices and only integers are kept (no object per packet
     for the garbage collector to walk): a piece of thousands of packets takes milliseconds."""
@@ -49,6 +56,7 @@ def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[int], li
     begins: list[int] = []
     ends: list[int] = []
     units: list[int] = []
+    keys: list[bool] = []
     headers = zip(data[1::PACKET], data[2::PACKET], data[3::PACKET], strict=True)
     for index, (flags, low, control_byte) in enumerate(headers):
         pid = (flags & 0x1F) << 8 | low
@@ -67,7 +75,8 @@ def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[int], li
             if start:
                 if limit is not None and len(units) >= limit:
                     break
-                units.append(-len(begins) - 1 if random_access else len(begins))
+                units.append(len(begins))
+                keys.append(random_access)
             begins.append(body)
             ends.append(offset + PACKET)
         elif pid == 0 and start and pmt_pid is None:
@@ -85,7 +94,7 @@ def _payloads(data: bytes, limit: int | None = None) -> tuple[int, list[int], li
                 at += 5 + ((section[at + 3] & 0x0F) << 8 | section[at + 4])
     if video_pid is None:
         raise TsError("no H.264 or HEVC stream")
-    return stream_type, begins, ends, units
+    return _Scan(stream_type, begins, ends, units, keys)
 
 
 def _unit(pes: bytes, key: bool) -> AccessUnit:
@@ -97,28 +106,29 @@ def _unit(pes: bytes, key: bool) -> AccessUnit:
     return AccessUnit(pts, dts, pes[9 + header :], key)
 
 
+def _pes(data: bytes, scan: _Scan, number: int, most: int | None = None) -> bytes:
+    """PES packet ``number`` (only its first ``most`` transport packets when given)."""
+    first = scan.units[number]
+    last = scan.units[number + 1] if number + 1 < len(scan.units) else len(scan.begins)
+    if most is not None:
+        last = min(last, first + most)
+    return b"".join(data[scan.begins[index] : scan.ends[index]] for index in range(first, last))
+
+
 def read(data: bytes, limit: int | None = None) -> tuple[str, list[AccessUnit]]:
     """The codec and access units (one per PES packet, as ffmpeg's muxer writes them) of the video stream;
     only the first ``limit`` of them when given."""
-    stream_type, begins, ends, units = _payloads(data, limit)
-    starts = [-unit - 1 if unit < 0 else unit for unit in units]
-    found = []
-    for number, first in enumerate(starts):
-        last = starts[number + 1] if number + 1 < len(starts) else len(begins)
-        pes = b"".join(data[begins[index] : ends[index]] for index in range(first, last))
-        found.append(_unit(pes, units[number] < 0))
-    return STREAM_TYPES[stream_type], found
+    scan = _payloads(data, limit)
+    found = [_unit(_pes(data, scan, number), scan.keys[number]) for number in range(len(scan.units))]
+    return STREAM_TYPES[scan.stream_type], found
 
 
 def summary(data: bytes) -> tuple[int, int | None]:
     """(access units, the first one's pts) of the video stream, without assembling them."""
-    _, begins, ends, units = _payloads(data)
-    if not units:
+    scan = _payloads(data)
+    if not scan.units:
         return 0, None
-    first = -units[0] - 1 if units[0] < 0 else units[0]
-    last = (-units[1] - 1 if units[1] < 0 else units[1]) if len(units) > 1 else len(begins)
-    head = b"".join(data[begins[index] : ends[index]] for index in range(first, min(last, first + 2)))
-    return len(units), _unit(head, False).pts
+    return len(scan.units), _unit(_pes(data, scan, 0, most=2), False).pts
 
 
 def _crc32(data: bytes) -> int:

@@ -160,7 +160,6 @@ class Slice:
     after_marking: tuple[int, int]  # cabac_init_idc .. end of the header
     data: tuple[int, int]  # the slice data (after alignment for CABAC)
     field_pic: bool = False
-    mmco_dropped: int = field(default=0)
 
 
 def _copy(reader: Reader, writer: Writer, action: str) -> None:
@@ -336,9 +335,10 @@ class _State:
     done: bool = False  # a real IDR came: the rest stays as it is
 
 
-def _mark(state: _State, header: Slice, frame_num: int, sps: Sps) -> None:
+def _mark(state: _State, header: Slice, frame_num: int) -> None:
     """Follow the reference marking (sliding window or the operations) and drop operations that name a
     picture from before the keyframe."""
+    sps = header.sps
     size = 1 << sps.log2_max_frame_num
     if state.last_ref is not None and header.nal_type != IDR:  # fill a gap with non-existing frames
         missing = (frame_num - state.last_ref - 1) % size
@@ -359,7 +359,6 @@ def _mark(state: _State, header: Slice, frame_num: int, sps: Sps) -> None:
             if wanted in state.refs:
                 state.refs.remove(wanted)
                 kept.append(operation)
-        header.mmco_dropped = len(header.marking) - len(kept)
         header.marking = kept
     state.refs.append(frame_num)
     state.last_ref = frame_num
@@ -404,7 +403,7 @@ def rewrite_unit(data: bytes, state: _State) -> bytes:
                 if idr:
                     state.refs, state.last_ref = [0], 0
                 else:
-                    _mark(state, header, frame_num, header.sps)
+                    _mark(state, header, frame_num)
                 picture = header
             else:  # the picture's other slices carry the same marking as its first
                 header.marking = picture.marking
@@ -419,12 +418,14 @@ HEVC_IRAP = range(16, 24)  # BLA, IDR, CRA (and reserved IRAP types)
 HEVC_SLICES = range(0, 32)
 
 
-def rewrite_hevc(data: bytes, units: list[mpegts.AccessUnit]) -> bytes:
+def _hevc_type(nal: bytes) -> int:
+    return (nal[0] >> 1) & 0x3F
+
+
+def rewrite_hevc(units: list[mpegts.AccessUnit]) -> bytes:
     """The first picture's CRA slices become BLA_W_LP (its leading pictures were dropped already)."""
-    nals = split_nals(units[0].data)
-    kinds = [(nal[0] >> 1) & 0x3F for nal in nals]
-    rewritten = [bytes([(nal[0] & 0x81) | HEVC_BLA_W_LP << 1]) + nal[1:] if kind == HEVC_CRA else nal
-                 for nal, kind in zip(nals, kinds, strict=True)]  # fmt: skip
+    rewritten = [bytes([(nal[0] & 0x81) | HEVC_BLA_W_LP << 1]) + nal[1:] if _hevc_type(nal) == HEVC_CRA else nal
+                 for nal in split_nals(units[0].data)]  # fmt: skip
     first = mpegts.AccessUnit(units[0].pts, units[0].dts, join_nals(rewritten), key=True)
     return mpegts.write("hevc", [first, *units[1:]])
 
@@ -433,8 +434,7 @@ def starts_sequence(codec: str, unit: bytes) -> bool:
     """Whether an access unit starts a coded video sequence already: an H.264 IDR, an HEVC IDR or BLA."""
     nals = split_nals(unit)
     if codec == "hevc":
-        kinds = [(nal[0] >> 1) & 0x3F for nal in nals]
-        slices = [kind for kind in kinds if kind in HEVC_SLICES]
+        slices = [kind for kind in map(_hevc_type, nals) if kind in HEVC_SLICES]
         if not slices or slices[0] not in HEVC_IRAP:
             raise SpliceError("the piece does not start with a random access picture")
         return HEVC_CRA not in slices
@@ -466,7 +466,7 @@ def _rewrite_piece(data: bytes) -> bytes:
     except mpegts.TsError as error:
         raise SpliceError(f"cannot read the piece: {error}") from None
     if codec == "hevc":
-        return rewrite_hevc(data, units)
+        return rewrite_hevc(units)
     state = _State()
     rewritten = []
     for index, unit in enumerate(units):
