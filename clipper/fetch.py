@@ -141,6 +141,21 @@ def extractor_for(ydl: Any, url: str) -> str | None:
     return "Generic" if extension in MEDIA_EXTENSIONS else None
 
 
+def _youtube_dl(options: dict[str, Any], url: str) -> tuple[Any, str | None]:
+    """A YoutubeDL for ``url`` and the extractor to use: only that one is loaded when the URL says which
+    (loading them all costs a twentieth of a second before any request); all of them otherwise, or when the
+    user chose which may run (``--use-extractors``)."""
+    import yt_dlp
+
+    ydl = yt_dlp.YoutubeDL(options, auto_init=False)
+    key = extractor_for(ydl, url) if options.get("allowed_extractors") in (None, ["default"]) else None
+    if key is None:
+        ydl.add_default_info_extractors()
+    else:
+        ydl.get_info_extractor(key)
+    return ydl, key
+
+
 def resolve(argv: list[str]) -> list[MediaStream]:
     """Run the yt-dlp argv from ``resolve_argv`` (format selection only, nothing downloaded)."""
     import yt_dlp
@@ -148,8 +163,9 @@ def resolve(argv: list[str]) -> list[MediaStream]:
     options = _hardened_options(argv)
     url = argv[argv.index("--") + 1]
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
-            info = ydl.extract_info(url, download=False, ie_key=extractor_for(ydl, url))
+        ydl, key = _youtube_dl(options, url)
+        with ydl:
+            info = ydl.extract_info(url, download=False, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
         raise fetch_error(str(error)) from None
     if not info:
@@ -262,8 +278,9 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None]) ->
     options["progress_hooks"] = [hook]
     url = argv[argv.index("--") + 1]
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
-            info = ydl.extract_info(url, download=True, ie_key=extractor_for(ydl, url))
+        ydl, key = _youtube_dl(options, url)
+        with ydl:
+            info = ydl.extract_info(url, download=True, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
         raise fetch_error(str(error)) from None
     downloads = (info or {}).get("requested_downloads") or []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +31,10 @@ _CONTENT_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _NO_RETRY = (400, 401, 404, 405, 416)  # the host's answer will not change by asking again
 FIRST_CHUNK = 512 * 1024  # a read's first upstream request (see next_chunk_size)
 MAX_REFRESHES = 3  # lookups of a fresh URL for one chunk (the runner makes one lookup serve every reader)
+# Each end of a socket between the relay and ffmpeg buffers this much (ffmpeg's ``-recv_buffer_size``): the
+# relay stays this close to what ffmpeg has read, so the host is not asked for what ffmpeg will not read when it
+# seeks away or stops at a section's end. (Loopback sockets' buffers grow to megabytes: 4 MB more per section.)
+SOCKET_BUFFER = 64 * 1024
 
 
 class Response(Protocol):
@@ -257,6 +262,10 @@ class _RelayHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
 
     def do_HEAD(self) -> None:
         self._serve(body=False)
