@@ -79,9 +79,15 @@ _TS_MUX = ["-muxdelay", "0", "-muxpreload", "0"]
 # Decoding starts this long before a clip: ffmpeg seeks to the keyframe whose *decode* time is before the
 # seek point, and a frame shown before that keyframe (B-frame delay, open GOP) would otherwise be lost.
 SEEK_LEAD = 1.0
-# Encoded frames keep the timestamps they had, in the source's time base: on ffmpeg's default grid (the
-# frame rate) a variable-rate stream's frames would be moved, repeated or dropped.
-OWN_TIMESTAMPS = ["-fps_mode", "passthrough", "-enc_time_base:v", "-1"]
+
+
+def own_timestamps(info: MediaInfo | None) -> list[str]:
+    """Encoded frames keep the timestamps they had, in the source's time base: on ffmpeg's default grid (the
+    frame rate) a variable-rate stream's frames would be moved, repeated or dropped. The time base is given
+    as a ratio: ffmpeg 5 also took -1 for "the source's", which ffmpeg 7 and later refuse."""
+    if info is None or info.time_base is None:
+        return ["-fps_mode", "passthrough"]
+    return ["-fps_mode", "passthrough", "-enc_time_base:v", f"{info.time_base.numerator}:{info.time_base.denominator}"]
 
 
 def seconds_arg(value: float) -> str:
@@ -171,7 +177,7 @@ def encoder_args(container: str, info: MediaInfo | None = None) -> list[str]:
         if pix_fmt in _X264_PROFILE_FOR:
             video += ["-profile:v", _X264_PROFILE_FOR[pix_fmt], "-pix_fmt", pix_fmt]
     color = [arg for pair in info.color for arg in pair] if info else []
-    return [*video, *color, *OWN_TIMESTAMPS, *audio_encoder(container)]
+    return [*video, *color, *own_timestamps(info), *audio_encoder(container)]
 
 
 SUBTITLE_CODECS = {"mp4": "mov_text", "matroska": "srt", "webm": "webvtt"}
@@ -337,7 +343,7 @@ def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, d
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
     argv = [*FFMPEG, "-copyts", "-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source),
             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}",
-            "-frames:v", str(frames), *matching_encoder(info), *OWN_TIMESTAMPS]  # fmt: skip
+            "-frames:v", str(frames), *matching_encoder(info), *own_timestamps(info)]  # fmt: skip
     if delay > 0 and container == "mpegts":
         # Give the piece the source's decode delay so decode timestamps rise across the joins.
         argv += ["-bsf:v", f"setts=dts=DTS-{round(delay * 90000)}"]

@@ -253,10 +253,10 @@ def packet_times(path: str) -> list[float]:
 SEEK_DTS_MARGIN = 3 / 23
 
 
-# Decoded frames thrown away, each with the timestamp it has in the file: on ffmpeg's default grid (the
+# Decoded frames thrown away, each at its own timestamp on a microsecond grid: on ffmpeg's default grid (the
 # frame rate), a variable-rate stream's frames can round onto one tick ("non monotonically increasing
-# dts"), an error of the check, not of the file.
-_NULL_OUTPUT = ["-enc_time_base", "-1", "-f", "null", "-"]
+# dts"), an error of the check, not of the file. (ffmpeg 5 also took -1, "the source's"; ffmpeg 7 refuses it.)
+_NULL_OUTPUT = ["-enc_time_base", "1:1000000", "-f", "null", "-"]
 
 
 def poster_args(clip: str, at: float, output: str, index: int) -> list[str]:

@@ -41,7 +41,7 @@ def test_reencode_argv_for_a_local_file() -> None:
     assert argv == [
         *FF, "-seek_timestamp", "1", "-ss", "37", "-i", "file:/v/src.mp4",
         "-map", "0:v:0?", "-map", "0:a:0?", "-ss", "1", "-t", "57",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode", "passthrough",
         "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k",
         "-map_metadata", "-1", "-map_chapters", "-1", "-metadata", "title=A = b", "-movflags", "+faststart",
         "-f", "mp4", "file:/out/.a.mp4.part",
@@ -108,7 +108,7 @@ def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
         "-copyts", "-noautorotate", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", "trim=start=33.3", "-frames:v", "17",
         "-c:v", "libx264", "-preset", "superfast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
-        "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
+        "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "1:12800",
         "-bsf:v", "setts=dts=DTS-7200",
         "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.head.ts",
     ]  # fmt: skip
@@ -228,12 +228,12 @@ def test_a_reencode_keeps_pixel_format_colour_and_timestamps(container: str, pix
 
     argv = cut.encoder_args(container, replace(H264, pix_fmt=pix_fmt, color=(("-color_range", "pc"),)))
     audio = cut.audio_encoder(container)
-    assert argv == [*video, "-color_range", "pc", "-fps_mode", "passthrough", "-enc_time_base:v", "-1", *audio]
+    assert argv == [*video, "-color_range", "pc", "-fps_mode", "passthrough", "-enc_time_base:v", "1:12800", *audio]
 
 
 def test_a_reencode_without_media_information_leaves_the_pixel_format_to_ffmpeg() -> None:
     assert cut.encoder_args("mp4") == ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode",
-                                       "passthrough", "-enc_time_base:v", "-1", *cut.audio_encoder("mp4")]  # fmt: skip
+                                       "passthrough", *cut.audio_encoder("mp4")]  # fmt: skip
 
 
 def test_cut_argv_hands_the_media_information_to_the_encoder() -> None:
@@ -243,7 +243,7 @@ def test_cut_argv_hands_the_media_information_to_the_encoder() -> None:
     argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/x.mkv", info=source)
     assert argv[argv.index("-c:v") : argv.index("-c:a")] == [
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high422", "-pix_fmt", "yuv422p10le",
-        "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "-1"]  # fmt: skip
+        "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "1:12800"]  # fmt: skip
 
 
 def test_a_rotated_source_is_joined_with_its_rotation() -> None:

@@ -265,8 +265,8 @@ def variable_rate_decode_errors(path: Path) -> str:
     """``decode_errors`` for a variable-rate file: the decoded frames keep the file's time base (on ffmpeg's
     default grid of the frame rate, a jittered stream's frames round onto one tick and the null muxer
     complains of its own rounding)."""
-    result = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-enc_time_base", "-1", "-f", "null", "-"],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    argv = ["ffmpeg", "-v", "error", "-i", str(path), "-enc_time_base", "1:1000000", "-f", "null", "-"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     return (result.stderr.strip() + (f"\n(exit status {result.returncode})" if result.returncode else "")).strip()
 
 
