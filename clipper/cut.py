@@ -17,11 +17,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from clipper.errors import CutError, ToolError
 from clipper.fetch import MediaStream
-from clipper.probe import SEEK_DTS_MARGIN, MediaInfo, file_arg, is_url, poster_args
+from clipper.probe import SEEK_DTS_MARGIN, MediaInfo, file_arg, is_url
 from clipper.relay import SOCKET_BUFFER
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
@@ -321,8 +322,27 @@ def matching_encoder(info: MediaInfo) -> list[str]:
             "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
 
 
-def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str,
-                      keyframe: float | None = None) -> list[str]:  # fmt: skip
+@dataclass(frozen=True)
+class Part:
+    """One input of a pieces run and the file written from its first video stream."""
+
+    inputs: tuple[str, ...]  # input options, ending with ``-i FILE``
+    outputs: tuple[str, ...]  # output options, ending with the file (``pieces_argv`` adds the ``-map``)
+
+
+def pieces_argv(parts: Sequence[Part]) -> list[str]:
+    """One ffmpeg run that writes every part: a smart cut's pieces (and its poster frame) cost one process
+    start, not one each. Each part reads its own input, so each seeks and decodes only what it needs."""
+    argv = [*FFMPEG, "-copyts"]
+    for part in parts:
+        argv += part.inputs
+    for index, part in enumerate(parts):
+        argv += ["-map", f"{index}:v:0", *part.outputs]
+    return argv
+
+
+def encode_piece(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str,
+                 keyframe: float | None = None) -> Part:  # fmt: skip
     """Re-encode ``frames`` frames from timestamp ``start`` (absolute), keeping the source timestamps.
 
     Decoding starts at ``keyframe`` (the timestamp of the keyframe at or before ``start``, when the packets
@@ -341,19 +361,19 @@ def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, d
         margin = SEEK_DTS_MARGIN if info.has_b_frames else 0.0
         seek, exact = max(0.0, keyframe - info.start_time + margin + 0.0005), ["-noaccurate_seek"]
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
-    argv = [*FFMPEG, "-copyts", "-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source),
-            "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}",
-            "-frames:v", str(frames), *matching_encoder(info), *own_timestamps(info)]  # fmt: skip
+    inputs = ["-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source)]
+    outputs = ["-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}", "-frames:v", str(frames),
+               *matching_encoder(info), *own_timestamps(info)]  # fmt: skip
     if delay > 0 and container == "mpegts":
         # Give the piece the source's decode delay so decode timestamps rise across the joins.
-        argv += ["-bsf:v", f"setts=dts=DTS-{round(delay * 90000)}"]
+        outputs += ["-bsf:v", f"setts=dts=DTS-{round(delay * 90000)}"]
     if container == "mpegts":
-        argv += _TS_MUX
-    return [*argv, "-f", container, file_arg(output)]
+        outputs += _TS_MUX
+    return Part(tuple(inputs), (*outputs, "-f", container, file_arg(output)))
 
 
-def copy_piece_argv(source: str, info: MediaInfo, seek: float, skip: int, packets: int, drop: Sequence[int],
-                    output: str) -> list[str]:  # fmt: skip
+def copy_piece(source: str, info: MediaInfo, seek: float, skip: int, packets: int, drop: Sequence[int],
+               output: str) -> Part:  # fmt: skip
     """Copy ``packets`` video packets in decode order from a keyframe, unchanged.
 
     The seek goes to ``seek``, the timestamp ffprobe's packet listing started from, so it lands on that
@@ -371,14 +391,36 @@ def copy_piece_argv(source: str, info: MediaInfo, seek: float, skip: int, packet
     dropped = ([f"lt(n\\,{skip})"] if skip else []) + [f"eq(n\\,{skip + index})" for index in drop]
     if dropped:
         filters.append("noise=drop=" + "+".join(dropped))
-    argv = [*FFMPEG, "-copyts", "-seek_timestamp", "1", "-ss", seconds_arg(seek), "-i", file_arg(source),
-            "-map", "0:v:0", "-an", "-sn", "-dn", "-c:v", "copy"]  # fmt: skip
+    outputs = ["-an", "-sn", "-dn", "-c:v", "copy"]
     if filters:
-        argv += ["-bsf:v", ",".join(filters)]
-    argv += ["-frames:v", str(packets - len(drop))]  # ffmpeg counts the packets the filters let through
+        outputs += ["-bsf:v", ",".join(filters)]
+    outputs += ["-frames:v", str(packets - len(drop))]  # ffmpeg counts the packets the filters let through
     if container == "mpegts":
-        argv += _TS_MUX
-    return [*argv, "-f", container, file_arg(output)]
+        outputs += _TS_MUX
+    inputs = ("-seek_timestamp", "1", "-ss", seconds_arg(seek), "-i", file_arg(source))
+    return Part(inputs, (*outputs, "-f", container, file_arg(output)))
+
+
+def poster_part(source: str, at: float, output: str) -> Part:
+    """A JPEG poster frame (at most 640 pixels wide): the first frame at or after ``at`` (seconds from the
+    file's start), upright. In a pieces run it must be the first part: after a finished part, ffmpeg 5.1
+    decodes an input that no output takes from any more to its end."""
+    inputs = ("-threads", "1", "-ss", seconds_arg(max(0.0, at)), "-i", file_arg(source))
+    outputs = ("-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "image2", "-c:v", "mjpeg",
+               file_arg(output))  # fmt: skip
+    return Part(inputs, outputs)
+
+
+def encode_piece_argv(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str,
+                      keyframe: float | None = None) -> list[str]:  # fmt: skip
+    """``encode_piece`` in a run of its own."""
+    return pieces_argv([encode_piece(source, info, start, frames, delay, output, keyframe)])
+
+
+def copy_piece_argv(source: str, info: MediaInfo, seek: float, skip: int, packets: int, drop: Sequence[int],
+                    output: str) -> list[str]:  # fmt: skip
+    """``copy_piece`` in a run of its own."""
+    return pieces_argv([copy_piece(source, info, seek, skip, packets, drop, output)])
 
 
 def concat_list(pieces: Sequence[tuple[str, float]]) -> str:
@@ -434,8 +476,10 @@ def remux_argv(source: str, output: str) -> list[str]:
 
 
 def poster_argv(clip: str, at: float, output: str) -> list[str]:
-    """A JPEG poster frame from the clip, at most 640 pixels wide."""
-    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *poster_args(clip, at, output, 0)]
+    """A JPEG poster frame from the clip, at most 640 pixels wide, in a run of its own."""
+    part = poster_part(clip, at, output)
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *part.inputs, "-map", "0:v:0",
+            *part.outputs]  # fmt: skip
 
 
 # --- running -----------------------------------------------------------------------------------------

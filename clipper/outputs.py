@@ -17,6 +17,7 @@ from typing import Any
 from clipper import cut, gallery
 from clipper.errors import ClipperError
 from clipper.progress import Reporter
+from clipper.steps import poster_time
 
 MANIFEST_NAME = "manifest.json"
 
@@ -79,15 +80,10 @@ def existing_clips(output_dir: Path) -> list[dict[str, Any]]:
             if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
 
 
-def poster_time(duration: float) -> float:
-    """Where in a clip its poster frame is taken: a second in, or a third of a short clip."""
-    return min(1.0, duration / 3)
-
-
 def make_poster(output_dir: Path, name: str, duration: float, made: Path | None = None) -> str | None:
     """The clip's poster frame (a JPEG in posters/), made unless a newer one is there; why not, or None.
 
-    ``made``: a poster frame already taken (by the run that checked the clip): it is moved into place."""
+    ``made``: a poster frame already taken (by the run that cut the clip): it is moved into place."""
     clip = output_dir / name
     poster = output_dir / gallery.poster_name(name)
     if made is None and poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
@@ -99,6 +95,7 @@ def make_poster(output_dir: Path, name: str, duration: float, made: Path | None 
     try:
         if made is not None and made.is_file() and not made.is_symlink():
             os.replace(made, temp)  # same folder tree; then into place like a fresh one
+            os.utime(temp)  # taken before the clip was joined: dated now, so it is not taken again
         else:
             cut.run_ffmpeg(cut.poster_argv(str(clip), poster_time(duration), str(temp)))
         os.replace(temp, poster)

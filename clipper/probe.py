@@ -259,39 +259,31 @@ SEEK_DTS_MARGIN = 3 / 23
 _NULL_OUTPUT = ["-enc_time_base", "1:1000000", "-f", "null", "-"]
 
 
-def poster_args(clip: str, at: float, output: str, index: int) -> list[str]:
-    """A JPEG poster frame (at most 640 pixels wide) from input number ``index``: its input and output
-    options, for a run of its own or the seam check's."""
-    return ["-threads", "1", "-ss", f"{at:.6f}", "-i", file_arg(clip), "-map", f"{index}:v:0", "-frames:v", "1",
-            "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "image2", "-c:v", "mjpeg", "-y",
-            file_arg(output)]  # fmt: skip
+def probe_clip(path: str, seams: Sequence[float], packets: int = 4) -> tuple[MediaInfo, str | None]:
+    """What ``probe`` says of a smart-cut clip's format and video (its audio is not described), and the first
+    decoder error in ``packets`` video packets decoded from each seam (where pieces meet), in one ffprobe run.
 
-
-def seam_errors(path: str, seams: Sequence[float], frames: int = 4, *, reorder: bool = False,
-                poster: tuple[float, str] | None = None) -> str | None:  # fmt: skip
-    """Decode a few frames from each seam (where smart-cut pieces meet), in one ffmpeg run; the first
-    decoder error, or None.
-
-    A seam that starts a piece is a keyframe of the clip (an IDR), so the seek lands on it and a missing or
-    wrong parameter set shows at once. With B-frames (``reorder``) ffmpeg seeks a little earlier than asked,
-    which would land on the keyframe before: the seek is moved by as much, so that an open GOP's keyframe
-    inside a copied piece (whose leading pictures cannot decode when started there) is not where it starts.
-    ``poster``: (time, file) of the clip's poster frame, taken in the same run (one process start less).
+    A seam that starts a piece is a keyframe of the clip (an IDR), so the decoding starts on it and a missing
+    or wrong parameter set shows at once. ffprobe seeks to the keyframe at or before each time (unlike
+    ffmpeg's -ss, it takes off no margin for B-frames: an open GOP's keyframe inside a copied piece, whose
+    leading pictures cannot decode when started there, is not where it starts) and decodes each interval
+    with fresh decoders.
     """
-    margin = SEEK_DTS_MARGIN if reorder else 0.0
-    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
-    if poster is not None:  # first: placed after the null outputs, ffmpeg 5.1 decodes the inputs to their end
-        argv += poster_args(path, poster[0], poster[1], 0)
-    first = 1 if poster is not None else 0
-    for seam in seams:  # one decoding thread each: a few frames do not repay starting more (a third less CPU)
-        argv += ["-threads", "1", "-ss", f"{seam + margin:.6f}", "-i", file_arg(path)]
-    for index in range(first, first + len(seams)):
-        argv += ["-map", f"{index}:v:0", "-frames:v", str(frames), *_NULL_OUTPUT]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    intervals = ",".join(f"{seam + 0.0005:.6f}%+#{packets}" for seam in seams)
+    argv = ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", "-select_streams", "v:0",
+            "-threads", "1", "-show_entries", "frame=pts", "-read_intervals", intervals, file_arg(path)]  # fmt: skip
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=300)
+    except FileNotFoundError:
+        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
     message = result.stderr.strip()
-    if result.returncode != 0 or message:
-        return f"decoding at the seams: {message.splitlines()[-1] if message else 'failed'}"
-    return None
+    try:
+        data = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError:
+        data = {}
+    if result.returncode != 0 or not data.get("streams"):
+        raise CutError(f"ffprobe cannot read it: {message.splitlines()[-1] if message else 'no message'}", path)
+    return media_info(data), (f"decoding at the seams: {message.splitlines()[-1]}" if message else None)
 
 
 def decode_problems(path: str) -> str | None:

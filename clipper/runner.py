@@ -30,7 +30,6 @@ from clipper.outputs import (
     MANIFEST_NAME,
     file_record,
     make_poster,
-    poster_time,
     read_manifest,
     unchanged,
     write_json_atomic,
@@ -43,6 +42,7 @@ from clipper.script import LocalMedia
 from clipper.smart import Packet
 from clipper.steps import (
     PIECE_PHASES,
+    Piece,
     Section,
     Step,
     VideoPlan,
@@ -516,7 +516,7 @@ class Runner:
                 job = self._snap(job, media.path, origin, info)
             if packets is None:
                 packets = smart_packets(job, media.path, info, origin, config)
-            cut_plan = clip_steps(job, config, media.path, origin, info, packets)
+            cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions)
             mode = cut_plan.mode
             for note in cut_plan.notes:
                 self.reporter.message(f"{job.output}: {note}")
@@ -581,32 +581,23 @@ class Runner:
                     measured = loudness.parse_measurement(stderr)
                     target = self.config.loudnorm if self.config.loudnorm is not None else 0.0
                     self.reporter.message(f"{job.output}: loudness {loudness.describe(measured, target)}")
-                if step.phase in ("copy", "encode") and step.starts_at is not None:
-                    check_piece(step)
+                for piece in step.pieces:
+                    check_piece(piece)
             temp = temp_path(job, self.config)
-            reason, clip_info = self._verified(temp, job)
             join = next((step for step in steps if step.phase == "join"), None)
+            reason, clip_info = self._verified(temp, job, seams=join.joins if join is not None else ())
             if reason is None and join is not None and clip_info is not None:
                 count = clip_info.frames  # from the MP4 index; Matroska has none: count the packets
                 if count is None:
                     count = len(probe.packet_times(str(temp)))
                 if count != join.frames:
                     reason = f"it holds {count} frames, not {join.frames}"
-                elif join.joins:
-                    # The poster frame is taken in the same ffmpeg run (a process start less per clip).
-                    poster = (poster_time(job.duration), str(poster_path(job, self.config)))
-                    reason = probe.seam_errors(
-                        str(temp),
-                        join.joins,
-                        reorder=clip_info.has_b_frames > 0,
-                        poster=poster if self.companions else None,
-                    )
             if reason is not None:
                 self._remove([poster_path(job, self.config)])  # a frame of a clip that is not kept
                 raise CutError(f"the clip did not verify: {reason}")
             return measured, clip_info
         finally:
-            self._remove([Path(step.output) for step in steps if step.phase in PIECE_PHASES])
+            self._remove([Path(output) for step in steps if step.phase in PIECE_PHASES for output in step.outputs])
 
     def _run_step(self, step: Step, label: str) -> str:
         """Run one step with its progress; what it wrote to stderr."""
@@ -672,15 +663,17 @@ class Runner:
         return ", ".join(f"{names.get(key, key)} {_setting(key, then.get(key))} -> {_setting(key, value)}"
                          for key, value in now.items() if then.get(key) != value)  # fmt: skip
 
-    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0) -> tuple[str | None, MediaInfo | None]:
-        """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...)."""
+    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0,
+                  seams: Sequence[float] = ()) -> tuple[str | None, MediaInfo | None]:  # fmt: skip
+        """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...).
+        ``seams``: where a smart cut's pieces meet (seconds into the clip), decoded in the same ffprobe run."""
         if not path.is_file():
             return "missing", None
         try:
-            info = probe.probe(str(path))
+            info, problem = probe.probe_clip(str(path), seams) if seams else (probe.probe(str(path)), None)
         except ClipperError as error:
             return error.message, None
-        return probe.verify_clip(info, job.duration, self.config.mode, slack), info
+        return probe.verify_clip(info, job.duration, self.config.mode, slack) or problem, info
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:
@@ -719,24 +712,23 @@ def _setting(key: str, value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def check_piece(step: Step) -> None:
+def check_piece(piece: Piece) -> None:
     """A piece must start at its first frame and hold its frames: a seek that landed elsewhere, or a filter
     that let other packets through, would shift or break the clip."""
-    start = step.starts_at if step.starts_at is not None else 0.0
-    if step.output.endswith(".ts"):  # read here: no ffprobe to start
+    kind = "copied piece" if piece.kind == "copy" else "re-encoded piece"
+    if piece.output.endswith(".ts"):  # read here: no ffprobe to start
         try:
-            count, pts = mpegts.summary(Path(step.output).read_bytes())
+            count, pts = mpegts.summary(Path(piece.output).read_bytes())
         except (OSError, ValueError, IndexError) as error:  # TsError is a ValueError
-            raise CutError(f"copied piece cannot be read: {error}") from None
+            raise CutError(f"{kind} cannot be read: {error}") from None
         first = pts / 90000 if pts is not None else None
     else:
-        times = probe.packet_times(step.output)
+        times = probe.packet_times(piece.output)
         count, first = len(times), times[0] if times else None
-    kind = "copied piece" if step.phase == "copy" else "re-encoded piece"
-    if first is None or abs(first - start) > 0.001:
-        raise CutError(f"{kind} starts at {first}, not at {start}")
-    if step.frames is not None and count != step.frames:
-        raise CutError(f"{kind} holds {count} frames, not {step.frames}")
+    if first is None or abs(first - piece.starts_at) > 0.001:
+        raise CutError(f"{kind} starts at {first}, not at {piece.starts_at}")
+    if count != piece.frames:
+        raise CutError(f"{kind} holds {count} frames, not {piece.frames}")
 
 
 def check_range(job: ClipJob, video_seconds: float) -> None:

@@ -189,7 +189,7 @@ def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str
         command = script_line(step.argv, step.fill)
         lines.append(f"(cd {shlex.quote(step.cwd)} && {command})" if step.cwd else command)
     lines.append(shell_join(["mv", "--", str(temp_path(job, config)), str(final_path(job, config))]))
-    pieces = [step.output for step in steps if step.phase in PIECE_PHASES]
+    pieces = [output for step in steps if step.phase in PIECE_PHASES for output in step.outputs]
     pieces += [path for step in steps for path, _ in step.files]
     if pieces:
         lines.append(shell_join(["rm", "--", *pieces]))

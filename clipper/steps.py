@@ -51,14 +51,24 @@ class VideoPlan:
     format_sort: tuple[str, ...] = ()
 
 
-PIECE_PHASES = ("encode", "copy", "splice")  # steps that write a piece of a smart cut (removed after the join)
+PIECE_PHASES = ("pieces", "splice")  # steps that write the pieces of a smart cut (removed after the join)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of a smart cut as it must come out: checked before it is joined."""
+
+    kind: str  # encode | copy
+    output: str
+    frames: int  # video frames it must hold
+    starts_at: float  # the timestamp its first frame must have
 
 
 @dataclass(frozen=True)
 class Step:
     """One ffmpeg run: its argv, the file it writes and how to read its progress."""
 
-    phase: str  # fetch | cut | encode | copy | splice | join
+    phase: str  # fetch | cut | measure | pieces | splice | join
     argv: tuple[str, ...]
     output: str
     seconds: float  # media seconds it writes (the progress bar's total)
@@ -66,9 +76,14 @@ class Step:
     files: tuple[tuple[str, str], ...] = field(default=())  # (path, text) to write before running
     cwd: str | None = None  # run in this folder (burnt captions name their file relative to it)
     frames: int | None = None  # video frames the output must hold (checked after a smart join)
-    starts_at: float | None = None  # the timestamp its first packet must have (a copied piece's keyframe)
     joins: tuple[float, ...] = ()  # where (seconds into the output) pieces meet: decoded to check the seams
     fill: int | None = None  # the argument that holds a measuring step's values (filled after it ran)
+    pieces: tuple[Piece, ...] = ()  # the pieces a ``pieces`` step writes (``output`` is the first)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Every file the step writes."""
+        return tuple(piece.output for piece in self.pieces) or (self.output,)
 
 
 @dataclass(frozen=True)
@@ -187,8 +202,13 @@ def full_target(plan: VideoPlan, config: Config) -> str:
     )
 
 
+def poster_time(duration: float) -> float:
+    """Where in a clip its poster frame is taken: a second in, or a third of a short clip."""
+    return min(1.0, duration / 3)
+
+
 def poster_path(job: ClipJob, config: Config) -> Path:
-    """A poster frame taken while the clip was checked, before it moves into posters/."""
+    """A poster frame taken while the clip was cut, before it moves into posters/."""
     return Path(piece_prefix(job, config) + ".poster.jpg")
 
 
@@ -248,14 +268,15 @@ def caption_paths(job: ClipJob, config: Config) -> tuple[Path, Path]:
 
 
 def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
-               packets: Sequence[Packet] | None) -> CutPlan:  # fmt: skip
+               packets: Sequence[Packet] | None, *, poster: bool = False) -> CutPlan:  # fmt: skip
     """The ffmpeg steps that make ``job`` from a local file, the mode they cut it in, and notes for the log.
 
     ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
     ``packets`` around the clip (see ``packet_window``); without them the clip is re-encoded whole.
     Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes, as does a
     new shape (``aspect``); burnt into a new shape they are styled for a phone. ``loudnorm`` measures the clip's
-    audio first, then re-encodes the audio alone (a smart cut's or a copy's video stays as it is).
+    audio first, then re-encodes the audio alone (a smart cut's or a copy's video stays as it is). ``poster``:
+    a smart cut also takes the clip's poster frame (``poster_path``) from the source as it cuts.
     """
     temp = str(temp_path(job, config))
     mode = config.mode
@@ -292,7 +313,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
             why = "no video packets found in the clip's range"
         if why is None:
             assert info is not None and packets is not None
-            steps = _smart_steps(job, config, source, origin, info, packets, subtitles, files, audio_filter)
+            steps = _smart_steps(job, config, source, origin, info, packets, subtitles, files, audio_filter, poster)
             return CutPlan(steps, "smart", (*notes, *_loudness_note(audio_filter, config)))
         mode = "reencode"
         notes.append(f"re-encoding the whole clip: {why}")
@@ -362,7 +383,7 @@ def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:
 
 def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
                  packets: Sequence[Packet], subtitles: str | None, files: tuple[tuple[str, str], ...],
-                 audio_filter: str | None = None) -> list[Step]:  # fmt: skip
+                 audio_filter: str | None = None, poster: bool = False) -> list[Step]:  # fmt: skip
     assert info.time_base is not None
     time_base = info.time_base
     clip_start = origin + job.start
@@ -370,7 +391,9 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     prefix = piece_prefix(job, config)
     suffix = "ts" if cut.piece_container(info) == "mpegts" else "nut"
     delay = float(plan.decode_delay * time_base)
-    steps: list[Step] = []
+    parts: list[cut.Part] = []
+    written: list[Piece] = []
+    splices: list[Step] = []
     pieces: list[str] = []
     for index, piece in enumerate(plan.pieces):
         name = "mid" if piece.kind == "copy" else ("head" if index == 0 else "tail")
@@ -380,20 +403,23 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
         if piece.kind == "encode":
             keys = [packet.pts for packet in packets if packet.key and packet.pts <= piece.start]
             keyframe = float(max(keys) * time_base) if keys else None
-            argv = cut.encode_piece_argv(source, info, start, piece.frames, delay, path, keyframe)
-            steps.append(Step("encode", tuple(argv), path, seconds, offset=clip_start, frames=piece.frames,
-                              starts_at=start))  # fmt: skip
+            parts.append(cut.encode_piece(source, info, start, piece.frames, delay, path, keyframe))
+            written.append(Piece("encode", path, piece.frames, start))
         else:
             seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
             copied = f"{prefix}.copy.{suffix}" if info.video_codec in cut.ANNEX_B_CODECS else path
-            argv = cut.copy_piece_argv(source, info, seek, piece.skip, piece.packets, piece.drop, copied)
-            steps.append(Step("copy", tuple(argv), copied, seconds, offset=clip_start, frames=piece.frames,
-                              starts_at=start))  # fmt: skip
+            parts.append(cut.copy_piece(source, info, seek, piece.skip, piece.packets, piece.drop, copied))
+            written.append(Piece("copy", copied, piece.frames, start))
             if copied != path:  # an open GOP's keyframe starts a new sequence after the head (else a no-op copy)
-                steps.append(Step("splice", tuple(splice.splice_argv(copied, path)), path, seconds))
+                splices.append(Step("splice", tuple(splice.splice_argv(copied, path)), path, seconds))
         pieces.append(path)
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
+    if poster:  # first: see cut.poster_part
+        at = first + poster_time(job.duration) - info.start_time
+        parts.insert(0, cut.poster_part(source, at, str(poster_path(job, config))))
+    steps = [Step("pieces", tuple(cut.pieces_argv(parts)), written[0].output, last - first, offset=clip_start,
+                  pieces=tuple(written)), *splices]  # fmt: skip
     list_file = None
     if suffix == "nut":
         list_file = prefix + ".list"

@@ -68,7 +68,7 @@ def test_batch_makes_the_example_notes_clips_frame_accurate(
     assert {name: entry["mode"] for name, entry in manifest.items()} == dict.fromkeys(EXAMPLE_CLIPS, "smart")
     assert manifest["u3HBJVjpXuw-3m34s.mp4"]["start"] == 214
     assert "4 done, 0 skipped, 0 failed" in result.stderr
-    for name in EXAMPLE_CLIPS:  # each poster is the clip's frame a second in (taken while the seams were checked)
+    for name in EXAMPLE_CLIPS:  # each poster is the clip's frame a second in (taken from the source as it was cut)
         poster = thumbnails(out / "posters" / name.replace(".mp4", ".jpg"))
         second = round(FPS)
         assert len(poster) == 1, name

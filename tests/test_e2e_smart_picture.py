@@ -324,7 +324,7 @@ def test_a_jittered_frame_rate_decodes_cleanly_for_clippers_checks(variable_rate
     assert decode_errors(path) != ""  # ffmpeg's default decode to nothing complains of its own rounding
 
     assert probe.decode_problems(str(path)) is None  # what decides whether a clip on disk is whole
-    assert probe.seam_errors(str(path), [0.0, 1.0, 2.0], frames=40) is None
+    assert probe.probe_clip(str(path), [0.0, 1.0, 2.0], packets=40)[1] is None
 
 
 def test_a_variable_rate_clip_from_inside_the_video_starts_at_its_frame_when_reencoded(

@@ -20,7 +20,7 @@ from clipper.errors import CutError
 from clipper.nal import NalError, Reader, Writer, escape, split_nals, unescape
 from clipper.runner import check_piece
 from clipper.splice import SpliceError
-from clipper.steps import Step
+from clipper.steps import Piece
 
 # --- bits -------------------------------------------------------------------------------------------------------
 
@@ -316,7 +316,7 @@ def test_a_copied_piece_must_start_at_its_keyframe_and_hold_its_frames(tmp_path:
     argv = ["ffmpeg", "-v", "error", "-y", "-copyts", "-ss", "2", "-i", str(source), "-map", "0:v", "-c:v", "copy",
             "-frames:v", "30", "-muxdelay", "0", "-muxpreload", "0", str(piece)]  # fmt: skip
     subprocess.run(argv, check=True)
-    good = Step("copy", (), str(piece), 1.2, frames=30, starts_at=2.0)
+    good = Piece("copy", str(piece), frames=30, starts_at=2.0)
 
     check_piece(good)
     with pytest.raises(CutError, match=r"copied piece starts at 2\.0, not at 2\.04"):

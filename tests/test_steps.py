@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +25,7 @@ from clipper.steps import (
     covered_seconds,
     merge_sections,
     plan_videos,
+    poster_path,
 )
 
 URL = "https://www.youtube.com/watch?v=abcdefghijk"
@@ -95,31 +97,63 @@ def gop_packets(first: int, last: int, gop: int = 50, tick: int = 512) -> list[P
     return [Packet(n * tick, n * tick, n % gop == 0) for n in range(first, last + 1)]
 
 
+def runs_of(argv: Sequence[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """A pieces run's argv -> (each input's options, ending with -i FILE; each output's, from its -map)."""
+    argv = list(argv)
+    maps = [index for index, arg in enumerate(argv) if arg == "-map"]
+    inputs, begin = [], argv.index("-copyts") + 1
+    for index, arg in enumerate(argv[: maps[0]]):
+        if arg == "-i":
+            inputs.append(argv[begin : index + 2])
+            begin = index + 2
+    outputs = [argv[start:end] for start, end in zip(maps, [*maps[1:], len(argv)], strict=True)]
+    return inputs, outputs
+
+
 def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> None:
     clip = job(33.32, 61.1, source="/m/v.mp4")  # frames 833..1527; keyframes every 50 frames
     cut_plan = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600))
     steps = cut_plan.steps
     assert (cut_plan.mode, cut_plan.notes) == ("smart", ())
-    assert [(s.phase, s.seconds) for s in steps] == [("encode", pytest.approx(0.68)), ("copy", pytest.approx(27.1)),
-                                                     ("splice", pytest.approx(27.1)),
+    assert [(s.phase, s.seconds) for s in steps] == [("pieces", pytest.approx(27.78)), ("splice", pytest.approx(27.1)),
                                                      ("join", pytest.approx(27.78))]  # fmt: skip
-    encode, copy, splice, join = (list(s.argv) for s in steps)
+    pieces, splice, join = (list(s.argv) for s in steps)
+    # One ffmpeg run writes both pieces, each from its own input.
+    (encode_in, copy_in), (encode, copy) = runs_of(pieces)
+    assert encode[:2] == ["-map", "0:v:0"] and copy[:2] == ["-map", "1:v:0"]
     # Decoding starts at the keyframe before the head (frame 800 at 32 s), and keeps what it decodes.
-    assert encode[encode.index("-ss") + 1] == "32.0005" and encode[encode.index("-ss") - 1] == "-noaccurate_seek"
+    assert encode_in == ["-noautorotate", "-noaccurate_seek", "-ss", "32.0005", "-i", "file:/m/v.mp4"]
     assert encode[encode.index("-frames:v") + 1] == "17"
-    assert (steps[0].starts_at, steps[0].frames) == (pytest.approx(33.32), 17)  # checked after the encode
     assert encode[encode.index("-vf") + 1] == "trim=start=33.3"  # from the frame at 33.32, half a frame early
     # The copy seeks where the packet listing began (33.32 - 1 s; the listing here starts at frame 800) and drops
     # the 50 packets before the keyframe at frame 850.
-    assert copy[copy.index("-ss") + 1] == "32.32" and copy[copy.index("-frames:v") + 1] == "678"
+    assert copy_in == ["-seek_timestamp", "1", "-ss", "32.32", "-i", "file:/m/v.mp4"]
+    assert copy[copy.index("-frames:v") + 1] == "678"
     assert copy[copy.index("-bsf:v") + 1].endswith("noise=drop=lt(n\\,50)")
-    assert steps[1].starts_at == 34.0
+    # Each piece is checked before the join: where it starts and how many frames it holds.
+    head, copied = steps[0].pieces
+    assert (head.kind, head.starts_at, head.frames, head.output) == ("encode", pytest.approx(33.32), 17, encode[-1][5:])
+    assert (copied.kind, copied.starts_at, copied.frames, copied.output) == ("copy", 34.0, 678, copy[-1][5:])
+    assert steps[0].outputs == (head.output, copied.output)
     # An open GOP's keyframe would start a new sequence after the splice (a closed one is left as it is).
-    assert splice[-4:] == ["-m", "clipper.splice", steps[1].output, steps[2].output]
-    assert join[join.index("-i") + 1] == f"concat:{steps[0].output}|{steps[2].output}"
+    assert splice[-4:] == ["-m", "clipper.splice", copied.output, steps[1].output]
+    assert join[join.index("-i") + 1] == f"concat:{head.output}|{steps[1].output}"
     assert join[join.index("-t") + 1] == "27.78"
     assert join[-1] == f"file:{config.output_dir / '.c33.32.mp4.part'}"
-    assert all(Path(s.output).parent == config.output_dir for s in steps)
+    assert all(Path(output).parent == config.output_dir for s in steps for output in s.outputs)
+
+
+def test_a_smart_cut_takes_its_poster_frame_from_the_source_in_the_same_run(config: Config) -> None:
+    clip = job(33.32, 61.1, source="/m/v.mp4")
+    source = replace(H264, start_time=0.5)
+    pieces = clip_steps(clip, config, "/m/v.mp4", 0.0, source, gop_packets(800, 1600), poster=True).steps[0]
+    (poster_in, *_), (poster, *_) = runs_of(pieces.argv)
+    # First (ffmpeg 5.1 would decode its input to the end after the pieces), a second into the clip: the first
+    # frame at or after the clip's first frame + 1 s, counted from the file's start as -ss does.
+    assert poster_in == ["-threads", "1", "-ss", "33.82", "-i", "file:/m/v.mp4"]
+    assert poster[:2] == ["-map", "0:v:0"] and poster[-1] == f"file:{poster_path(clip, config)}"
+    assert [piece.kind for piece in pieces.pieces] == ["encode", "copy"]
+    assert clip_steps(clip, config, "/m/v.mp4", 0.0, source, gop_packets(800, 1600)).steps[0].argv.count("-i") == 2
 
 
 def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:
@@ -226,7 +260,7 @@ def test_loudness_is_measured_then_applied_to_a_smart_cuts_audio_alone(config: C
     assert cut_plan.mode == "smart"
     assert cut_plan.notes == ("its audio is re-encoded: loudness normalised to -14 LUFS",)
     measure, *_, join = cut_plan.steps
-    assert [s.phase for s in cut_plan.steps] == ["measure", "encode", "copy", "splice", "join"]
+    assert [s.phase for s in cut_plan.steps] == ["measure", "pieces", "splice", "join"]
     # The measured audio is the join's: from the first piece's start (the frame at 33.32) for 27.78 s.
     assert list(measure.argv[measure.argv.index("-ss") : measure.argv.index("-i")]) == ["-ss", "33.32", "-t", "27.78"]
     assert join.fill is not None and join.argv[join.fill] == loudness.apply_filter(-14.0)
