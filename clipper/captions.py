@@ -14,11 +14,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-
-import pysubs2
+from typing import TYPE_CHECKING
 
 from clipper.notes import Note, TranscriptLine, transcript
 from clipper.plan import ClipJob, Cue
+
+if TYPE_CHECKING:
+    import pysubs2
 
 __all__ = ["Cue", "clip_cues", "recaption", "shifted", "to_ass", "to_srt", "to_vtt", "with_captions"]
 
@@ -72,6 +74,8 @@ def clip_cues(lines: Sequence[TranscriptLine], start: float, end: float, video_e
 
 
 def _subtitles(cues: Sequence[Cue], escape: bool) -> pysubs2.SSAFile:
+    import pysubs2  # here: a run without captions does not wait for it to load
+
     subtitles = pysubs2.SSAFile()
     for cue in cues:
         text = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if escape else cue.text
@@ -165,6 +169,8 @@ def phone_line_chars(canvas: tuple[int, int]) -> int:
 def to_ass(cues: Sequence[Cue], canvas: tuple[int, int]) -> str:
     """Captions for a phone, as ASS for the clip's canvas (width, height): large bold white text with a dark
     outline, centred in the bottom third above the apps' buttons, at most two lines, never wrapped by libass."""
+    import pysubs2
+
     width, height = canvas
     short = min(canvas)
     subtitles = pysubs2.SSAFile()

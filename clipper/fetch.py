@@ -131,29 +131,34 @@ class _QuietLogger:
         self.messages.append(message)
 
 
-def extractor_for(ydl: Any, url: str) -> str | None:
-    """The yt-dlp extractor for ``url`` when it is plain which: YouTube's for a YouTube video, the generic one
-    for a media file's URL (a path ending in .mp4, .webm, ...); else None, and yt-dlp tries every extractor's
-    URL pattern in turn (some 1,900 regular expressions compiled: a quarter of a second before any fetch)."""
-    if ydl.get_info_extractor("Youtube").suitable(url):
-        return "Youtube"
+def extractor_for(url: str) -> Any:
+    """yt-dlp's extractor class for ``url`` when it is plain which: the generic one for a media file's URL (a
+    path ending in .mp4, .webm, ...), YouTube's for a YouTube video; else None, and yt-dlp tries every
+    extractor's URL pattern in turn (some 1,900 regular expressions compiled: a quarter of a second before any
+    fetch). Only that extractor's module is loaded (yt-dlp's index of them all takes a twentieth of a second)."""
     extension = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
-    return "Generic" if extension in MEDIA_EXTENSIONS else None
+    if extension in MEDIA_EXTENSIONS:
+        from yt_dlp.extractor.generic import GenericIE
+
+        return GenericIE
+    from yt_dlp.extractor.youtube import YoutubeIE
+
+    return YoutubeIE if YoutubeIE.suitable(url) else None
 
 
 def _youtube_dl(options: dict[str, Any], url: str) -> tuple[Any, str | None]:
-    """A YoutubeDL for ``url`` and the extractor to use: only that one is loaded when the URL says which
-    (loading them all costs a twentieth of a second before any request); all of them otherwise, or when the
-    user chose which may run (``--use-extractors``)."""
+    """A YoutubeDL for ``url`` with only the extractor it needs (``extractor_for``), and that extractor's key;
+    all of them (and None) when the URL does not say which or the user chose which may run
+    (``--use-extractors``)."""
     import yt_dlp
 
     ydl = yt_dlp.YoutubeDL(options, auto_init=False)
-    key = extractor_for(ydl, url) if options.get("allowed_extractors") in (None, ["default"]) else None
-    if key is None:
+    extractor = extractor_for(url) if options.get("allowed_extractors") in (None, ["default"]) else None
+    if extractor is None:
         ydl.add_default_info_extractors()
-    else:
-        ydl.get_info_extractor(key)
-    return ydl, key
+        return ydl, None
+    ydl.add_info_extractor(extractor())
+    return ydl, extractor.ie_key()
 
 
 def resolve(argv: list[str]) -> list[MediaStream]:
