@@ -363,7 +363,13 @@ def encode_piece(source: str, info: MediaInfo, start: float, frames: int, delay:
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
     inputs = ["-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source)]
     outputs = ["-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}", "-frames:v", str(frames),
-               *matching_encoder(info), *own_timestamps(info)]  # fmt: skip
+               *matching_encoder(info)]  # fmt: skip
+    if container == "mpegts":
+        # The encoder counts in MPEG-TS's own 90 kHz: ffmpeg 5 runs ``setts`` (below) on the muxer's 1/90000,
+        # later ffmpeg on the encoder's time base; on 1/90000 both shift by the same ticks.
+        outputs += ["-fps_mode", "passthrough", "-enc_time_base:v", "1:90000"]
+    else:
+        outputs += own_timestamps(info)
     if delay > 0 and container == "mpegts":
         # Give the piece the source's decode delay so decode timestamps rise across the joins.
         outputs += ["-bsf:v", f"setts=dts=DTS-{round(delay * 90000)}"]
@@ -435,20 +441,26 @@ def concat_list(pieces: Sequence[tuple[str, float]]) -> str:
 def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, source: str, audio_start: float,
               duration: float, output: str, *, metadata: Sequence[tuple[str, str]] = (),
               subtitles: str | None = None, container: str | None = None,
-              audio_filter: str | None = None) -> list[str]:  # fmt: skip
+              audio_filter: str | None = None, display_rotation: bool = False,
+              encoded: bool = True) -> list[str]:  # fmt: skip
     """Join the pieces (video) with the source's audio for [audio_start, +duration) into the clip.
 
     MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
     change in-band at the joins); NUT pieces through the concat demuxer (``list_file``). Neither
-    carries a display matrix: the source's rotation is written again (ffmpeg 5.1's MP4 muxer takes it from
-    the ``rotate`` tag; its Matroska muxer has no rotation, see ``smart_unsupported``).
+    carries a display matrix: the source's rotation is written again, with the input option
+    ``-display_rotation`` when this ffmpeg has it (``display_rotation``: ffmpeg 6 and later; 7 and later
+    ignore the ``rotate`` tag that ffmpeg 5's MP4 muxer takes; Matroska has no rotation, see
+    ``smart_unsupported``). ``encoded``: a piece was re-encoded (its parameter sets are not the source's).
     ``audio_filter`` (loudness) re-encodes the audio; the video is copied all the same.
     """
     container = container or container_for(output)
+    turn = []
+    if container == "mp4" and info.rotation and display_rotation:
+        turn = ["-display_rotation:v:0", str(info.rotation)]
     if list_file is None:
-        argv = [*FFMPEG, "-i", "concat:" + "|".join(pieces)]
+        argv = [*FFMPEG, *turn, "-i", "concat:" + "|".join(pieces)]
     else:
-        argv = [*FFMPEG, "-f", "concat", "-safe", "0", "-i", file_arg(list_file)]
+        argv = [*FFMPEG, "-f", "concat", "-safe", "0", *turn, "-i", file_arg(list_file)]
     maps = ["-map", "0:v:0"]
     if info.has_audio:
         argv += ["-seek_timestamp", "1", "-ss", seconds_arg(audio_start), "-t", seconds_arg(duration),
@@ -462,9 +474,16 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
         argv += audio_copy_or_encode(info.audio_codec, container)
     if container == "mp4" and info.time_base is not None:
         argv += ["-video_track_timescale", str(info.time_base.denominator)]
+    if container == "mp4":
+        # MPEG-TS packets carry no duration, so the last frame's sample may have none, and the edit list end at
+        # its start: in milliseconds (ffmpeg 5's default) it rounds past it, exact (later ffmpeg) it cuts it off.
+        argv += ["-movie_timescale", "1000"]
     if container == "mp4" and info.video_codec == "hevc":
-        argv += ["-tag:v", "hvc1"]  # what Apple's players and browsers take (ffmpeg's default is hev1)
-    if container == "mp4" and info.rotation:
+        # hvc1 (what Apple's players take) holds parameter sets in the sample entry only: later ffmpeg drops
+        # the in-band ones, and the copied frames would be decoded with the head's. A clip with a re-encoded
+        # piece changes them in-band: hev1, the tag the standard has for that.
+        argv += ["-tag:v", "hev1" if encoded else "hvc1"]
+    if container == "mp4" and info.rotation and not turn:
         argv += ["-metadata:s:v:0", f"rotate={info.rotation}"]
     return [*argv, *_output_args(container, metadata), "-f", container, file_arg(output)]
 
@@ -483,6 +502,17 @@ def poster_argv(clip: str, at: float, output: str) -> list[str]:
 
 
 # --- running -----------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def has_display_rotation() -> bool:
+    """Whether this ffmpeg takes ``-display_rotation`` (ffmpeg 6 and later): ``ffmpeg -h long`` lists it."""
+    try:
+        listing = subprocess.run(["ffmpeg", "-hide_banner", "-h", "long"], capture_output=True, text=True,
+                                 errors="replace", timeout=60).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "-display_rotation" in listing
 
 
 @functools.lru_cache(maxsize=1)

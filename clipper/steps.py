@@ -427,8 +427,9 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
         files = (*files, (list_file, cut.concat_list(list(zip(pieces, lengths, strict=True)))))
     temp = str(temp_path(job, config))
     join = cut.join_argv(pieces, list_file, info, source, first, last - first, temp, metadata=clip_metadata(job),
-                         subtitles=subtitles, container=cut.container_for(job.output),
-                         audio_filter=audio_filter)  # fmt: skip
+                         subtitles=subtitles, container=cut.container_for(job.output), audio_filter=audio_filter,
+                         display_rotation=bool(info.rotation) and cut.has_display_rotation(),  # a cached look
+                         encoded=any(piece.kind == "encode" for piece in plan.pieces))  # fmt: skip
     joins = tuple(float((piece.start - plan.pieces[0].start) * time_base) for piece in plan.pieces)
     frames = sum(piece.frames for piece in plan.pieces)
     steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins,

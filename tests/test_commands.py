@@ -108,7 +108,7 @@ def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
         "-copyts", "-noautorotate", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", "trim=start=33.3", "-frames:v", "17",
         "-c:v", "libx264", "-preset", "superfast", "-crf", "16", "-bf", "0", "-profile:v", "high", "-level:v", "3.1",
-        "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "1:12800",
+        "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "1:90000",
         "-bsf:v", "setts=dts=DTS-7200",
         "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "file:/o/.p.head.ts",
     ]  # fmt: skip
@@ -130,8 +130,8 @@ def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
     assert argv[len(FF):] == [
         "-i", "concat:/o/h.ts|/o/m.ts", "-seek_timestamp", "1", "-ss", "33.32", "-t", "27.78", "-i", "file:/s.mp4",
         "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "copy",
-        "-video_track_timescale", "12800", "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
-        "-f", "mp4", "file:/o/.c.mp4.part",
+        "-video_track_timescale", "12800", "-movie_timescale", "1000", "-map_metadata", "-1", "-map_chapters", "-1",
+        "-movflags", "+faststart", "-f", "mp4", "file:/o/.c.mp4.part",
     ]  # fmt: skip
 
 
@@ -251,7 +251,12 @@ def test_a_rotated_source_is_joined_with_its_rotation() -> None:
 
     argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78, "/o/c.mp4")
     assert argv[argv.index("-video_track_timescale") : argv.index("-map_metadata")] == [
-        "-video_track_timescale", "12800", "-metadata:s:v:0", "rotate=270"]  # fmt: skip
+        "-video_track_timescale", "12800", "-movie_timescale", "1000", "-metadata:s:v:0", "rotate=270"]  # fmt: skip
+    # ffmpeg 6 and later: the input option instead (7 and later ignore the tag)
+    argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78, "/o/c.mp4",
+                         display_rotation=True)  # fmt: skip
+    assert argv[len(FF) : argv.index("-i") + 2] == ["-display_rotation:v:0", "270", "-i", "concat:/o/h.ts|/o/m.ts"]
+    assert "-metadata:s:v:0" not in argv
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ def _md5s(path: Path) -> list[str]:
 
 def _frames(path: Path) -> list[tuple[float, str]]:
     """(seconds, md5) of every decoded frame, in the order shown, with the file's own timestamps."""
-    argv = ["ffmpeg", "-v", "error", "-copyts", "-i", str(path), "-map", "0:v", "-vsync", "passthrough",
+    argv = ["ffmpeg", "-v", "error", "-copyts", "-i", str(path), "-map", "0:v", "-fps_mode", "passthrough",
             "-f", "framemd5", "-"]  # fmt: skip
     out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     base = next(line for line in out.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip()

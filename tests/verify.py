@@ -26,6 +26,8 @@ def thumbnails(path: Path | str) -> list[bytes]:
             "-an",
             "-vf",
             f"scale={THUMB_W}:{THUMB_H}:flags=area,format=gray",
+            "-fps_mode",
+            "passthrough",
             "-f",
             "rawvideo",
             "-",
@@ -150,7 +152,9 @@ def beep_onsets(path: Path | str, rate: int = 48000) -> list[float]:
         chunk = samples[start : start + window]
         crossings = sum(1 for a, b in itertools.pairwise(chunk) if (a < 0) != (b < 0))
         high = crossings > window * 2 * 2500 / rate  # well above the 1 kHz carrier's rate
-        if high and not beeping:
+        # A beep once a second: an onset within 0.2 s of the last is that beep's AAC ringing (later ffmpeg's
+        # encoder at 48 kb/s leaves some), not another beep.
+        if high and not beeping and (not onsets or start / rate - onsets[-1] >= 0.2):
             onsets.append(start / rate)
         beeping = high
     return onsets
