@@ -407,11 +407,17 @@ def copy_piece(source: str, info: MediaInfo, seek: float, skip: int, packets: in
     return Part(inputs, (*outputs, "-f", container, file_arg(output)))
 
 
-def poster_part(source: str, at: float, output: str) -> Part:
-    """A JPEG poster frame (at most 640 pixels wide): the first frame at or after ``at`` (seconds from the
-    file's start), upright. In a pieces run it must be the first part: after a finished part, ffmpeg 5.1
-    decodes an input that no output takes from any more to its end."""
-    inputs = ("-threads", "1", "-ss", seconds_arg(max(0.0, at)), "-i", file_arg(source))
+def poster_part(source: str, at: float, output: str, keyframe: MediaInfo | None = None) -> Part:
+    """A JPEG poster frame (at most 640 pixels wide), upright: the first frame at or after ``at`` (seconds from
+    the file's start); or, with ``keyframe`` (the source's information), the keyframe at ``at``, decoded alone
+    (its seek as ``encode_piece``'s lands on it; the decoder skips every other frame). In a pieces run it must
+    be the first part: after a finished part, ffmpeg 5.1 decodes an input no output takes from to its end."""
+    if keyframe is None:
+        inputs: tuple[str, ...] = ("-threads", "1", "-ss", seconds_arg(max(0.0, at)), "-i", file_arg(source))
+    else:
+        margin = SEEK_DTS_MARGIN if keyframe.has_b_frames else 0.0
+        seek = seconds_arg(max(0.0, at + margin + 0.0005))
+        inputs = ("-threads", "1", "-skip_frame", "nokey", "-noaccurate_seek", "-ss", seek, "-i", file_arg(source))
     outputs = ("-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "image2", "-c:v", "mjpeg",
                file_arg(output))  # fmt: skip
     return Part(inputs, outputs)

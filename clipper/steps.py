@@ -348,6 +348,23 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
     return CutPlan(steps, mode, tuple(notes))
 
 
+def _poster(packets: Sequence[Packet], first: float, last: float, duration: float, info: MediaInfo, source: str,
+            output: str) -> cut.Part:  # fmt: skip
+    """The poster frame of a smart cut from ``first`` to ``last`` (timestamps): the first keyframe from
+    ``poster_time`` on, which is decoded alone (a frame a GOP into the clip at most; often a shot's first, where
+    encoders put keyframes); the frame at ``poster_time`` when no keyframe comes before the clip's end."""
+    assert info.time_base is not None
+    at = first + poster_time(duration)
+    keys = [packet.pts * info.time_base for packet in packets if packet.key]
+    later = [float(key) for key in keys if at - _FRAME_SLACK <= key < last]
+    if later:
+        return cut.poster_part(source, min(later) - info.start_time, output, keyframe=info)
+    return cut.poster_part(source, at - info.start_time, output)
+
+
+_FRAME_SLACK = 0.0005
+
+
 def _measure_step(job: ClipJob, config: Config, source: str, start: float, seconds: float) -> Step:
     """The first loudness pass over the clip's audio: [start, start + seconds) (timestamps)."""
     assert config.loudnorm is not None
@@ -416,8 +433,7 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
     if poster:  # first: see cut.poster_part
-        at = first + poster_time(job.duration) - info.start_time
-        parts.insert(0, cut.poster_part(source, at, str(poster_path(job, config))))
+        parts.insert(0, _poster(packets, first, last, job.duration, info, source, str(poster_path(job, config))))
     steps = [Step("pieces", tuple(cut.pieces_argv(parts)), written[0].output, last - first, offset=clip_start,
                   pieces=tuple(written)), *splices]  # fmt: skip
     list_file = None

@@ -144,16 +144,22 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
 
 
 def test_a_smart_cut_takes_its_poster_frame_from_the_source_in_the_same_run(config: Config) -> None:
-    clip = job(33.32, 61.1, source="/m/v.mp4")
+    clip = job(33.32, 61.1, source="/m/v.mp4")  # keyframes every 2 s (frames 800, 850, ...)
     source = replace(H264, start_time=0.5)
     pieces = clip_steps(clip, config, "/m/v.mp4", 0.0, source, gop_packets(800, 1600), poster=True).steps[0]
     (poster_in, *_), (poster, *_) = runs_of(pieces.argv)
-    # First (ffmpeg 5.1 would decode its input to the end after the pieces), a second into the clip: the first
-    # frame at or after the clip's first frame + 1 s, counted from the file's start as -ss does.
-    assert poster_in == ["-threads", "1", "-ss", "33.82", "-i", "file:/m/v.mp4"]
+    # First (ffmpeg 5.1 would decode its input to the end after the pieces): the first keyframe from a second in
+    # (34.32), at 36 s, decoded alone: its seek (from the file's start) lands on it, as a head's does.
+    assert poster_in == ["-threads", "1", "-skip_frame", "nokey", "-noaccurate_seek", "-ss", "35.5005",
+                         "-i", "file:/m/v.mp4"]  # fmt: skip
     assert poster[:2] == ["-map", "0:v:0"] and poster[-1] == f"file:{poster_path(clip, config)}"
     assert [piece.kind for piece in pieces.pieces] == ["encode", "copy"]
     assert clip_steps(clip, config, "/m/v.mp4", 0.0, source, gop_packets(800, 1600)).steps[0].argv.count("-i") == 2
+    # No keyframe before the clip's end: the frame a third into it (short), found by decoding up to it.
+    short = job(33.32, 35.9, source="/m/v.mp4")
+    pieces = clip_steps(short, config, "/m/v.mp4", 0.0, source, gop_packets(800, 1600), poster=True).steps[0]
+    (poster_in, *_), _ = runs_of(pieces.argv)
+    assert poster_in == ["-threads", "1", "-ss", "33.68", "-i", "file:/m/v.mp4"]
 
 
 def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:
