@@ -121,9 +121,9 @@ def audio_only(h264: Source) -> Path:
     return split(h264, "a", "audio-only.m4a")
 
 
-def cutter(folder: Path) -> Cutter:
-    """``cut(source, start, end, suffix='.mp4', mode=None)`` runs `clipper -v cut` once per distinct clip into
-    ``folder``; the Clip says the manifest's mode and the video encodes the log shows."""
+def cutter(folder: Path, env: dict[str, str] | None = None) -> Cutter:
+    """``cut(source, start, end, suffix='.mp4', mode=None)`` runs `clipper -v cut` (in ``env``) once per distinct
+    clip into ``folder``; the Clip says the manifest's mode and the video encodes the log shows."""
     made: dict[tuple[Path, float, float, str, str | None], Clip] = {}
 
     def run(path: Path, start: float, end: float, suffix: str = ".mp4", mode: str | None = None) -> Clip:
@@ -131,7 +131,7 @@ def cutter(folder: Path) -> Cutter:
         if key not in made:
             out = folder / "clips" / f"{path.stem}-{start:g}-{end:g}-{mode or 'default'}-{suffix.lstrip('.')}"
             args = ["-v", "cut", str(path), f"{start:g}-{end:g}", "-o", str(out / f"clip{suffix}")]
-            result = clipper(*args, *(["--mode", mode] if mode else []), cwd=folder)
+            result = clipper(*args, *(["--mode", mode] if mode else []), cwd=folder, env=env)
             assert result.returncode == 0, result.stderr
             entry = json.loads((out / "manifest.json").read_text())["clips"][f"clip{suffix}"]
             assert entry["status"] == "done", entry

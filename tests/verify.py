@@ -94,15 +94,17 @@ def preroll_packets(path: Path | str, stream: str = "v") -> int:
     return sum(1 for p in packets if "D" in p.get("flags", "") or float(p.get("pts_time", "0") or 0) < -1e-6)
 
 
-def run_clipper(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The real CLI, as a user runs it: ``python -m clipper ARGS`` in ``cwd``."""
+def run_clipper(
+    *args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI, as a user runs it: ``python -m clipper ARGS`` in ``cwd`` (with ``env``, else this one's)."""
     return subprocess.run(
         [sys.executable, "-m", "clipper", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
     )
 
 
