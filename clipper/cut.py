@@ -85,7 +85,7 @@ SEEK_LEAD = 1.0
 def own_timestamps(info: MediaInfo | None) -> list[str]:
     """Encoded frames keep the timestamps they had, in the source's time base: on ffmpeg's default grid (the
     frame rate) a variable-rate stream's frames would be moved, repeated or dropped. The time base is given
-    as a ratio: ffmpeg 5 also took -1 for "the source's", which ffmpeg 7 and later refuse."""
+    as a ratio: ffmpeg 5 also took -1 for "the source's", which later ffmpeg (9.0) refuses."""
     if info is None or info.time_base is None:
         return ["-fps_mode", "passthrough"]
     return ["-fps_mode", "passthrough", "-enc_time_base:v", f"{info.time_base.numerator}:{info.time_base.denominator}"]
@@ -454,8 +454,8 @@ def join_argv(pieces: Sequence[str], list_file: str | None, info: MediaInfo, sou
     MPEG-TS pieces are read back to back (``concat:`` protocol: a single stream whose parameter sets
     change in-band at the joins); NUT pieces through the concat demuxer (``list_file``). Neither
     carries a display matrix: the source's rotation is written again, with the input option
-    ``-display_rotation`` when this ffmpeg has it (``display_rotation``: ffmpeg 6 and later; 7 and later
-    ignore the ``rotate`` tag that ffmpeg 5's MP4 muxer takes; Matroska has no rotation, see
+    ``-display_rotation`` when this ffmpeg has it (``display_rotation``: newer ffmpeg, which ignores
+    the ``rotate`` tag that ffmpeg 5's MP4 muxer takes; Matroska has no rotation, see
     ``smart_unsupported``). ``encoded``: a piece was re-encoded (its parameter sets are not the source's).
     ``audio_filter`` (loudness) re-encodes the audio; the video is copied all the same.
     """
@@ -512,7 +512,7 @@ def poster_argv(clip: str, at: float, output: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def has_display_rotation() -> bool:
-    """Whether this ffmpeg takes ``-display_rotation`` (ffmpeg 6 and later): ``ffmpeg -h long`` lists it."""
+    """Whether this ffmpeg takes ``-display_rotation`` (ffmpeg 5.1 does not): ``ffmpeg -h long`` lists it."""
     try:
         listing = subprocess.run(["ffmpeg", "-hide_banner", "-h", "long"], capture_output=True, text=True,
                                  errors="replace", timeout=60).stdout  # fmt: skip

@@ -255,7 +255,7 @@ SEEK_DTS_MARGIN = 3 / 23
 
 # Decoded frames thrown away, each at its own timestamp on a microsecond grid: on ffmpeg's default grid (the
 # frame rate), a variable-rate stream's frames can round onto one tick ("non monotonically increasing
-# dts"), an error of the check, not of the file. (ffmpeg 5 also took -1, "the source's"; ffmpeg 7 refuses it.)
+# dts"), an error of the check, not of the file. (ffmpeg 5 also took -1, "the source's"; later ffmpeg refuses it.)
 _NULL_OUTPUT = ["-enc_time_base", "1:1000000", "-f", "null", "-"]
 
 

@@ -1,5 +1,5 @@
-"""Smart cuts made by a newer ffmpeg than the system's: the static build in the imageio-ffmpeg wheel (ffmpeg 7 and
-later, as macOS and Windows users have), on PATH ahead of the system's; ffprobe stays the system's.
+"""Smart cuts made by a newer ffmpeg than the system's: the static build in the imageio-ffmpeg wheel (9.0 when
+written; macOS and Windows users have 7 and later), on PATH ahead of the system's; ffprobe stays the system's.
 
 Options and muxers changed after ffmpeg 5: ``-enc_time_base -1`` is refused, ``setts`` runs in the encoder's time
 base, the ``rotate`` tag is ignored, hvc1 samples lose their in-band parameter sets, the MP4 edit list is exact.
