@@ -322,6 +322,13 @@ def matching_encoder(info: MediaInfo) -> list[str]:
             "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip
 
 
+def keyframe_seek(info: MediaInfo, keyframe: float) -> float:
+    """The ``-ss`` that, with ``-noaccurate_seek``, lands on the keyframe at timestamp ``keyframe``: counted from
+    the file's start, plus the margin ffmpeg's command line takes off for B-frames (and half a millisecond)."""
+    margin = SEEK_DTS_MARGIN if info.has_b_frames else 0.0
+    return max(0.0, keyframe - info.start_time + margin + 0.0005)
+
+
 @dataclass(frozen=True)
 class Part:
     """One input of a pieces run and the file written from its first video stream."""
@@ -358,8 +365,7 @@ def encode_piece(source: str, info: MediaInfo, start: float, frames: int, delay:
     seek = max(0.0, start - info.start_time - SEEK_LEAD)
     exact: list[str] = []
     if keyframe is not None:
-        margin = SEEK_DTS_MARGIN if info.has_b_frames else 0.0
-        seek, exact = max(0.0, keyframe - info.start_time + margin + 0.0005), ["-noaccurate_seek"]
+        seek, exact = keyframe_seek(info, keyframe), ["-noaccurate_seek"]
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
     inputs = ["-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source)]
     outputs = ["-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}", "-frames:v", str(frames),
@@ -407,17 +413,13 @@ def copy_piece(source: str, info: MediaInfo, seek: float, skip: int, packets: in
     return Part(inputs, (*outputs, "-f", container, file_arg(output)))
 
 
-def poster_part(source: str, at: float, output: str, keyframe: MediaInfo | None = None) -> Part:
-    """A JPEG poster frame (at most 640 pixels wide), upright: the first frame at or after ``at`` (seconds from
-    the file's start); or, with ``keyframe`` (the source's information), the keyframe at ``at``, decoded alone
-    (its seek as ``encode_piece``'s lands on it; the decoder skips every other frame). In a pieces run it must
-    be the first part: after a finished part, ffmpeg 5.1 decodes an input no output takes from to its end."""
-    if keyframe is None:
-        inputs: tuple[str, ...] = ("-threads", "1", "-ss", seconds_arg(max(0.0, at)), "-i", file_arg(source))
-    else:
-        margin = SEEK_DTS_MARGIN if keyframe.has_b_frames else 0.0
-        seek = seconds_arg(max(0.0, at + margin + 0.0005))
-        inputs = ("-threads", "1", "-skip_frame", "nokey", "-noaccurate_seek", "-ss", seek, "-i", file_arg(source))
+def poster_part(source: str, seek: float, output: str, *, keyframe_only: bool = False) -> Part:
+    """A JPEG poster frame (at most 640 pixels wide), upright: the first frame at or after ``seek`` (seconds from
+    the file's start); with ``keyframe_only``, the keyframe a ``keyframe_seek`` lands on, decoded alone (the
+    decoder skips every other frame). In a pieces run it must be the first part: after a finished part,
+    ffmpeg 5.1 decodes an input no output takes from to its end."""
+    exact = ("-skip_frame", "nokey", "-noaccurate_seek") if keyframe_only else ()
+    inputs = ("-threads", "1", *exact, "-ss", seconds_arg(max(0.0, seek)), "-i", file_arg(source))
     outputs = ("-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "image2", "-c:v", "mjpeg",
                file_arg(output))  # fmt: skip
     return Part(inputs, outputs)

@@ -358,7 +358,7 @@ def _poster(packets: Sequence[Packet], first: float, last: float, duration: floa
     keys = [packet.pts * info.time_base for packet in packets if packet.key]
     later = [float(key) for key in keys if at - _FRAME_SLACK <= key < last]
     if later:
-        return cut.poster_part(source, min(later) - info.start_time, output, keyframe=info)
+        return cut.poster_part(source, cut.keyframe_seek(info, min(later)), output, keyframe_only=True)
     return cut.poster_part(source, at - info.start_time, output)
 
 
