@@ -35,6 +35,7 @@ Notes for tests driving yt-dlp:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import html
@@ -417,7 +418,7 @@ class _QuietHandler(BaseHTTPRequestHandler):
 
 @dataclasses.dataclass(frozen=True)
 class Seen:
-    """One request a host answered, recorded when the response finished."""
+    """One request a host answered, recorded when the response finished (the log keeps arrival order)."""
 
     method: str
     path: str  # as requested, query included
@@ -498,7 +499,9 @@ class Host:
         self.require_header = require_header
         self.drop_every = drop_every
         self.expire_after_bytes = expire_after_bytes
-        self.requests: list[Seen] = []
+        self.requests: list[Seen] = []  # in the order the requests arrived (see _end)
+        self._arrivals: list[int] = []  # each request's arrival number, parallel to ``requests``
+        self._arrived = 0
         self.bytes_sent = 0
         self._lock = threading.Condition()
         self._tokens: dict[str, int] = {}  # token -> media bytes served through it
@@ -556,6 +559,7 @@ class Host:
         """Clear the request log, byte count and token count (issued tokens stay valid)."""
         with self._lock:
             self.requests.clear()
+            self._arrivals.clear()
             self.bytes_sent = 0
             self._tokens_issued = 0
 
@@ -576,13 +580,19 @@ class Host:
 
     # -- used by the handler -----------------------------------------------------------------------------------
 
-    def _begin(self) -> None:
+    def _begin(self) -> int:
+        """Count a request in; its arrival number."""
         with self._lock:
             self._in_flight += 1
+            self._arrived += 1
+            return self._arrived
 
-    def _end(self, seen: Seen) -> None:
+    def _end(self, seen: Seen, arrival: int) -> None:
+        # Logged in arrival order: a client may send its next request before this handler has finished logging.
         with self._lock:
-            self.requests.append(seen)
+            at = bisect.bisect(self._arrivals, arrival)
+            self._arrivals.insert(at, arrival)
+            self.requests.insert(at, seen)
             self._in_flight -= 1
             self._lock.notify_all()
 
@@ -618,7 +628,7 @@ class _HostHandler(_QuietHandler):
         host = self.host
         self._status = 0
         self._sent = 0
-        host._begin()
+        arrival = host._begin()
         try:
             self._route(head)
         finally:
@@ -631,7 +641,8 @@ class _HostHandler(_QuietHandler):
                     headers=dict(self.headers.items()),
                     status=self._status,
                     sent=self._sent,
-                )
+                ),
+                arrival,
             )
 
     def _start(self, status: int, headers: dict[str, str]) -> None:
