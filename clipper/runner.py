@@ -464,7 +464,8 @@ class Runner:
             self.reporter.debug("$ " + shlex.join(step.argv))
             error: CutError | None = None
             try:
-                cut.run_ffmpeg(step.argv, None, self.children)
+                # The relay's secret reaches ffmpeg in its environment, never in its argv (see relay).
+                cut.run_ffmpeg(step.argv, None, self.children, env=media_relay.environment(os.environ))
             except CutError as failed:
                 error = failed
             # The host's reason, not ffmpeg's view of a broken read; and ffmpeg may take a read the relay had

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,6 +90,47 @@ def test_two_video_ids_that_name_one_source_each_get_their_clips(
     assert "4 done, 0 skipped, 0 failed" in result.stderr
     clips = {**CLIPS, **{name.replace("u3HBJVjpXuw", "sameSource0"): span for name, span in CLIPS.items()}}
     assert_whole(tmp_path / "out", long_thumbs, clips)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads command lines from /proc")
+def test_the_relays_secret_is_in_no_command_line_a_neighbour_can_read(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    """Any local user reads any process's command line (``ps``): the secret that opens the relay (and the user's
+    cookies behind it) must not be in ffmpeg's. A script in front of ffmpeg keeps each one's command line, as
+    /proc shows it, and the proxy its environment gives it."""
+    tools, seen = tmp_path / "bin", tmp_path / "seen"
+    tools.mkdir()
+    seen.mkdir()
+    (tools / "ffmpeg").write_text(f"""#!/bin/sh
+printf '%s' "${{http_proxy-}}" > "{seen}/$$.proxy"
+cat /proc/$$/cmdline > "{seen}/$$.cmdline"
+exec "{shutil.which("ffmpeg")}" "$@"
+""")
+    (tools / "ffmpeg").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "no_proxy": "127.0.0.1,localhost"}
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+
+    result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert_whole(tmp_path / "out", long_thumbs, CLIPS)
+    runs = {path.stem: (path.read_text(), path.with_suffix(".cmdline").read_bytes().decode())
+            for path in seen.glob("*.proxy")}  # fmt: skip
+    relayed = [argv for _, argv in runs.values() if "-rw_timeout" in argv]  # the sections' fetches
+    assert len(relayed) == 2, runs
+    # Each relayed input names a stream alone: a random key and a readable name.
+    host_port = server.base.rsplit(":", 1)[1].split("/")[0]
+    urls = [url for argv in relayed for url in re.findall(r"http://127\.0\.0\.1:\d+/[^\x00]*", argv)]
+    assert urls and all(re.fullmatch(r"http://127\.0\.0\.1:\d+/[0-9a-f]{12}/[\w.-]+", url) for url in urls), urls
+    assert not any(url.startswith(f"http://127.0.0.1:{host_port}/") for url in urls)  # read through the relay
+    # The secret reached them in their environment alone.
+    passwords = {re.sub(r"^http://clipper:([0-9a-f]+)@127\.0\.0\.1:\d+$", r"\1", proxy) for proxy, _ in runs.values()
+               if proxy}  # fmt: skip
+    assert len(passwords) == 1 and all(re.fullmatch(r"[0-9a-f]{32}", secret) for secret in passwords), runs
+    for _, argv in runs.values():
+        assert not any(secret in argv for secret in passwords), argv
 
 
 def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: Path, server: Served) -> None:
