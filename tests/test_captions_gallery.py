@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from markdown_it import MarkdownIt
 
 from clipper.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
 from clipper.config import Config
@@ -122,3 +124,22 @@ def test_a_vertical_clip_is_a_vertical_card() -> None:
         in page  # fmt: skip
     assert '<article class="card square"' in page and page.count('<article class="card"') == 2
     assert ".card.vertical video, .card.square video {" in page
+
+
+def test_markdown_index_keeps_a_hostile_source_url_inside_its_link() -> None:
+    """A note's URL (a link's destination) cannot end its link early, open another, start a heading or bring HTML."""
+    hostile = ('https://example.com/a) [x](javascript:alert(1)) <img src=x onerror="alert(1)"> `c` *e* \\ '
+               "\n# Owned\n<script>alert(2)</script> ](<b>) ü")  # fmt: skip
+    text = gallery_markdown([entry(moment_url=hostile, output="a b>(c)[d].mp4")])
+    tokens = MarkdownIt("commonmark").parse(text)
+    assert [token.tag for token in tokens if token.type == "heading_open"] == ["h1", "h2"]
+    assert not [token for token in tokens if token.type == "html_block"]
+    inline = [child for token in tokens if token.children for child in token.children]
+    assert not [child for child in inline if child.type == "html_inline"]
+    links = [child.attrs["href"] for child in inline if child.type == "link_open"]
+    assert links == ["a%20b%3E%28c%29%5Bd%5D.mp4",
+                     "https://example.com/a%29%20%5Bx%5D%28javascript:alert%281%29%29%20%3Cimg%20src=x%20onerror="
+                     "%22alert%281%29%22%3E%20%60c%60%20%2Ae%2A%20%5C%20%0A#%20Owned%0A%3Cscript%3Ealert%282%29%3C"
+                     "/script%3E%20%5D%28%3Cb%3E%29%20%C3%BC"]  # fmt: skip
+    assert unquote(links[1]) == hostile  # the same address, whole
+    assert len(text.splitlines()) == 5
