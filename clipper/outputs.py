@@ -14,12 +14,16 @@ import secrets
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clipper import cut, gallery
 from clipper.errors import ClipperError
 from clipper.progress import Reporter
 from clipper.steps import poster_time
+from clipper.timecode import format_timestamp
+
+if TYPE_CHECKING:
+    from clipper.plan import ClipJob
 
 MANIFEST_NAME = "manifest.json"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -52,6 +56,23 @@ def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
         return {}
     clips = data.get("clips") if isinstance(data, dict) else None
     return {str(k): v for k, v in clips.items() if isinstance(v, dict)} if isinstance(clips, dict) else {}
+
+
+def other_clip(entry: Mapping[str, Any], job: ClipJob) -> str | None:
+    """When the manifest ``entry`` under ``job``'s name records another clip (another video, or other times in
+    the note), what that clip is (``note:line, video start-end``); else None. A clip is its video and its
+    note's range: a file of the same length made for another note is not this clip."""
+    if entry.get("status") not in ("done", "skipped"):
+        return None
+    video_id = entry.get("video_id")
+    times = [entry.get(key) if isinstance(entry.get(key), (int, float)) else entry.get(fallback)
+             for key, fallback in (("note_start", "start"), ("note_end", "end"))]  # fmt: skip
+    same_times = all(isinstance(value, (int, float)) and abs(value - wanted) < 1e-6
+                     for value, wanted in zip(times, (job.note_start, job.note_end), strict=True))  # fmt: skip
+    if video_id == job.video_id and same_times:
+        return None
+    span = "-".join(format_timestamp(value) if isinstance(value, (int, float)) else "?" for value in times)
+    return f"{entry.get('note')}:{entry.get('line')}, {video_id} {span}"
 
 
 def file_record(path: Path) -> dict[str, Any]:

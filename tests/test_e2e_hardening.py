@@ -456,6 +456,66 @@ def test_a_finished_clip_is_never_replaced_by_another_without_force(tmp_path: Pa
     assert abs(duration_of(kept) - 10.0) < 0.05
 
 
+def one_clip_note(path: Path, video_id: str, time_range: str, output: str) -> Path:
+    """A note with one highlight whose clip command names its file (``-o``)."""
+    url = f"https://www.youtube.com/watch?v={video_id}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""---
+video_id: {video_id}
+title: "Video {video_id}"
+url: {url}
+---
+
+## Highlights
+
+### "A moment of {video_id}"
+
+```bash
+yt-dlp --download-sections "*{time_range}" "{url}" --force-keyframes-at-cuts --merge-output-format mp4 -o "{output}"
+```
+""")
+    return path
+
+
+def test_a_clip_of_another_note_under_the_same_name_is_never_skipped_as_this_one(
+    tmp_path: Path, long_video: Path, short_video: Path, long_thumbs: list[bytes]
+) -> None:
+    """Two notes on two videos name their clips alike (``-o shared.mp4``), both 10 s long: the second note's run
+    must not take the first note's clip for its own (skip it and record it as its clip). It fails with one line
+    that names both notes, and the first clip, its captions and its record stay as they were."""
+    note_a = one_clip_note(tmp_path / "a" / "first.md", "videoAAAAAA", "0:38-0:48", "shared.mp4")
+    note_b = one_clip_note(tmp_path / "b" / "second.md", "videoBBBBBB", "0:05-0:15", "shared.mp4")
+    config = write_config(tmp_path, {"videoAAAAAA": str(long_video), "videoBBBBBB": str(short_video)})
+    first = run_clipper("batch", str(note_a), "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    manifest = (out / "manifest.json").read_text()
+    stamps = {path.name: path.stat().st_mtime_ns for path in out.iterdir() if path.is_file()}
+    line_a = json.loads(manifest)["clips"]["shared.mp4"]["line"]
+
+    second = run_clipper("batch", str(note_b), "--config", str(config), cwd=tmp_path)
+
+    assert second.returncode == 1
+    [failure] = [line for line in second.stderr.splitlines() if line.startswith("  failed ")]
+    assert failure == (f"  failed shared.mp4 ({note_b}:{line_a}): shared.mp4 is there already and is another clip "
+                       f"({note_a}:{line_a}, videoAAAAAA 0:38-0:48; this one: videoBBBBBB 0:05-0:15): --force "
+                       "replaces it, -o names this one")  # fmt: skip
+    assert json.loads((out / "manifest.json").read_text())["clips"] == json.loads(manifest)["clips"]
+    assert {name: stamps[name] for name in ("shared.mp4", "shared.srt", "shared.vtt") if name in stamps} == {
+        name: (out / name).stat().st_mtime_ns for name in ("shared.mp4", "shared.srt", "shared.vtt") if name in stamps
+    }
+    assert_whole(out, long_thumbs, {"shared.mp4": (38.0, 48.0)})  # still the first note's clip
+    assert "videoBBBBBB" not in (out / "index.md").read_text()
+
+    # In one run, the clash is found before any work: the second of the two is refused, naming the first.
+    both = run_clipper("batch", str(note_a), str(note_b), "--config", str(config), cwd=tmp_path)
+    assert both.returncode == 1
+    assert (f"{note_b}:{line_a}: clip shared.mp4 would overwrite the clip from {note_a}:{line_a} (videoAAAAAA "
+            "38-48s)") in both.stderr  # fmt: skip
+    assert "0 done, 1 skipped, 0 failed" in both.stderr
+    assert_whole(out, long_thumbs, {"shared.mp4": (38.0, 48.0)})
+
+
 @pytest.mark.parametrize(
     ("time_range", "message"),
     [("1:02:03-1:02:40", "starts past the end (1:02:03): the video lasts 11:40"),
