@@ -112,7 +112,7 @@ exec "{shutil.which("ffmpeg")}" "$@"
     notes = two_clip_note(tmp_path)
     config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
 
-    result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", cwd=tmp_path, env=env)
+    result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", "-v", cwd=tmp_path, env=env)
 
     assert result.returncode == 0, result.stderr
     assert_whole(tmp_path / "out", long_thumbs, CLIPS)
@@ -131,6 +131,7 @@ exec "{shutil.which("ffmpeg")}" "$@"
     assert len(passwords) == 1 and all(re.fullmatch(r"[0-9a-f]{32}", secret) for secret in passwords), runs
     for _, argv in runs.values():
         assert not any(secret in argv for secret in passwords), argv
+    assert "-rw_timeout" in result.stderr and not any(secret in result.stderr for secret in passwords)  # -v's log
 
 
 def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: Path, server: Served) -> None:
