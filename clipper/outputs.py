@@ -170,8 +170,7 @@ def make_poster(output_dir: Path, name: str, duration: float, made: Path | None 
     if poster.parent.is_symlink():  # before anything is looked at in it
         return f"{poster.parent} is a symbolic link: clipper will not write through it (remove it)"
     # A poster that is a link is made again: the new one replaces the link, never what it points to.
-    fresh = not poster.is_symlink() and poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime
-    if made is None and fresh:
+    if made is None and not poster.is_symlink() and poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
         return None
     poster.parent.mkdir(exist_ok=True)
     temp = poster.with_name(f".{secrets.token_hex(8)}.jpg.part")  # unpredictable: nothing planted there
