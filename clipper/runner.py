@@ -649,7 +649,7 @@ class Runner:
         if reason is not None:
             if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
                 raise NameTaken(f"{path.name} is there already and is another clip ({reason}): --force "
-                                   "replaces it, -o names this one")  # fmt: skip
+                                "replaces it, -o names this one")  # fmt: skip
             self.reporter.message(f"{job.output}: does not decode cleanly ({reason}); making it again")
             return None
         same = unchanged(path, entry.get("file"))
