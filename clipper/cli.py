@@ -38,7 +38,7 @@ from clipper.config import (
 from clipper.cut import SMART_ENCODERS, encoders_argv, listed_encoders
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
-from clipper.outputs import build_gallery, read_manifest
+from clipper.outputs import build_gallery, read_manifest, usable_entries
 from clipper.plan import ClipJob, clip_name, job_for_source, length_warning, plan_jobs, with_container
 from clipper.progress import PROGRESS_STYLES, make_reporter
 from clipper.reframe import ASPECTS, PAD_MODES, parse_aspect
@@ -270,6 +270,9 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
     if not manifest:
         _error(f"{folder}: no manifest.json (no clips made here yet)")
         sys.exit(EXIT_PROBLEMS)
+    manifest, skipped = usable_entries(folder, manifest)
+    for line in skipped:
+        _error(line)
     entries = []
     for name, entry in sorted(manifest.items(), key=lambda item: (str(item[1].get("video_id")),
                                                                   float(item[1].get("start") or 0))):  # fmt: skip
@@ -277,14 +280,16 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
         entries.append({**entry, "status": status, "size": size})
     if as_json:
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
-        return
-    rows = [("OUTPUT", "STATUS", "LENGTH", "SIZE", "TITLE")]
-    for entry in entries:
-        length = f"{entry['duration']:.1f}s" if isinstance(entry.get("duration"), (int, float)) else "-"
-        rows.append((str(entry["output"]), entry["status"], length, _size_text(entry["size"]),
-                     str(entry.get("title") or "")[:60]))  # fmt: skip
-    for line in _columns(rows):
-        click.echo(line)
+    else:
+        rows = [("OUTPUT", "STATUS", "LENGTH", "SIZE", "TITLE")]
+        for entry in entries:
+            length = f"{entry['duration']:.1f}s" if isinstance(entry.get("duration"), (int, float)) else "-"
+            rows.append((str(entry["output"]), entry["status"], length, _size_text(entry["size"]),
+                         str(entry.get("title") or "")[:60]))  # fmt: skip
+        for line in _columns(rows):
+            click.echo(line)
+    if skipped:
+        sys.exit(EXIT_PROBLEMS)
 
 
 @cli.command("gallery")
@@ -298,11 +303,15 @@ def gallery_command(output_dir: Path | None, config_path: Path | None) -> None:
         _error(f"{folder}: no manifest.json (no clips made here yet)")
         sys.exit(EXIT_PROBLEMS)
     try:
-        page = build_gallery(folder)
+        page, skipped = build_gallery(folder)
     except ClipperError as error:
         _error(str(error))
         sys.exit(EXIT_PROBLEMS)
+    for line in skipped:
+        _error(line)
     click.echo(str(page))
+    if skipped:
+        sys.exit(EXIT_PROBLEMS)
 
 
 def _config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overrides: Any) -> Config:
@@ -346,7 +355,9 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
             click.echo(printable(line), err=True)
     if gallery and (counts["done"] or counts["skipped"]):
         try:
-            page = build_gallery(config.output_dir, reporter)
+            page, skipped = build_gallery(config.output_dir, reporter)
+            for line in skipped:
+                _error(line)
             if not _said(ctx, "quiet"):
                 click.echo(f"clipper: gallery {page}", err=True)
         except (ClipperError, OSError) as error:

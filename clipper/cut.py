@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -572,15 +572,17 @@ def run_ffmpeg(
     on_seconds: Callable[[float], None] | None = None,
     children: ChildProcesses | None = None,
     cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Run an ffmpeg argv from this module, reporting the media time written (from ``-progress``); return what
-    it wrote to stderr (a measuring pass's report)."""
+    it wrote to stderr (a measuring pass's report). ``env``: its environment (else clipper's)."""
     if children is not None and children.stopping.is_set():
         raise CutError("interrupted")
     try:
         prefix = die_with_parent() if shutil.which(argv[0]) else ()  # a missing ffmpeg is reported as such
         process = subprocess.Popen([*prefix, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, errors="replace", cwd=cwd)  # fmt: skip
+                                   stderr=subprocess.PIPE, text=True, errors="replace", cwd=cwd,
+                                   env=None if env is None else dict(env))  # fmt: skip
     except FileNotFoundError:
         raise ToolError("ffmpeg not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
     if children is not None:

@@ -33,6 +33,10 @@ class PlanError(ClipperError):
     """The clips cannot be planned together (e.g. two clips want the same file name)."""
 
 
+class NameTaken(ClipperError):
+    """A clip's file name holds another clip already (another video or range): it is not replaced unasked."""
+
+
 class ToolError(ClipperError):
     """An external tool (ffmpeg, ffprobe, yt-dlp) is missing or failed."""
 

@@ -184,7 +184,17 @@ def _md(text: Any) -> str:
     return value
 
 
+def _md_link(target: str) -> str:
+    """A link's destination that stays one: percent-encoded but for the characters a URL is made of (no space,
+    line break, bracket, parenthesis, quote or HTML), in ``<...>`` so even a renderer's odd rules find its end."""
+    return f"<{quote(target, safe=_URL_CHARACTERS)}>"
+
+
+_URL_CHARACTERS = "/:?#@!$&+,;=%-._~"
+
+
 def gallery_markdown(entries: Sequence[Entry]) -> str:
+    """index.md for the clips: every text from a note escaped, every link (the clip, its source) kept whole."""
     lines = ["# Clips", ""]
     for video_id, clips in groups(entries):
         first = clips[0]
@@ -192,9 +202,9 @@ def gallery_markdown(entries: Sequence[Entry]) -> str:
         for entry in clips:
             output = str(entry["output"])
             moment = _safe_url(entry.get("moment_url"))
-            where = f" ([source]({moment}))" if moment else ""
-            lines.append(f"- [{_md(entry.get('title') or output)}](<{output}>) · {_duration(entry.get('duration'))}"
-                         f"{where}")  # fmt: skip
+            where = f" ([source]({_md_link(moment)}))" if moment else ""
+            lines.append(f"- [{_md(entry.get('title') or output)}]({_md_link(output)}) · "
+                         f"{_duration(entry.get('duration'))}{where}")  # fmt: skip
             if entry.get("quote"):
                 speaker = f" — {_md(entry.get('speaker'))}" if entry.get("speaker") else ""
                 lines.append(f"  > {_md(entry.get('quote'))}{speaker}")

@@ -9,17 +9,24 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import tempfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING, Any
 
 from clipper import cut, gallery
 from clipper.errors import ClipperError
 from clipper.progress import Reporter
 from clipper.steps import poster_time
+from clipper.timecode import format_timestamp
+
+if TYPE_CHECKING:
+    from clipper.plan import ClipJob
 
 MANIFEST_NAME = "manifest.json"
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -51,6 +58,23 @@ def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in clips.items() if isinstance(v, dict)} if isinstance(clips, dict) else {}
 
 
+def other_clip(entry: Mapping[str, Any], job: ClipJob) -> str | None:
+    """When the manifest ``entry`` under ``job``'s name records another clip (another video, or other times in
+    the note), what that clip is (``note:line, video start-end``); else None. A clip is its video and its
+    note's range: a file of the same length made for another note is not this clip."""
+    if entry.get("status") not in ("done", "skipped"):
+        return None
+    video_id = entry.get("video_id")
+    times = [entry.get(key) if isinstance(entry.get(key), (int, float)) else entry.get(fallback)
+             for key, fallback in (("note_start", "start"), ("note_end", "end"))]  # fmt: skip
+    same_times = all(isinstance(value, (int, float)) and abs(value - wanted) < 1e-6
+                     for value, wanted in zip(times, (job.note_start, job.note_end), strict=True))  # fmt: skip
+    if video_id == job.video_id and same_times:
+        return None
+    span = "-".join(format_timestamp(value) if isinstance(value, (int, float)) else "?" for value in times)
+    return f"{entry.get('note')}:{entry.get('line')}, {video_id} {span}"
+
+
 def file_record(path: Path) -> dict[str, Any]:
     """What a finished clip is, as clipper wrote it: size, modification time and SHA-256."""
     digest = hashlib.sha256()
@@ -73,11 +97,68 @@ def unchanged(path: Path, record: Any) -> bool | None:
     return file_record(path)["sha256"] == record["sha256"]  # touched, perhaps copied: same bytes?
 
 
-def existing_clips(output_dir: Path) -> list[dict[str, Any]]:
-    """Manifest entries of the clips that are made and still there, in manifest order."""
-    manifest = read_manifest(output_dir)
-    return [entry for name, entry in manifest.items()
-            if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
+def name_problem(output_dir: Path, name: Any) -> str | None:
+    """Why ``name`` (a file name read from the manifest) is not a plain file in ``output_dir``: an absolute path,
+    a drive, a folder, ``..``, a hidden name, or a link that leads out of the folder; None when it is one."""
+    if not isinstance(name, str) or not name:
+        return "is not a file name"
+    if _CONTROL_RE.search(name):
+        return "holds control characters"
+    if "/" in name or "\\" in name:
+        return "is a path, not a plain file name in the output folder"
+    if ":" in name or PureWindowsPath(name).drive:
+        return "names a drive or a stream (':'), not a plain file name"
+    if name.startswith("."):
+        return "is hidden or leads out of the folder ('.')"
+    folder = output_dir.resolve()
+    if (output_dir / name).resolve().parent != folder:
+        return "is a link that leads out of the output folder"
+    return None
+
+
+def entry_problem(output_dir: Path, name: str, entry: Mapping[str, Any]) -> str | None:
+    """Why a manifest entry cannot be shown: every file it names (the clip, its captions; its poster is named
+    after the clip, in posters/) must be a plain file in the output folder. None when it can."""
+    if entry.get("output") != name:
+        return f"its output {str(entry.get('output'))[:80]!r} is not its own name"
+    problem = name_problem(output_dir, name)
+    if problem is not None:
+        return f"the clip's name {problem}"
+    captions = entry.get("captions")
+    if captions is None:
+        return None
+    if not isinstance(captions, dict):
+        return "its captions are not file names"
+    for kind, caption in captions.items():
+        problem = name_problem(output_dir, caption) if caption is not None else None
+        if problem is not None:
+            return f"its {str(kind)[:10]} captions' name {problem}"
+    return None
+
+
+def usable_entries(output_dir: Path, manifest: Mapping[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]],
+                                                                                        list[str]]:  # fmt: skip
+    """The manifest's entries whose files are where clipper puts them, and one line per entry left out: the
+    manifest is a file anyone who can write the folder can edit, and nothing outside the folder is read or
+    written for it."""
+    usable: dict[str, dict[str, Any]] = {}
+    problems = []
+    for name, entry in manifest.items():
+        problem = entry_problem(output_dir, name, entry)
+        if problem is None:
+            usable[name] = entry
+        else:
+            problems.append(f"{output_dir / MANIFEST_NAME}: entry {name[:80]!r} skipped: {problem}")
+    return usable, problems
+
+
+def existing_clips(output_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Manifest entries of the clips that are made and still there, in manifest order; and the entries left
+    out for naming files outside the folder (one line each)."""
+    manifest, problems = usable_entries(output_dir, read_manifest(output_dir))
+    entries = [entry for name, entry in manifest.items()
+               if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
+    return entries, problems
 
 
 def make_poster(output_dir: Path, name: str, duration: float, made: Path | None = None) -> str | None:
@@ -86,11 +167,12 @@ def make_poster(output_dir: Path, name: str, duration: float, made: Path | None 
     ``made``: a poster frame already taken (by the run that cut the clip): it is moved into place."""
     clip = output_dir / name
     poster = output_dir / gallery.poster_name(name)
-    if made is None and poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
+    if poster.parent.is_symlink():  # before anything is looked at in it
+        return f"{poster.parent} is a symbolic link: clipper will not write through it (remove it)"
+    # A poster that is a link is made again: the new one replaces the link, never what it points to.
+    if made is None and not poster.is_symlink() and poster.exists() and poster.stat().st_mtime >= clip.stat().st_mtime:
         return None
     poster.parent.mkdir(exist_ok=True)
-    if poster.parent.is_symlink():
-        return f"{poster.parent} is a symbolic link: clipper will not write through it (remove it)"
     temp = poster.with_name(f".{secrets.token_hex(8)}.jpg.part")  # unpredictable: nothing planted there
     try:
         if made is not None and made.is_file() and not made.is_symlink():
@@ -121,9 +203,10 @@ def _cues(output_dir: Path, entry: dict[str, Any]) -> list[tuple[float, float, s
     return [(event.start / 1000, event.end / 1000, event.plaintext) for event in subtitles]
 
 
-def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
-    """Write index.html and index.md for the clips in ``output_dir`` (posters made as needed); return the page."""
-    entries = existing_clips(output_dir)
+def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> tuple[Path, list[str]]:
+    """Write index.html and index.md for the clips in ``output_dir`` (posters made as needed); return the page,
+    and one line per manifest entry left out (see ``usable_entries``)."""
+    entries, problems = existing_clips(output_dir)
     posters: dict[str, str] = {}
     for entry in entries:
         name = str(entry["output"])
@@ -139,4 +222,4 @@ def build_gallery(output_dir: Path, reporter: Reporter | None = None) -> Path:
         page, gallery.gallery_html(entries, posters, {str(e["output"]): _cues(output_dir, e) for e in entries})
     )
     write_text_atomic(output_dir / "index.md", gallery.gallery_markdown(entries))
-    return page
+    return page, problems

@@ -10,11 +10,22 @@ abandons costs at most the block in flight.
 A connection the host drops mid-chunk is resumed from the byte where it stopped (ffmpeg never notices); a 403
 or 410 (a signed URL that expired) asks ``refresh`` for a fresh URL once and goes on from the same byte.
 Other failures end ffmpeg's read, and ``failure(url)`` tells the runner why, in words a user can act on.
+
+Only clipper's own ffmpeg may read from the relay (it fetches with the user's cookies): every request must carry
+the run's secret, and the secret never appears in a command line, which every local user can read (``ps``). The
+relay is ffmpeg's HTTP *proxy*: ffmpeg takes its proxy, credentials and all, from the ``http_proxy`` variable of
+its environment (``environment``), which only the user's own processes can read (Linux: /proc/PID/environ is
+the owner's; macOS and Windows show a process's environment to its owner and administrators only), and sends the
+credentials in ``Proxy-Authorization`` on every request once the relay asked for them (407). The media URLs in
+its argv name only a stream. (ffmpeg has no option that reads headers or a URL from a file: ``-headers`` would
+put the secret back in argv; a concat list in a private file would, but changes how the input is demuxed.)
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hmac
 import re
 import secrets
 import socket
@@ -24,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 BLOCK = 64 * 1024
 _RANGE_RE = re.compile(r"bytes=(\d+)-(\d*)$")
@@ -35,6 +47,10 @@ MAX_REFRESHES = 3  # lookups of a fresh URL for one chunk (the runner makes one 
 # relay stays this close to what ffmpeg has read, so the host is not asked for what ffmpeg will not read when it
 # seeks away or stops at a section's end. (Loopback sockets' buffers grow to megabytes: 4 MB more per section.)
 SOCKET_BUFFER = 64 * 1024
+PROXY_USER = "clipper"
+# ffmpeg skips the proxy for hosts listed in ``no_proxy``: its environment has none (the relay is the only host),
+# and no other proxy under any spelling (Windows' names ignore case).
+_PROXY_VARIABLES = ("http_proxy", "no_proxy")
 
 
 class Response(Protocol):
@@ -81,6 +97,23 @@ class _Stream:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def child_environment(base: Mapping[str, str], proxy: str) -> dict[str, str]:
+    """``base`` with ``proxy`` as ffmpeg's HTTP proxy (``http_proxy``, the only name ffmpeg reads) and no
+    ``no_proxy`` list that could send ffmpeg past it."""
+    environment = {key: value for key, value in base.items() if key.lower() not in _PROXY_VARIABLES}
+    environment["http_proxy"] = proxy
+    return environment
+
+
+def stream_key(target: str) -> str:
+    """The stream a request names: its path without the leading ``/``, whether ffmpeg sent the path alone or,
+    talking to a proxy, the whole URL."""
+    if "://" in target:
+        parts = urlsplit(target)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target.removeprefix("/")
+
+
 def status_of(error: BaseException) -> int | None:
     """The HTTP status of a yt-dlp (or urllib) HTTP error, else None."""
     status = getattr(error, "status", None) or getattr(error, "code", None)
@@ -124,7 +157,7 @@ class Relay:
         self.rate_limit = rate_limit
         self.stopping = stopping or threading.Event()
         self.log = log or (lambda text: None)
-        self._secret = secrets.token_urlsafe(16)  # other local users cannot use the relay (and its cookies)
+        self._secret = secrets.token_hex(16)  # other local users cannot use the relay (and its cookies)
         self._streams: dict[str, _Stream] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -137,7 +170,28 @@ class Relay:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{self._secret}"
+        """Where the streams' URLs start: no secret in it (they are shown in ffmpeg's argv)."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def proxy(self) -> str:
+        """The relay as ffmpeg's HTTP proxy, with the run's secret as the proxy password."""
+        return f"http://{PROXY_USER}:{self._secret}@127.0.0.1:{self._server.server_address[1]}"
+
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment an ffmpeg reading the relay runs in: ``base`` with the relay as its proxy."""
+        return child_environment(base, self.proxy)
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether a ``Proxy-Authorization`` header carries this run's secret."""
+        scheme, _, value = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            given = base64.b64decode(value.strip(), validate=True)
+        except ValueError:
+            return False
+        return hmac.compare_digest(given, f"{PROXY_USER}:{self._secret}".encode())
 
     def add(self, upstream: Upstream, *, chunk_size: int, refresh: Callable[[Upstream], Upstream] | None = None,
             on_bytes: Callable[[int], None] | None = None, name: str = "media") -> str:  # fmt: skip
@@ -275,8 +329,14 @@ class _RelayHandler(BaseHTTPRequestHandler):
 
     def _serve(self, body: bool) -> None:
         relay = self.relay
-        prefix = f"/{relay._secret}/"
-        stream = relay._lookup(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
+        credentials = self.headers.get("Proxy-Authorization")
+        if credentials is None:  # ffmpeg sends the proxy's credentials once asked for them
+            self._empty(407, {"Proxy-Authenticate": f'Basic realm="{PROXY_USER}"'})
+            return
+        if not relay.authorized(credentials):
+            self._empty(403)
+            return
+        stream = relay._lookup(stream_key(self.path))
         if stream is None:
             self._empty(404)
             return

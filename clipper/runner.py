@@ -24,12 +24,13 @@ from clipper import cut, fetch, loudness, mpegts, probe, relay, snap, snapping, 
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
-from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError, Unreachable
+from clipper.errors import ClipperError, CutError, FetchError, Interrupted, JobError, NameTaken, Unreachable
 from clipper.folderlock import FolderLock
 from clipper.outputs import (
     MANIFEST_NAME,
     file_record,
     make_poster,
+    other_clip,
     read_manifest,
     unchanged,
     write_json_atomic,
@@ -81,6 +82,7 @@ class ClipResult:
     loudness: dict[str, Any] | None = None  # what its audio measured and how it was normalised
     width: int | None = None  # its picture, as shown
     height: int | None = None
+    name_taken: bool = False  # its name holds another clip: that clip's manifest entry stays as it is
 
 
 def clip_settings(config: Config) -> dict[str, Any]:
@@ -187,6 +189,10 @@ class Runner:
             asked[current] = job
             try:
                 found = None if self.force else self._finished(current)
+            except NameTaken as error:
+                results[job] = ClipResult(current, "failed", error.message, name_taken=True)
+                self._finish(results[job])
+                continue
             except ClipperError as error:
                 results[job] = ClipResult(current, "failed", error.message)
                 self._finish(results[job])
@@ -464,7 +470,8 @@ class Runner:
             self.reporter.debug("$ " + shlex.join(step.argv))
             error: CutError | None = None
             try:
-                cut.run_ffmpeg(step.argv, None, self.children)
+                # The relay's secret reaches ffmpeg in its environment, never in its argv (see relay).
+                cut.run_ffmpeg(step.argv, None, self.children, env=media_relay.environment(os.environ))
             except CutError as failed:
                 error = failed
             # The host's reason, not ffmpeg's view of a broken read; and ffmpeg may take a read the relay had
@@ -627,6 +634,11 @@ class Runner:
         if not path.is_file():
             return None
         entry = self._manifest.get(job.output) or {}
+        other = other_clip(entry, job)
+        if other is not None:  # same name, same length perhaps, but another clip: never skipped as this one
+            raise NameTaken(f"{job.output} is there already and is another clip ({other}; this one: {job.video_id} "
+                            f"{format_timestamp(job.note_start)}-{format_timestamp(job.note_end)}): --force "
+                            "replaces it, -o names this one")  # fmt: skip
         changed = self._other_settings(entry)
         if changed and unchanged(path, entry.get("file")):
             self.reporter.message(f"{job.output}: made with other settings ({changed}); making it again")
@@ -636,8 +648,8 @@ class Runner:
         reason, info = self._verified(path, job, slack)
         if reason is not None:
             if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
-                raise ClipperError(f"{path.name} is there already and is another clip ({reason}): --force "
-                                   "replaces it, -o names this one")  # fmt: skip
+                raise NameTaken(f"{path.name} is there already and is another clip ({reason}): --force "
+                                "replaces it, -o names this one")  # fmt: skip
             self.reporter.message(f"{job.output}: does not decode cleanly ({reason}); making it again")
             return None
         same = unchanged(path, entry.get("file"))
@@ -685,7 +697,8 @@ class Runner:
         detail = detail or ""
         self.reporter.clip_finished(result.job.output, result.status, detail)
         with self._lock:
-            self._manifest[result.job.output] = manifest_entry(result, self.config)
+            if not result.name_taken:  # the clip that holds the name keeps its record
+                self._manifest[result.job.output] = manifest_entry(result, self.config)
             if self.companions:
                 write_json_atomic(self.config.output_dir / MANIFEST_NAME, {"version": 1, "clips": self._manifest})
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from markdown_it import MarkdownIt
 
 from clipper.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
 from clipper.config import Config
 from clipper.gallery import gallery_html, gallery_markdown, groups
 from clipper.notes import Note, TranscriptLine, parse_note, transcript
-from clipper.plan import plan_jobs
+from clipper.outputs import name_problem, other_clip
+from clipper.plan import ClipJob, plan_jobs
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 
@@ -122,3 +125,57 @@ def test_a_vertical_clip_is_a_vertical_card() -> None:
         in page  # fmt: skip
     assert '<article class="card square"' in page and page.count('<article class="card"') == 2
     assert ".card.vertical video, .card.square video {" in page
+
+
+def test_markdown_index_keeps_a_hostile_source_url_inside_its_link() -> None:
+    """A note's URL (a link's destination) cannot end its link early, open another, start a heading or bring HTML."""
+    hostile = ('https://example.com/a) [x](javascript:alert(1)) <img src=x onerror="alert(1)"> `c` *e* \\ '
+               "\n# Owned\n<script>alert(2)</script> ](<b>) ü")  # fmt: skip
+    text = gallery_markdown([entry(moment_url=hostile, output="a b>(c)[d].mp4")])
+    tokens = MarkdownIt("commonmark").parse(text)
+    assert [token.tag for token in tokens if token.type == "heading_open"] == ["h1", "h2"]
+    assert not [token for token in tokens if token.type == "html_block"]
+    inline = [child for token in tokens if token.children for child in token.children]
+    assert not [child for child in inline if child.type == "html_inline"]
+    links = [child.attrs["href"] for child in inline if child.type == "link_open"]
+    assert links == ["a%20b%3E%28c%29%5Bd%5D.mp4",
+                     "https://example.com/a%29%20%5Bx%5D%28javascript:alert%281%29%29%20%3Cimg%20src=x%20onerror="
+                     "%22alert%281%29%22%3E%20%60c%60%20%2Ae%2A%20%5C%20%0A#%20Owned%0A%3Cscript%3Ealert%282%29%3C"
+                     "/script%3E%20%5D%28%3Cb%3E%29%20%C3%BC"]  # fmt: skip
+    assert unquote(str(links[1])) == hostile  # the same address, whole
+    assert len(text.splitlines()) == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("a.mp4", None), ("inside.mp4", None), ("/etc/passwd", "is a path, not a plain file name in the output folder"),
+     ("../a.mp4", "is a path, not a plain file name in the output folder"),
+     ("..\\a.mp4", "is a path, not a plain file name in the output folder"),
+     ("C:a.mp4", "names a drive or a stream (':'), not a plain file name"),
+     ("a.mp4:secret", "names a drive or a stream (':'), not a plain file name"),
+     ("..", "is hidden or leads out of the folder ('.')"),
+     (".a.mp4.part", "is hidden or leads out of the folder ('.')"),
+     ("a\nb.mp4", "holds control characters"), ("", "is not a file name"), (None, "is not a file name"),
+     ("out.mp4", "is a link that leads out of the output folder")],
+)  # fmt: skip
+def test_a_name_read_from_the_manifest_is_a_plain_file_in_the_folder(
+    tmp_path: Path, name: object, problem: str | None
+) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "a.mp4").write_bytes(b"")
+    (tmp_path / "secret.mp4").write_bytes(b"")
+    (folder / "out.mp4").symlink_to(tmp_path / "secret.mp4")
+    (folder / "inside.mp4").symlink_to(folder / "a.mp4")
+    assert name_problem(folder, name) == problem
+
+
+def test_a_manifest_entry_is_this_clip_only_for_its_video_and_its_notes_range() -> None:
+    job = ClipJob(video_id="v1", url="u", source="s", title="t", start=38.0, end=48.0, output="shared.mp4",
+                  note=Path("b.md"), line=7)  # fmt: skip
+    made = {"status": "done", "video_id": "v1", "start": 38.0, "end": 48.0, "note": "a.md", "line": 3}
+    assert other_clip(made, job) is None
+    assert other_clip({**made, "note_start": 38.0, "note_end": 48.0, "start": 37.5}, job) is None  # snapped
+    assert other_clip({**made, "video_id": "v2"}, job) == "a.md:3, v2 0:38-0:48"
+    assert other_clip({**made, "start": 28.0, "end": 38.0}, job) == "a.md:3, v1 0:28-0:38"
+    assert other_clip({**made, "status": "failed", "video_id": "v2"}, job) is None  # no clip was made for it

@@ -221,3 +221,56 @@ def test_gallery_command_rebuilds_the_page(batch: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(batch / "index.html")
     assert "hostile0000-0m38s.mp4" in (batch / "index.html").read_text()
+
+
+def test_a_tampered_manifest_leads_the_gallery_nowhere_outside_its_folder(batch: Path, tmp_path: Path) -> None:
+    """manifest.json is a file anyone who can write the folder can edit: a path in it (absolute, ``..``, a drive,
+    a link out, captions elsewhere, an ``output`` that is not the entry's name) skips that entry with one line, and
+    nothing outside the folder is read or written."""
+    out = tmp_path / "a" / "out"
+    shutil.copytree(batch, out, symlinks=True)
+    victim = tmp_path / "victim.mp4"
+    shutil.copy(out / "u3HBJVjpXuw-0m38s.mp4", victim)  # a real video: a poster would be made from it
+    (tmp_path / "victim.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:05.000\nSECRET-CUE\n")
+    (out / "link.mp4").symlink_to(victim)
+    (out / "link.vtt").symlink_to(tmp_path / "victim.vtt")
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    clips = manifest["clips"]
+    good = clips["u3HBJVjpXuw-0m38s.mp4"]
+    tampered = {str(victim): "the clip's name is a path", "../../victim.mp4": "the clip's name is a path",
+                "link.mp4": "the clip's name is a link that leads out of the output folder",
+                "C:victim.mp4": "the clip's name names a drive",
+                "u3HBJVjpXuw-3m34s.mp4": "its vtt captions' name is a path",
+                "u3HBJVjpXuw-6m07s.mp4": "its vtt captions' name is a link that leads out of the output folder",
+                "u3HBJVjpXuw-10m34s.mp4": "its output '../../victim.mp4' is not its own name"}  # fmt: skip
+    for name in tampered:
+        clips[name] = {**good, "output": name}
+    clips["u3HBJVjpXuw-3m34s.mp4"]["captions"] = {"srt": "a.srt", "vtt": "../../victim.vtt"}
+    clips["u3HBJVjpXuw-6m07s.mp4"]["captions"] = {"srt": "a.srt", "vtt": "link.vtt"}
+    clips["u3HBJVjpXuw-10m34s.mp4"]["output"] = "../../victim.mp4"
+    path.write_text(json.dumps(manifest))
+
+    def outside() -> dict[Path, int]:
+        return {found: found.lstat().st_mtime_ns for found in tmp_path.rglob("*") if out not in (found, *found.parents)}
+
+    before, posters = outside(), sorted((out / "posters").iterdir())
+    result = clipper("gallery", str(out), cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    for name, problem in tampered.items():
+        said = [line for line in lines if line.startswith(f"{path}: entry {name!r} skipped: {problem}")]
+        assert len(said) == 1, (name, result.stderr)
+    assert len(lines) == len(tampered), result.stderr
+    assert outside() == before  # nothing written (or made) outside
+    page, index = (out / "index.html").read_text(), (out / "index.md").read_text()
+    assert "SECRET-CUE" not in page and "victim" not in page and "victim" not in index
+    assert "u3HBJVjpXuw-0m38s.mp4" in page and "hostile0000-0m38s.mp4" in page
+    assert sorted((out / "posters").iterdir()) == posters  # the batch's, none more
+
+    listed = clipper("list", str(out), cwd=tmp_path)
+    assert listed.returncode == 1
+    assert len(listed.stderr.splitlines()) == len(tampered), listed.stderr
+    assert "victim" not in listed.stdout and "link.mp4" not in listed.stdout
+    assert "u3HBJVjpXuw-0m38s.mp4" in listed.stdout

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,6 +90,48 @@ def test_two_video_ids_that_name_one_source_each_get_their_clips(
     assert "4 done, 0 skipped, 0 failed" in result.stderr
     clips = {**CLIPS, **{name.replace("u3HBJVjpXuw", "sameSource0"): span for name, span in CLIPS.items()}}
     assert_whole(tmp_path / "out", long_thumbs, clips)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads command lines from /proc")
+def test_the_relays_secret_is_in_no_command_line_a_neighbour_can_read(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    """Any local user reads any process's command line (``ps``): the secret that opens the relay (and the user's
+    cookies behind it) must not be in ffmpeg's. A script in front of ffmpeg keeps each one's command line, as
+    /proc shows it, and the proxy its environment gives it."""
+    tools, seen = tmp_path / "bin", tmp_path / "seen"
+    tools.mkdir()
+    seen.mkdir()
+    (tools / "ffmpeg").write_text(f"""#!/bin/sh
+printf '%s' "${{http_proxy-}}" > "{seen}/$$.proxy"
+cat /proc/$$/cmdline > "{seen}/$$.cmdline"
+exec "{shutil.which("ffmpeg")}" "$@"
+""")
+    (tools / "ffmpeg").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "no_proxy": "127.0.0.1,localhost"}
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+
+    result = run_clipper("batch", str(notes), "--config", str(config), "--no-gallery", "-v", cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert_whole(tmp_path / "out", long_thumbs, CLIPS)
+    runs = {path.stem: (path.read_text(), path.with_suffix(".cmdline").read_bytes().decode())
+            for path in seen.glob("*.proxy")}  # fmt: skip
+    relayed = [argv for _, argv in runs.values() if "-rw_timeout" in argv]  # the sections' fetches
+    assert len(relayed) == 2, runs
+    # Each relayed input names a stream alone: a random key and a readable name.
+    host_port = server.base.rsplit(":", 1)[1].split("/")[0]
+    urls = [url for argv in relayed for url in re.findall(r"http://127\.0\.0\.1:\d+/[^\x00]*", argv)]
+    assert urls and all(re.fullmatch(r"http://127\.0\.0\.1:\d+/[0-9a-f]{12}/[\w.-]+", url) for url in urls), urls
+    assert not any(url.startswith(f"http://127.0.0.1:{host_port}/") for url in urls)  # read through the relay
+    # The secret reached them in their environment alone.
+    passwords = {re.sub(r"^http://clipper:([0-9a-f]+)@127\.0\.0\.1:\d+$", r"\1", proxy) for proxy, _ in runs.values()
+               if proxy}  # fmt: skip
+    assert len(passwords) == 1 and all(re.fullmatch(r"[0-9a-f]{32}", secret) for secret in passwords), runs
+    for _, argv in runs.values():
+        assert not any(secret in argv for secret in passwords), argv
+    assert "-rw_timeout" in result.stderr and not any(secret in result.stderr for secret in passwords)  # -v's log
 
 
 def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: Path, server: Served) -> None:
@@ -410,6 +455,66 @@ def test_a_finished_clip_is_never_replaced_by_another_without_force(tmp_path: Pa
     forced = run_clipper(*args, "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert abs(duration_of(kept) - 10.0) < 0.05
+
+
+def one_clip_note(path: Path, video_id: str, time_range: str, output: str) -> Path:
+    """A note with one highlight whose clip command names its file (``-o``)."""
+    url = f"https://www.youtube.com/watch?v={video_id}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""---
+video_id: {video_id}
+title: "Video {video_id}"
+url: {url}
+---
+
+## Highlights
+
+### "A moment of {video_id}"
+
+```bash
+yt-dlp --download-sections "*{time_range}" "{url}" --force-keyframes-at-cuts --merge-output-format mp4 -o "{output}"
+```
+""")
+    return path
+
+
+def test_a_clip_of_another_note_under_the_same_name_is_never_skipped_as_this_one(
+    tmp_path: Path, long_video: Path, short_video: Path, long_thumbs: list[bytes]
+) -> None:
+    """Two notes on two videos name their clips alike (``-o shared.mp4``), both 10 s long: the second note's run
+    must not take the first note's clip for its own (skip it and record it as its clip). It fails with one line
+    that names both notes, and the first clip, its captions and its record stay as they were."""
+    note_a = one_clip_note(tmp_path / "a" / "first.md", "videoAAAAAA", "0:38-0:48", "shared.mp4")
+    note_b = one_clip_note(tmp_path / "b" / "second.md", "videoBBBBBB", "0:05-0:15", "shared.mp4")
+    config = write_config(tmp_path, {"videoAAAAAA": str(long_video), "videoBBBBBB": str(short_video)})
+    first = run_clipper("batch", str(note_a), "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    manifest = (out / "manifest.json").read_text()
+    stamps = {path.name: path.stat().st_mtime_ns for path in out.iterdir() if path.is_file()}
+    line_a = json.loads(manifest)["clips"]["shared.mp4"]["line"]
+
+    second = run_clipper("batch", str(note_b), "--config", str(config), cwd=tmp_path)
+
+    assert second.returncode == 1
+    [failure] = [line for line in second.stderr.splitlines() if line.startswith("  failed ")]
+    assert failure == (f"  failed shared.mp4 ({note_b}:{line_a}): shared.mp4 is there already and is another clip "
+                       f"({note_a}:{line_a}, videoAAAAAA 0:38-0:48; this one: videoBBBBBB 0:05-0:15): --force "
+                       "replaces it, -o names this one")  # fmt: skip
+    assert json.loads((out / "manifest.json").read_text())["clips"] == json.loads(manifest)["clips"]
+    assert {name: stamps[name] for name in ("shared.mp4", "shared.srt", "shared.vtt") if name in stamps} == {
+        name: (out / name).stat().st_mtime_ns for name in ("shared.mp4", "shared.srt", "shared.vtt") if name in stamps
+    }
+    assert_whole(out, long_thumbs, {"shared.mp4": (38.0, 48.0)})  # still the first note's clip
+    assert "videoBBBBBB" not in (out / "index.md").read_text()
+
+    # In one run, the clash is found before any work: the second of the two is refused, naming the first.
+    both = run_clipper("batch", str(note_a), str(note_b), "--config", str(config), cwd=tmp_path)
+    assert both.returncode == 1
+    assert (f"{note_b}:{line_a}: clip shared.mp4 would overwrite the clip from {note_a}:{line_a} (videoAAAAAA "
+            "38-48s)") in both.stderr  # fmt: skip
+    assert "0 done, 1 skipped, 0 failed" in both.stderr
+    assert_whole(out, long_thumbs, {"shared.mp4": (38.0, 48.0)})
 
 
 @pytest.mark.parametrize(

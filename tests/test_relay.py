@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
+import shutil
 import socket
+import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -12,15 +15,38 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hosts import serve_host
+from media import make_media
 
-from clipper.cut import http_args
+from clipper.cut import http_args, run_ffmpeg, section_argv
+from clipper.errors import CutError
 from clipper.fetch import MediaStream
-from clipper.relay import FIRST_CHUNK, Relay, Upstream
+from clipper.relay import FIRST_CHUNK, Relay, Upstream, child_environment
 
 
 def _open(url: str, headers: Mapping[str, str]) -> Any:
     return urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers)), timeout=10)
+
+
+def _secret(relay: Relay) -> str:
+    return urllib.parse.urlsplit(relay.proxy).password or ""
+
+
+def _credentials(user: str, password: str) -> dict[str, str]:
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _get(url: str, headers: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
+    """A request as ffmpeg sends it to its proxy: the whole URL as the target."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.request("GET", url, headers=dict(headers))
+        response = connection.getresponse()
+        return response.status, dict(response.headers), response.read()
+    finally:
+        connection.close()
 
 
 class _Reader(http.client.HTTPConnection):
@@ -48,7 +74,7 @@ def test_a_reader_that_stops_reading_costs_the_host_about_one_small_chunk(tmp_pa
         try:
             local = urllib.parse.urlsplit(relay.add(Upstream(host.url("video.mp4")), chunk_size=10 * 1024 * 1024))
             reader = _Reader(local.hostname or "", local.port, receive_buffer)
-            reader.request("GET", local.path, headers={"Range": "bytes=0-"})
+            reader.request("GET", local.path, headers={"Range": "bytes=0-", **_credentials("clipper", _secret(relay))})
             response = reader.getresponse()
             assert response.status == 206
             assert len(response.read(300_000)) == 300_000  # the index
@@ -60,3 +86,100 @@ def test_a_reader_that_stops_reading_costs_the_host_about_one_small_chunk(tmp_pa
             relay.close()
     # The first request (512 KiB) and perhaps the next; never the 4+ MB a loopback socket would take in.
     assert sent <= 3 * FIRST_CHUNK, sent
+
+
+def test_only_requests_with_the_runs_secret_are_served(tmp_path: Path) -> None:
+    """Any local user can reach 127.0.0.1: without the run's secret nothing is served, nothing asked of the host."""
+    data = os.urandom(100_000)
+    (tmp_path / "video.mp4").write_bytes(data)
+    with serve_host(tmp_path) as host:
+        relay = Relay(_open)
+        try:
+            url = relay.add(Upstream(host.url("video.mp4")), chunk_size=0)
+            secret = _secret(relay)
+            assert len(secret) >= 32 and secret not in url
+
+            status, headers, _ = _get(url, {})
+            assert status == 407 and headers["Proxy-Authenticate"] == 'Basic realm="clipper"'
+            for user, password in [("clipper", "0" * len(secret)), ("clipper", secret[:-1]), ("other", secret),
+                                   ("clipper", "")]:  # fmt: skip
+                assert _get(url, _credentials(user, password))[0] == 403, (user, password)
+            assert _get(url, {"Proxy-Authorization": "Basic !!"})[0] == 403
+            assert _get(url, {"Proxy-Authorization": f"Bearer {secret}"})[0] == 403
+            # The secret in the path (where it once was) is no credential.
+            assert _get(f"{relay.base}/{secret}/{url.removeprefix(relay.base + '/')}", {})[0] == 407
+            assert host.requests == []  # the host was never asked
+
+            status, _, body = _get(url, _credentials("clipper", secret))
+            assert status == 200 and body == data
+            assert _get(f"{relay.base}/0123/unknown", _credentials("clipper", secret))[0] == 404
+        finally:
+            relay.close()
+
+
+def test_ffmpegs_environment_has_the_relay_as_its_proxy_and_no_way_around_it() -> None:
+    base = {
+        "PATH": "/bin",
+        "no_proxy": "127.0.0.1,localhost",
+        "NO_PROXY": "*",
+        "http_proxy": "http://corp:3128",
+        "HTTP_PROXY": "http://corp:3128",
+    }
+    assert child_environment(base, "http://clipper:s@127.0.0.1:9") == {
+        "PATH": "/bin",
+        "http_proxy": "http://clipper:s@127.0.0.1:9",
+    }
+
+
+def _ffmpegs() -> list[Any]:
+    """The system's ffmpeg, and the newer one of the test extras (ffmpeg's proxy handling is what this relies on)."""
+    found: list[Any] = ["ffmpeg"]
+    try:
+        import imageio_ffmpeg
+
+        found.append(imageio_ffmpeg.get_ffmpeg_exe())
+    except ImportError:
+        found.append(pytest.param(None, marks=pytest.mark.skip(reason="no newer ffmpeg (imageio-ffmpeg)")))
+    return found
+
+
+def _framemd5(path: Path) -> list[str]:
+    """Every packet's stream, timestamps, size and hash (a copy that seeked elsewhere differs)."""
+    listing = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0", "-c", "copy", "-f", "framemd5",
+                              "-"], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return [line for line in listing.splitlines() if not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s, a keyframe a second, its index at the end (ffmpeg reads it first, then seeks back)."""
+    return make_media(tmp_path_factory.mktemp("relay-media") / "video.mp4", seconds=20, size="160x90", gop=25)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ffmpeg", _ffmpegs(), ids=["system", "newer"])
+def test_ffmpeg_reads_a_section_through_the_relay_with_the_secret_from_its_environment_only(
+    tmp_path: Path, source: Path, ffmpeg: str
+) -> None:
+    """The section's argv (what ``ps`` shows) holds no secret; ffmpeg seeks (an MP4's index, then the section)
+    with Range requests through the relay, and gets the same packets as from the file itself."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    shutil.copy(shutil.which(ffmpeg) or ffmpeg, tools / "ffmpeg")
+    environ = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "no_proxy": "127.0.0.1"}
+    direct = tmp_path / "direct.mp4"
+    run_ffmpeg(section_argv([MediaStream(str(source))], 6.0, 12.0, str(direct)), env=environ)
+    with serve_host(source.parent) as host:
+        relay = Relay(_open)
+        try:
+            url = relay.add(Upstream(host.url("video.mp4")), chunk_size=64 * 1024)
+            argv = section_argv([MediaStream(url, via_relay=True)], 6.0, 12.0, str(tmp_path / "relayed.mp4"))
+            assert not any(_secret(relay) in arg for arg in argv)
+            with pytest.raises(CutError):  # without the secret: refused
+                run_ffmpeg(argv, env=environ)
+            run_ffmpeg(argv, env=relay.environment(environ))
+            ranges = [seen.range for seen in host.requests if seen.range]
+        finally:
+            relay.close()
+    assert _framemd5(tmp_path / "relayed.mp4") == _framemd5(direct)
+    assert any(not (value or "").startswith("bytes=0-") for value in ranges), ranges  # it did seek
