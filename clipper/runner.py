@@ -276,16 +276,21 @@ class Runner:
         return [results[job] for job in jobs]
 
     # -- fetching -------------------------------------------------------------------------------------
-    def _retrying(self, label: str, action: Callable[[], T]) -> T:
-        """Run a network action, trying again with backoff when the network may be to blame."""
+    def _retrying(self, label: str, action: Callable[[], T], *, again: str = "retrying",
+                  progressed: Callable[[], bool] = lambda: False) -> T:  # fmt: skip
+        """Run a network action, trying again with backoff when the network may be to blame. A try that
+        ``progressed`` (got further than any before it) does not count against the retries: a download
+        whose URLs expire now and then resumes until it is whole."""
         attempt, said = 0, ""
         while True:
             attempt += 1
             try:
                 return action()
             except Unreachable:
-                raise  # its retries are spent already
+                raise  # its retries are spent already, or none would help
             except JobError as error:
+                if error.retryable and progressed():
+                    attempt = 1
                 # One more try even for errors the network did not cause: a fresh lookup may get a fresh URL.
                 limit = self.config.retries if error.retryable else min(1, self.config.retries)
                 if self.children.stopping.is_set() or attempt > limit:
@@ -294,7 +299,7 @@ class Runner:
                 # The reason in full, with its hint, is the summary's: here a short form, once.
                 reason = error.message.split(" (")[0][:200]
                 shown, said = ("failed again" if reason == said else reason), reason
-                self.reporter.message(f"{label}: {shown}; retrying in {delay:g}s ({attempt}/{self.config.retries})")
+                self.reporter.message(f"{label}: {shown}; {again} in {delay:g}s ({attempt}/{self.config.retries})")
                 time.sleep(delay)
 
     def _resolve(self, plan: VideoPlan, expired: str | None = None) -> list[fetch.MediaStream]:
@@ -381,22 +386,45 @@ class Runner:
         label = f"download {plan.video_id}"
         self.reporter.task_started(label, label, None, unit="B")
 
+        reached = [0, 0]  # bytes: the most any try got to, and that when the last failed try began
+
         def progress(done: int, total: int | None) -> None:
             if self.children.stopping.is_set():
                 raise KeyboardInterrupt  # yt-dlp stops and leaves only its .part file
+            reached[0] = max(reached[0], done)
             self.reporter.task_progress(label, done, total)
+
+        def progressed() -> bool:
+            further, reached[1] = reached[0] > reached[1], reached[0]
+            return further
 
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
-            return fetch.download(argv, progress)
+            downloaded = fetch.download(argv, progress)  # each try looks the video up again: fresh URLs
+            self._check_whole(plan, downloaded)
+            return downloaded.path
 
         try:
-            path = self._retrying(label, attempt)
+            path = self._retrying(label, attempt, again="looking the video up again to resume",
+                                  progressed=progressed)  # fmt: skip
         finally:
             self.reporter.task_finished(label)
         if not path.endswith(".mp4"):
             path = self._remux_to_mp4(Path(path))
         return _Media(path, None, "full")
+
+    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download) -> None:
+        """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
+        where every later run would take it for the whole video."""
+        try:
+            actual = probe.probe(downloaded.path).duration
+        except ClipperError as error:
+            actual, problem = 0.0, f"the download of {plan.source} cannot be read ({error.message}; not kept)"
+        else:
+            problem = fetch.short_download_problem(plan.source, downloaded.duration, actual)
+        if problem is not None:
+            self._remove([Path(downloaded.path)])
+            raise FetchError(problem, retryable=True)
 
     def _remux_to_mp4(self, path: Path) -> str:
         """Keep whole downloads as MP4 (a stream copy): its index makes the smart cut's seeks land exactly,
