@@ -405,7 +405,7 @@ class Runner:
             return downloaded.path
 
         try:
-            path = self._retrying(label, attempt, again="looking the video up again to resume",
+            path = self._retrying(label, attempt, again="looking the video up again",
                                   progressed=progressed)  # fmt: skip
         finally:
             self.reporter.task_finished(label)
@@ -416,10 +416,11 @@ class Runner:
     def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download) -> None:
         """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
         where every later run would take it for the whole video."""
+        problem: str | None
         try:
             actual = probe.probe(downloaded.path).duration
         except ClipperError as error:
-            actual, problem = 0.0, f"the download of {plan.source} cannot be read ({error.message}; not kept)"
+            problem = f"the download of {plan.source} cannot be read ({error.message}; not kept)"
         else:
             problem = fetch.short_download_problem(plan.source, downloaded.duration, actual)
         if problem is not None:

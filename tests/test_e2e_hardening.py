@@ -463,3 +463,25 @@ def test_temporary_names_differ_from_run_to_run(tmp_path: Path, short_video: Pat
 
     first, second = temporary_names(), temporary_names()
     assert first and second and not first & second  # nothing can be planted at a name known beforehand
+
+
+@pytest.mark.parametrize("fetch", ["sections", "full"])
+def test_a_host_that_does_not_exist_is_one_line_with_the_whole_url_and_no_retries(tmp_path: Path, fetch: str) -> None:
+    url = "http://no-such-host.invalid/talks/v.mp4"  # .invalid never resolves (RFC 2606): no network is asked
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": url}, fetch=fetch, retries=3, cache_dir=str(tmp_path / "cache"))
+    result = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "retrying" not in result.stderr and "again" not in result.stderr, result.stderr
+    failures = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
+    assert len(failures) == 1, result.stderr
+    assert f"{url}: the host cannot be found (" in failures[0], result.stderr
+
+
+def test_cut_names_a_url_whole_when_its_host_does_not_exist(tmp_path: Path) -> None:
+    url = "https://no-such-host.invalid/v.mp4"
+    result = run_clipper("cut", url, "0:01-0:03", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "retrying" not in result.stderr, result.stderr
+    assert f"of {url}:" in result.stderr and f"{url}: the host cannot be found" in result.stderr, result.stderr
+    assert "https:/no-such-host" not in result.stderr.replace("https://", ""), result.stderr

@@ -122,7 +122,7 @@ def test_duplicate_clips_across_notes_appear_once(tmp_path: Path, config: Config
     second = note_file(tmp_path, "second.md", "abc", ("Same again", "1:00-1:10", "same.mp4"))
     jobs, errors = plan_jobs([first, second], config)
     assert errors == []
-    assert [(j.output, j.note.name, j.line, j.title) for j in jobs] == [
+    assert [(j.output, Path(j.note).name, j.line, j.title) for j in jobs] == [
         ("same.mp4", "first.md", 7, "Same"),
         ("abc-2m00s.mp4", "first.md", 13, "Only first"),
     ]
@@ -132,7 +132,7 @@ def test_same_name_for_different_clips_is_one_error_naming_both_notes(tmp_path: 
     first = note_file(tmp_path, "first.md", "abc", ("A", "0:01-0:02", "same.mp4"))
     second = note_file(tmp_path, "second.md", "xyz", ("B", "0:05-0:09", "SAME.mp4"), ("C", "0:10-0:11", "c.mp4"))
     jobs, errors = plan_jobs([first, second], config)
-    assert [(j.output, j.note.name) for j in jobs] == [("same.mp4", "first.md"), ("c.mp4", "second.md")]
+    assert [(j.output, Path(j.note).name) for j in jobs] == [("same.mp4", "first.md"), ("c.mp4", "second.md")]
     assert [str(error) for error in errors] == [
         f"{second.path}:7: clip SAME.mp4 would overwrite the clip from {first.path}:7 (abc 1-2s);"
         " give one of them another -o name"
