@@ -7,6 +7,7 @@ never a subprocess). Every argv is hardened: no config files, no plugins, the UR
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,7 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from clipper.errors import FetchError, UnknownHost
+from clipper import netguard
+from clipper.errors import FetchError, UnknownHost, Unreachable
 
 HARDENING = ("--ignore-config", "--no-plugin-dirs", "--no-playlist")
 
@@ -161,15 +163,21 @@ def _youtube_dl(options: dict[str, Any], url: str) -> tuple[Any, str | None]:
     return ydl, extractor.ie_key()
 
 
-def resolve(argv: list[str]) -> list[MediaStream]:
-    """Run the yt-dlp argv from ``resolve_argv`` (format selection only, nothing downloaded)."""
+def _guard(public_only: bool, options: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
+    """For a note's URL: every address yt-dlp connects to must be public (``netguard``)."""
+    return netguard.only_public([options.get("proxy")]) if public_only else contextlib.nullcontext()
+
+
+def resolve(argv: list[str], public_only: bool = False) -> list[MediaStream]:
+    """Run the yt-dlp argv from ``resolve_argv`` (format selection only, nothing downloaded); ``public_only``:
+    the URL is a note's, and may lead to public addresses only (redirects included)."""
     import yt_dlp
 
     options = _hardened_options(argv)
     url = argv[argv.index("--") + 1]
     try:
         ydl, key = _youtube_dl(options, url)
-        with ydl:
+        with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=False, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
         raise fetch_error(str(error), url=url) from None
@@ -224,12 +232,15 @@ class Session:
 
 def download_argv(url: str, fmt: str, format_sort: tuple[str, ...], target: str,
                   runtime: tuple[str, str] | None = None, user_args: Sequence[str] = (),
-                  chunk_size: int = 0) -> list[str]:  # fmt: skip
+                  chunk_size: int = 0, public_only: bool = False) -> list[str]:  # fmt: skip
     """The yt-dlp command that downloads the whole video once (native downloader) to ``target``, asking
-    for at most ``chunk_size`` bytes a request (0: as the host's format says)."""
+    for at most ``chunk_size`` bytes a request (0: as the host's format says). ``public_only``: a note's URL,
+    whose fragments come one at a time (each connection is checked in the thread that asks for it)."""
     # A fragment the host will not give (an expired URL) fails the download, where yt-dlp would skip it and
     # keep a file that ends early; the next attempt looks the video up again and resumes.
     argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), *user_args, "--abort-on-unavailable-fragments", "-f", fmt]
+    if public_only:
+        argv += ["--concurrent-fragments", "1"]
     if chunk_size:
         argv += ["--http-chunk-size", str(chunk_size)]
     if format_sort:
@@ -290,8 +301,9 @@ def short_download_problem(url: str, expected: float | None, actual: float) -> s
             "(not kept)")  # fmt: skip
 
 
-def download(argv: list[str], on_progress: Callable[[int, int | None], None]) -> Download:
-    """Run the argv from ``download_argv``; report (bytes done, bytes total) as it goes; return the file."""
+def download(argv: list[str], on_progress: Callable[[int, int | None], None], public_only: bool = False) -> Download:
+    """Run the argv from ``download_argv``; report (bytes done, bytes total) as it goes; return the file.
+    ``public_only``: as for ``resolve``."""
     import yt_dlp
 
     options = _hardened_options(argv)
@@ -311,7 +323,7 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None]) ->
     url = argv[argv.index("--") + 1]
     try:
         ydl, key = _youtube_dl(options, url)
-        with ydl:
+        with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=True, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
         raise fetch_error(str(error), url=url, partway=started[0]) from None
@@ -363,6 +375,10 @@ def fetch_error(message: str, retryable: bool | None = None, url: str | None = N
     named whole where the reason would not say it (a host that does not exist); ``partway``: the failure
     came after the download got under way."""
     short = _short(message)
+    refused = netguard.refusal(message)
+    if refused is not None:  # a note's URL led to a private address: final
+        return Unreachable(f"{url or 'a redirect or media URL'}: {refused} (a note's URL may only lead to public"
+                           " hosts; a `sources:` entry in the config may point a video there)")  # fmt: skip
     if unknown_host(message):  # final: every try would get the same answer
         found = _ERRNO_RE.search(message)
         reason = found.group(1).strip() if found else "the name does not resolve"

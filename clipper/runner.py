@@ -14,13 +14,13 @@ import secrets
 import shlex
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, loudness, mpegts, probe, relay, snap, snapping, splice
+from clipper import cut, fetch, loudness, mpegts, netguard, probe, relay, snap, snapping, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -56,6 +56,7 @@ from clipper.steps import (
     packet_window,
     plan_videos,
     poster_path,
+    public_only,
     resolve_command,
     section_path,
     section_step,
@@ -160,8 +161,10 @@ class Runner:
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}
         self._said_fragmented: set[str] = set()
+        self._public_urls: set[str] = set()  # media URLs of notes' videos (see _open)
         self._relay: relay.Relay | None = None
         self._session: fetch.Session | None = None
+        self._public_session: fetch.Session | None = None  # notes' media requests (see _open)
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -323,11 +326,15 @@ class Runner:
                 argv = resolve_command(plan, self.config, self.runtime)
                 self.reporter.debug("$ " + shlex.join(redact(argv)))
                 try:
-                    known = self._retrying(f"{plan.video_id} lookup", lambda: fetch.resolve(argv))
+                    known = self._retrying(f"{plan.video_id} lookup",
+                                           lambda: fetch.resolve(argv, public_only(plan)))  # fmt: skip
                 except FetchError as error:  # no other section of this video will do better
-                    self._unreachable[plan.source] = Unreachable(error.message)
+                    self._unreachable[plan.source] = Unreachable(_noted(plan, error).message)
                     raise self._unreachable[plan.source] from None
                 self._streams[plan.source] = known
+                if public_only(plan):  # a note's media URLs: the relay, too, connects to public hosts only
+                    with self._lock:
+                        self._public_urls.update(stream.url for stream in known)
         return known
 
     def _media_relay(self) -> relay.Relay:
@@ -336,17 +343,40 @@ class Runner:
             if self._relay is None:
                 self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
                 params = self._session.params
-                self._relay = relay.Relay(self._session.open, retries=self.config.retries,
+                self._relay = relay.Relay(self._open, retries=self.config.retries,
                                           retry_delay=self.config.retry_delay,
                                           rate_limit=params.get("ratelimit"), log=self.reporter.message)  # fmt: skip
             return self._relay
 
+    def _open(self, url: str, headers: Mapping[str, str]) -> relay.Response:
+        """The relay's request for ``url``: a note's media URL (and where it redirects) only on public hosts,
+        through a session of its own, whose pooled connections were all checked when they were made (the
+        user's session may hold one to a private host of theirs, which a redirect would reuse unchecked)."""
+        with self._lock:
+            guarded = url in self._public_urls
+            if guarded and self._public_session is None and self._session is not None:
+                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+            session = self._public_session if guarded else self._session
+        if session is None:
+            raise OSError("the run is stopping")
+        if not guarded:
+            return session.open(url, headers)
+        try:
+            with netguard.only_public([session.params.get("proxy")]):
+                return session.open(url, headers)
+        except Exception as error:  # yt-dlp wraps the refusal in its own error: the relay must not retry it
+            refused = netguard.refusal(str(error))
+            if refused is None:
+                raise
+            raise netguard.NotPublic(refused) from None
+
     def _close_relay(self) -> None:
         if self._relay is not None:
             self._relay.close()
-        if self._session is not None:
-            self._session.close()
-        self._relay = self._session = None
+        for session in (self._session, self._public_session):
+            if session is not None:
+                session.close()
+        self._relay = self._session = self._public_session = None
 
     def _wait_until_available(self, plan: VideoPlan, streams: Sequence[fetch.MediaStream]) -> None:
         """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
@@ -361,7 +391,10 @@ class Runner:
         with self._lock:
             lock = self._downloading.setdefault(plan.source, threading.Lock())
         with lock:  # sections that fall back to a whole download share one
-            return self._download_whole(plan)
+            try:
+                return self._download_whole(plan)
+            except FetchError as error:
+                raise _noted(plan, error) from None
 
     def _check_public(self, plan: VideoPlan) -> None:
         """A note's own URL must lead to a public host, its name looked up now (the user's ``sources:`` may
@@ -400,7 +433,7 @@ class Runner:
 
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
-            downloaded = fetch.download(argv, progress)  # each try looks the video up again: fresh URLs
+            downloaded = fetch.download(argv, progress, public_only(plan))  # each try looks it up again: fresh URLs
             self._check_whole(plan, downloaded)
             return downloaded.path
 
@@ -462,7 +495,10 @@ class Runner:
             self._fetch_through_relay(plan, section, streams, path)
             return _Media(str(path), 0.0, "sections")
 
-        return self._retrying(f"{plan.video_id} section", attempt)
+        try:
+            return self._retrying(f"{plan.video_id} section", attempt)
+        except FetchError as error:
+            raise _noted(plan, error) from None
 
     def _fetch_through_relay(self, plan: VideoPlan, section: Section, streams: Sequence[fetch.MediaStream],
                              path: Path) -> None:  # fmt: skip
@@ -729,6 +765,15 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def _noted(plan: VideoPlan, error: FetchError) -> FetchError:
+    """A refused connection for a note's URL, said with the note's file and line (once)."""
+    job = plan.jobs[0]
+    where = f"{job.note}:{job.line}: "
+    if not public_only(plan) or netguard.REFUSED not in error.message or error.message.startswith(where):
+        return error
+    return Unreachable(where + error.message)
 
 
 def _setting(key: str, value: Any) -> str:

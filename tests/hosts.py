@@ -493,6 +493,10 @@ class Host:
         self.root = root
         self.dash: dict[str, DashMedia] = dict(dash or {})
         """Manifests served at /dash/<name>.mpd; add entries while running if needed."""
+        self.redirects: dict[str, str] = {}
+        """Paths answered with a 302 to the URL given (``{"/v.mp4": "http://..."}``); set while running."""
+        self.redirect_ranges_only = False
+        """Redirect only requests with a Range header (media reads), not a first look at the file."""
         self.throttle_over = throttle_over
         self.throttle_rate = throttle_rate
         self.no_range = no_range
@@ -714,6 +718,9 @@ class _HostHandler(_QuietHandler):
                 return
 
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if path in host.redirects and (self.headers.get("Range") or not host.redirect_ranges_only):
+            self._small(302, b"", head, {"Location": host.redirects[path]})
+            return
         token = None
         if path.startswith("/t/"):
             token, _, path = path[3:].partition("/")
