@@ -18,6 +18,7 @@ URL layout of a host::
     /t/<token>/<any of the above media>  the same media through an expiring token (see Host.issue_token)
     /<name>.m3u8                         an HLS playlist under root; with ``expire_after_bytes`` its segments'
                                          URLs go through one fresh token per fetch of the playlist
+    any path in Host.redirects           a 302 to the URL given there
 
 Notes for tests driving yt-dlp:
 
