@@ -286,7 +286,11 @@ def test_a_note_may_only_name_public_http_hosts(url: str, problem: str | None) -
     assert (found if problem is None else (found or "").split(" (")[0]) == problem
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:18765/ssrf-admin", "file:///etc/passwd", "/tmp/local.mp4"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:18765/ssrf-admin", "file:///etc/passwd", "/tmp/local.mp4", "http://127.0.0.1\\x/v.mp4",
+     "http://[::127.0.0.1]/", "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/"],
+)  # fmt: skip
 def test_a_note_pointing_at_a_private_or_local_place_is_refused_with_its_line(
     tmp_path: Path, url: str, config: Config
 ) -> None:
