@@ -112,7 +112,7 @@ def with_captions(jobs: Sequence[ClipJob], notes: Sequence[Note], *, margin: flo
     lines: dict[Path, tuple[TranscriptLine, ...]] = {}
     result = []
     for job in jobs:
-        note = by_path.get(job.note)
+        note = by_path.get(job.note) if isinstance(job.note, Path) else None
         if note is None:
             result.append(job)
             continue

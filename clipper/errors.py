@@ -56,7 +56,12 @@ class FetchError(JobError):
 
 
 class Unreachable(FetchError):
-    """A video's media could not be found, retries spent: every other fetch of it fails at once with this."""
+    """A video's media could not be found, retries spent (or none would help): every other fetch of it fails
+    at once with this."""
+
+
+class UnknownHost(Unreachable):
+    """A host's name does not exist: no try will find it, so none is made again."""
 
 
 class CutError(JobError):

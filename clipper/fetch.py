@@ -7,6 +7,7 @@ never a subprocess). Every argv is hardened: no config files, no plugins, the UR
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,7 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from clipper.errors import FetchError
+from clipper import netguard
+from clipper.errors import FetchError, UnknownHost, Unreachable
 
 HARDENING = ("--ignore-config", "--no-plugin-dirs", "--no-playlist")
 
@@ -161,18 +163,24 @@ def _youtube_dl(options: dict[str, Any], url: str) -> tuple[Any, str | None]:
     return ydl, extractor.ie_key()
 
 
-def resolve(argv: list[str]) -> list[MediaStream]:
-    """Run the yt-dlp argv from ``resolve_argv`` (format selection only, nothing downloaded)."""
+def _guard(public_only: bool, options: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
+    """For a note's URL: every address yt-dlp connects to must be public (``netguard``)."""
+    return netguard.only_public([options.get("proxy")]) if public_only else contextlib.nullcontext()
+
+
+def resolve(argv: list[str], public_only: bool = False) -> list[MediaStream]:
+    """Run the yt-dlp argv from ``resolve_argv`` (format selection only, nothing downloaded); ``public_only``:
+    the URL is a note's, and may lead to public addresses only (redirects included)."""
     import yt_dlp
 
     options = _hardened_options(argv)
     url = argv[argv.index("--") + 1]
     try:
         ydl, key = _youtube_dl(options, url)
-        with ydl:
+        with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=False, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
-        raise fetch_error(str(error)) from None
+        raise fetch_error(str(error), url=url) from None
     if not info:
         raise FetchError(f"yt-dlp found no media at {url}")
     formats = info.get("requested_formats") or [info]
@@ -224,10 +232,15 @@ class Session:
 
 def download_argv(url: str, fmt: str, format_sort: tuple[str, ...], target: str,
                   runtime: tuple[str, str] | None = None, user_args: Sequence[str] = (),
-                  chunk_size: int = 0) -> list[str]:  # fmt: skip
+                  chunk_size: int = 0, public_only: bool = False) -> list[str]:  # fmt: skip
     """The yt-dlp command that downloads the whole video once (native downloader) to ``target``, asking
-    for at most ``chunk_size`` bytes a request (0: as the host's format says)."""
-    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), *user_args, "-f", fmt]
+    for at most ``chunk_size`` bytes a request (0: as the host's format says). ``public_only``: a note's URL,
+    whose fragments come one at a time (each connection is checked in the thread that asks for it)."""
+    # A fragment the host will not give (an expired URL) fails the download, where yt-dlp would skip it and
+    # keep a file that ends early; the next attempt looks the video up again and resumes.
+    argv = ["yt-dlp", *HARDENING, *runtime_args(runtime), *user_args, "--abort-on-unavailable-fragments", "-f", fmt]
+    if public_only:
+        argv += ["--concurrent-fragments", "1"]
     if chunk_size:
         argv += ["--http-chunk-size", str(chunk_size)]
     if format_sort:
@@ -266,15 +279,41 @@ def clean_cache(cache_dir: Path) -> list[tuple[Path, int]]:
     return removed
 
 
-def download(argv: list[str], on_progress: Callable[[int, int | None], None]) -> str:
-    """Run the argv from ``download_argv``; report (bytes done, bytes total) as it goes; return the file."""
+@dataclass(frozen=True)
+class Download:
+    """A whole download yt-dlp finished: its file, and how long yt-dlp says the video lasts (None: unsaid)."""
+
+    path: str
+    duration: float | None
+
+
+# How much shorter than the video a whole download may be (containers and hosts round differently); a lost
+# fragment or a cut-off response costs more than this.
+SHORT_SLACK = 2.0
+SHORT_SLACK_SHARE = 0.005
+
+
+def short_download_problem(url: str, expected: float | None, actual: float) -> str | None:
+    """Why a whole download of ``url`` that lasts ``actual`` seconds is not the whole video, or None."""
+    if not expected or actual >= expected - SHORT_SLACK - SHORT_SLACK_SHARE * expected:
+        return None
+    return (f"the download of {url} lasts {actual:.1f}s but the video {expected:.1f}s: part of it is missing "
+            "(not kept)")  # fmt: skip
+
+
+def download(argv: list[str], on_progress: Callable[[int, int | None], None], public_only: bool = False) -> Download:
+    """Run the argv from ``download_argv``; report (bytes done, bytes total) as it goes; return the file.
+    ``public_only``: as for ``resolve``."""
     import yt_dlp
 
     options = _hardened_options(argv)
     options.update(simulate=False)
 
+    started = [False]
+
     def hook(status: dict[str, Any]) -> None:
         if status.get("status") == "downloading":  # ignore statuses we do not know, as yt-dlp advises
+            started[0] = started[0] or bool(status.get("downloaded_bytes"))
             on_progress(
                 int(status.get("downloaded_bytes") or 0),
                 status.get("total_bytes") or status.get("total_bytes_estimate"),
@@ -284,14 +323,15 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None]) ->
     url = argv[argv.index("--") + 1]
     try:
         ydl, key = _youtube_dl(options, url)
-        with ydl:
+        with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=True, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
-        raise fetch_error(str(error)) from None
+        raise fetch_error(str(error), url=url, partway=started[0]) from None
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise FetchError(f"yt-dlp downloaded nothing from {url}")
-    return str(downloads[0]["filepath"])
+    duration = (info or {}).get("duration")
+    return Download(str(downloads[0]["filepath"]), float(duration) if duration else None)
 
 
 _SIGN_IN_HINT = ("the host wants you signed in: pass your browser's cookies with --cookies-from-browser firefox"
@@ -315,13 +355,43 @@ def hint_for(message: str) -> str | None:
     return None
 
 
-def fetch_error(message: str, retryable: bool | None = None) -> FetchError:
-    """yt-dlp's (or the host's) reason on one line, with a hint where one helps."""
+# getaddrinfo's answers for a name that does not exist (glibc, musl, macOS, Windows): asking again gets the
+# same answer. "Temporary failure in name resolution" is not among them: that one may pass.
+_UNKNOWN_HOST = ("name or service not known", "nodename nor servname", "no address associated",
+                 "name does not resolve", "getaddrinfo failed", "no such host is known")  # fmt: skip
+_ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([^)\]]+)")
+_UNKNOWN_HOST_HINT = "check the URL; `sources:` in the config can point this video at a local copy"
+
+
+def unknown_host(message: str) -> bool:
+    """Whether yt-dlp's (or the network's) failure says the host's name does not exist."""
+    lowered = message.lower()
+    return any(words in lowered for words in _UNKNOWN_HOST)
+
+
+def fetch_error(message: str, retryable: bool | None = None, url: str | None = None,
+                partway: bool = False) -> FetchError:  # fmt: skip
+    """yt-dlp's (or the host's) reason on one line, with a hint where one helps; ``url``: what was fetched,
+    named whole where the reason would not say it (a host that does not exist); ``partway``: the failure
+    came after the download got under way."""
     short = _short(message)
+    refused = netguard.refusal(message)
+    if refused is not None:  # a note's URL led to a private address: final
+        return Unreachable(f"{url or 'a redirect or media URL'}: {refused} (a note's URL may only lead to public"
+                           " hosts; a `sources:` entry in the config may point a video there)")  # fmt: skip
+    if unknown_host(message):  # final: every try would get the same answer
+        found = _ERRNO_RE.search(message)
+        reason = found.group(1).strip() if found else "the name does not resolve"
+        where = url or short
+        return UnknownHost(f"{where}: the host cannot be found ({reason}; {_UNKNOWN_HOST_HINT})")
     hint = hint_for(short)
     retry = _is_network(message) if retryable is None else retryable
     if hint is _SIGN_IN_HINT:
         retry = False  # asking again without cookies gets the same answer
+    if partway:
+        # The host served the start, then refused (a signed URL that expired, most often): a fresh lookup
+        # gets fresh URLs, and yt-dlp resumes from its .part file (and a fragment list from the fragment).
+        retry, hint = True, "the host stopped serving it partway; its URL may have expired"
     return FetchError(f"{short} ({hint})" if hint and hint not in short else short, retryable=retry)
 
 

@@ -40,7 +40,7 @@ class ClipJob:
     start: float
     end: float
     output: str  # file name inside the output folder
-    note: Path
+    note: Path | str  # the note file; for `clipper cut URL`, the URL as given (a Path would fold its //)
     line: int
     video_title: str = ""
     channel: str | None = None
@@ -225,7 +225,7 @@ def job_for_source(source: str, start: float, end: float, config: Config, *, is_
     output = clip_name(config.naming, video_id=video_id, start=start, end=end, title=video_id, index=1,
                        extension=config.container if config.container != "auto" else "mp4")  # fmt: skip
     return ClipJob(video_id=video_id, url=url, source=media, title=video_id, start=start, end=end, output=output,
-                   note=Path(source), line=0)  # fmt: skip
+                   note=Path(source) if is_file else source, line=0)  # fmt: skip
 
 
 def length_warning(job: ClipJob, config: Config) -> str | None:

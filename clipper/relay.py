@@ -240,6 +240,8 @@ class Relay:
                 status = status_of(error)
                 if status == 416:
                     raise RelayError("past the end of the file", 416) from None
+                if getattr(error, "final", False):  # the opener knows asking again cannot help
+                    raise RelayError(_describe(error)) from None
                 # A fresh URL may be refused too when the lookup raced another reader's: a few lookups, no more.
                 if status in (403, 410) and stream.refresh is not None and refreshes < MAX_REFRESHES:
                     refreshes += 1

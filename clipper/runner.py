@@ -14,13 +14,13 @@ import secrets
 import shlex
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, loudness, mpegts, probe, relay, snap, snapping, splice
+from clipper import cut, fetch, loudness, mpegts, netguard, probe, relay, snap, snapping, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -57,6 +57,7 @@ from clipper.steps import (
     packet_window,
     plan_videos,
     poster_path,
+    public_only,
     resolve_command,
     section_path,
     section_step,
@@ -162,8 +163,10 @@ class Runner:
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}
         self._said_fragmented: set[str] = set()
+        self._public_urls: set[str] = set()  # media URLs of notes' videos (see _open)
         self._relay: relay.Relay | None = None
         self._session: fetch.Session | None = None
+        self._public_session: fetch.Session | None = None  # notes' media requests (see _open)
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -282,16 +285,21 @@ class Runner:
         return [results[job] for job in jobs]
 
     # -- fetching -------------------------------------------------------------------------------------
-    def _retrying(self, label: str, action: Callable[[], T]) -> T:
-        """Run a network action, trying again with backoff when the network may be to blame."""
+    def _retrying(self, label: str, action: Callable[[], T], *, again: str = "retrying",
+                  progressed: Callable[[], bool] = lambda: False) -> T:  # fmt: skip
+        """Run a network action, trying again with backoff when the network may be to blame. A try that
+        ``progressed`` (got further than any before it) does not count against the retries: a download
+        whose URLs expire now and then resumes until it is whole."""
         attempt, said = 0, ""
         while True:
             attempt += 1
             try:
                 return action()
             except Unreachable:
-                raise  # its retries are spent already
+                raise  # its retries are spent already, or none would help
             except JobError as error:
+                if error.retryable and progressed():
+                    attempt = 1
                 # One more try even for errors the network did not cause: a fresh lookup may get a fresh URL.
                 limit = self.config.retries if error.retryable else min(1, self.config.retries)
                 if self.children.stopping.is_set() or attempt > limit:
@@ -300,7 +308,7 @@ class Runner:
                 # The reason in full, with its hint, is the summary's: here a short form, once.
                 reason = error.message.split(" (")[0][:200]
                 shown, said = ("failed again" if reason == said else reason), reason
-                self.reporter.message(f"{label}: {shown}; retrying in {delay:g}s ({attempt}/{self.config.retries})")
+                self.reporter.message(f"{label}: {shown}; {again} in {delay:g}s ({attempt}/{self.config.retries})")
                 time.sleep(delay)
 
     def _resolve(self, plan: VideoPlan, expired: str | None = None) -> list[fetch.MediaStream]:
@@ -324,11 +332,15 @@ class Runner:
                 argv = resolve_command(plan, self.config, self.runtime)
                 self.reporter.debug("$ " + shlex.join(redact(argv)))
                 try:
-                    known = self._retrying(f"{plan.video_id} lookup", lambda: fetch.resolve(argv))
+                    known = self._retrying(f"{plan.video_id} lookup",
+                                           lambda: fetch.resolve(argv, public_only(plan)))  # fmt: skip
                 except FetchError as error:  # no other section of this video will do better
-                    self._unreachable[plan.source] = Unreachable(error.message)
+                    self._unreachable[plan.source] = Unreachable(_noted(plan, error).message)
                     raise self._unreachable[plan.source] from None
                 self._streams[plan.source] = known
+                if public_only(plan):  # a note's media URLs: the relay, too, connects to public hosts only
+                    with self._lock:
+                        self._public_urls.update(stream.url for stream in known)
         return known
 
     def _media_relay(self) -> relay.Relay:
@@ -337,17 +349,40 @@ class Runner:
             if self._relay is None:
                 self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
                 params = self._session.params
-                self._relay = relay.Relay(self._session.open, retries=self.config.retries,
+                self._relay = relay.Relay(self._open, retries=self.config.retries,
                                           retry_delay=self.config.retry_delay,
                                           rate_limit=params.get("ratelimit"), log=self.reporter.message)  # fmt: skip
             return self._relay
 
+    def _open(self, url: str, headers: Mapping[str, str]) -> relay.Response:
+        """The relay's request for ``url``: a note's media URL (and where it redirects) only on public hosts,
+        through a session of its own, whose pooled connections were all checked when they were made (the
+        user's session may hold one to a private host of theirs, which a redirect would reuse unchecked)."""
+        with self._lock:
+            guarded = url in self._public_urls
+            if guarded and self._public_session is None and self._session is not None:
+                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+            session = self._public_session if guarded else self._session
+        if session is None:
+            raise OSError("the run is stopping")
+        if not guarded:
+            return session.open(url, headers)
+        try:
+            with netguard.only_public([session.params.get("proxy")]):
+                return session.open(url, headers)
+        except Exception as error:  # yt-dlp wraps the refusal in its own error: the relay must not retry it
+            refused = netguard.refusal(str(error))
+            if refused is None:
+                raise
+            raise netguard.NotPublic(refused) from None
+
     def _close_relay(self) -> None:
         if self._relay is not None:
             self._relay.close()
-        if self._session is not None:
-            self._session.close()
-        self._relay = self._session = None
+        for session in (self._session, self._public_session):
+            if session is not None:
+                session.close()
+        self._relay = self._session = self._public_session = None
 
     def _wait_until_available(self, plan: VideoPlan, streams: Sequence[fetch.MediaStream]) -> None:
         """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
@@ -362,7 +397,10 @@ class Runner:
         with self._lock:
             lock = self._downloading.setdefault(plan.source, threading.Lock())
         with lock:  # sections that fall back to a whole download share one
-            return self._download_whole(plan)
+            try:
+                return self._download_whole(plan)
+            except FetchError as error:
+                raise _noted(plan, error) from None
 
     def _check_public(self, plan: VideoPlan) -> None:
         """A note's own URL must lead to a public host, its name looked up now (the user's ``sources:`` may
@@ -387,22 +425,46 @@ class Runner:
         label = f"download {plan.video_id}"
         self.reporter.task_started(label, label, None, unit="B")
 
+        reached = [0, 0]  # bytes: the most any try got to, and that when the last failed try began
+
         def progress(done: int, total: int | None) -> None:
             if self.children.stopping.is_set():
                 raise KeyboardInterrupt  # yt-dlp stops and leaves only its .part file
+            reached[0] = max(reached[0], done)
             self.reporter.task_progress(label, done, total)
+
+        def progressed() -> bool:
+            further, reached[1] = reached[0] > reached[1], reached[0]
+            return further
 
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
-            return fetch.download(argv, progress)
+            downloaded = fetch.download(argv, progress, public_only(plan))  # each try looks it up again: fresh URLs
+            self._check_whole(plan, downloaded)
+            return downloaded.path
 
         try:
-            path = self._retrying(label, attempt)
+            path = self._retrying(label, attempt, again="looking the video up again",
+                                  progressed=progressed)  # fmt: skip
         finally:
             self.reporter.task_finished(label)
         if not path.endswith(".mp4"):
             path = self._remux_to_mp4(Path(path))
         return _Media(path, None, "full")
+
+    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download) -> None:
+        """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
+        where every later run would take it for the whole video."""
+        problem: str | None
+        try:
+            actual = probe.probe(downloaded.path).duration
+        except ClipperError as error:
+            problem = f"the download of {plan.source} cannot be read ({error.message}; not kept)"
+        else:
+            problem = fetch.short_download_problem(plan.source, downloaded.duration, actual)
+        if problem is not None:
+            self._remove([Path(downloaded.path)])
+            raise FetchError(problem, retryable=True)
 
     def _remux_to_mp4(self, path: Path) -> str:
         """Keep whole downloads as MP4 (a stream copy): its index makes the smart cut's seeks land exactly,
@@ -439,7 +501,10 @@ class Runner:
             self._fetch_through_relay(plan, section, streams, path)
             return _Media(str(path), 0.0, "sections")
 
-        return self._retrying(f"{plan.video_id} section", attempt)
+        try:
+            return self._retrying(f"{plan.video_id} section", attempt)
+        except FetchError as error:
+            raise _noted(plan, error) from None
 
     def _fetch_through_relay(self, plan: VideoPlan, section: Section, streams: Sequence[fetch.MediaStream],
                              path: Path) -> None:  # fmt: skip
@@ -713,6 +778,15 @@ class Runner:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def _noted(plan: VideoPlan, error: FetchError) -> FetchError:
+    """A refused connection for a note's URL, said with the note's file and line (once)."""
+    job = plan.jobs[0]
+    where = f"{job.note}:{job.line}: "
+    if not public_only(plan) or netguard.REFUSED not in error.message or error.message.startswith(where):
+        return error
+    return Unreachable(where + error.message)
 
 
 def _setting(key: str, value: Any) -> str:

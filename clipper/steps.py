@@ -243,7 +243,12 @@ def resolve_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | 
 def download_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
     """yt-dlp's whole download into the cache, in requests of at most ``http_chunk_size`` bytes."""
     return fetch.download_argv(plan.source, plan.format, plan.format_sort, full_target(plan, config), runtime,
-                               config.yt_dlp_args, config.http_chunk_size)  # fmt: skip
+                               config.yt_dlp_args, config.http_chunk_size, public_only(plan))  # fmt: skip
+
+
+def public_only(plan: VideoPlan) -> bool:
+    """Whether the video's URL is a note's (untrusted: it may lead to public hosts only)."""
+    return any(job.public_only for job in plan.jobs)
 
 
 def section_step(streams: Sequence[MediaStream], section: Section, output: Path) -> Step:

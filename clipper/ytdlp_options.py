@@ -31,7 +31,7 @@ PASSED_ON = frozenset(
         "headers", "user_agent", "referer", "legacy_server_connect", "no_check_certificate", "prefer_insecure",
         "sleep_interval_requests", "sleep_interval", "max_sleep_interval", "ratelimit", "throttledratelimit",
         "retries", "fragment_retries", "file_access_retries", "retry_sleep", "extractor_retries",
-        "skip_unavailable_fragments", "concurrent_fragment_downloads", "buffersize", "noresizebuffer",
+        "concurrent_fragment_downloads", "buffersize", "noresizebuffer",
         # extractors (YouTube's player clients, PO tokens, JavaScript runtimes)
         "extractor_args", "js_runtimes", "remote_components", "dynamic_mpd", "hls_split_discontinuity",
         "cachedir",
@@ -55,6 +55,7 @@ _REASONS: tuple[tuple[frozenset[str], str], ...] = (
                 "force_keyframes_at_cuts"}),
      "clipper cuts, muxes and tags the clips itself"),
     (frozenset({"download_ranges"}), "clipper fetches each clip's section itself"),
+    (frozenset({"skip_unavailable_fragments"}), "clipper never keeps a download with fragments missing"),
     (frozenset({"external_downloader", "external_downloader_args", "hls_prefer_native", "hls_use_mpegts",
                 "enable_file_urls", "test"}),
      "clipper fetches through yt-dlp's own networking"),

@@ -4,7 +4,7 @@ Everything listens on 127.0.0.1 only (a free port each time) and uses the standa
 
 * :func:`serve_host` - a file host with Range support and switchable host behaviours: throttling of large
   responses, ignoring Range, a required cookie or header (403 otherwise), dropped connections, expiring
-  tokenised URLs and YouTube-style DASH manifests (``/dash/<name>.mpd``).
+  tokenised URLs (DASH manifests' and HLS playlists') and YouTube-style DASH manifests (``/dash/<name>.mpd``).
 * :func:`make_dash_media` - split an H.264/AAC mp4 into video-only and audio-only fragmented MP4s with a sidx
   box, the way YouTube's DASH formats are stored, and find their init and index byte ranges.
 * :func:`forward_proxy` - a plain HTTP forward proxy that marks what it forwards with a header.
@@ -16,6 +16,9 @@ URL layout of a host::
     /dash/<name>.mpd                     DASH manifest for dash[name] (GET and HEAD)
     /dash/<name>/video.mp4, audio.mp4    the DASH media files of dash[name] (wherever they are on disk)
     /t/<token>/<any of the above media>  the same media through an expiring token (see Host.issue_token)
+    /<name>.m3u8                         an HLS playlist under root; with ``expire_after_bytes`` its segments'
+                                         URLs go through one fresh token per fetch of the playlist
+    any path in Host.redirects           a 302 to the URL given there
 
 Notes for tests driving yt-dlp:
 
@@ -492,6 +495,10 @@ class Host:
         self.root = root
         self.dash: dict[str, DashMedia] = dict(dash or {})
         """Manifests served at /dash/<name>.mpd; add entries while running if needed."""
+        self.redirects: dict[str, str] = {}
+        """Paths answered with a 302 to the URL given (``{"/v.mp4": "http://..."}``); set while running."""
+        self.redirect_ranges_only = False
+        """Redirect only requests with a Range header (media reads), not a first look at the file."""
         self.throttle_over = throttle_over
         self.throttle_rate = throttle_rate
         self.no_range = no_range
@@ -723,6 +730,9 @@ class _HostHandler(_QuietHandler):
                 return
 
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if path in host.redirects and (self.headers.get("Range") or not host.redirect_ranges_only):
+            self._small(302, b"", head, {"Location": host.redirects[path]})
+            return
         token = None
         if path.startswith("/t/"):
             token, _, path = path[3:].partition("/")
@@ -732,6 +742,11 @@ class _HostHandler(_QuietHandler):
                 self._small(403, refusal, head)
                 return
 
+        if token is None and path.endswith(".m3u8") and host.expire_after_bytes is not None:
+            playlist = self._resolve(path)
+            if playlist is not None:
+                self._playlist(playlist, path, head)
+                return
         mpd = re.fullmatch(r"/dash/([^/]+)\.mpd", path)
         if mpd and token is None and mpd.group(1) in host.dash:
             self._manifest(host.dash[mpd.group(1)], mpd.group(1), head)
@@ -764,6 +779,18 @@ class _HostHandler(_QuietHandler):
             audio_url = host.url(f"dash/{name}/audio.mp4")
         body = render_mpd(media, video_url, audio_url).encode()
         self._start(200, {"Content-Type": content_type(".mpd"), "Content-Length": str(len(body))})
+        if not head:
+            self._send_body(io.BytesIO(body), len(body), None)
+
+    def _playlist(self, playlist: Path, path: str, head: bool) -> None:
+        """An HLS playlist whose segment URLs go through a fresh token (one for all of this fetch's segments)."""
+        host = self.host
+        token = host.issue_token()
+        folder = path.rsplit("/", 1)[0]
+        lines = [line if not line.strip() or line.startswith("#") else host.token_url(f"{folder}/{line.strip()}", token)
+                 for line in playlist.read_text().splitlines()]  # fmt: skip
+        body = ("\n".join(lines) + "\n").encode()
+        self._start(200, {"Content-Type": content_type(".m3u8"), "Content-Length": str(len(body))})
         if not head:
             self._send_body(io.BytesIO(body), len(body), None)
 
@@ -816,7 +843,8 @@ def serve_host(
     * ``require_header`` (``(name, value)``): 403 for any request without that header value.
     * ``drop_every``: a response is cut (connection closed) after this many body bytes.
     * ``expire_after_bytes``: the DASH manifest's BaseURLs go through fresh ``/t/<token>/`` paths (one token per
-      representation); once a token has served more than this many bytes, requests with it get 403 "URL expired".
+      representation), and so do an HLS playlist's segments (one token per fetch of the playlist); once a token
+      has served more than this many bytes, requests with it get 403 "URL expired".
       Unknown tokens always get 403.
     * ``dash``: ``{name: make_dash_media(...)}``; the manifest is at ``/dash/<name>.mpd``.
     """

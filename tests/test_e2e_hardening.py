@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
+from hosts import serve_host
 from verify import check_clip, decode_errors, duration_of, frame_md5s, processes_mentioning, run_clipper, stream_kinds
 
 from clipper.config import load_config
@@ -568,3 +569,89 @@ def test_temporary_names_differ_from_run_to_run(tmp_path: Path, short_video: Pat
 
     first, second = temporary_names(), temporary_names()
     assert first and second and not first & second  # nothing can be planted at a name known beforehand
+
+
+@pytest.mark.parametrize("fetch", ["sections", "full"])
+def test_a_host_that_does_not_exist_is_one_line_with_the_whole_url_and_no_retries(tmp_path: Path, fetch: str) -> None:
+    url = "http://no-such-host.invalid/talks/v.mp4"  # .invalid never resolves (RFC 2606): no network is asked
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": url}, fetch=fetch, retries=3, cache_dir=str(tmp_path / "cache"))
+    result = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "retrying" not in result.stderr and "again" not in result.stderr, result.stderr
+    failures = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
+    assert len(failures) == 1, result.stderr
+    assert f"{url}: the host cannot be found (" in failures[0], result.stderr
+
+
+def test_cut_names_a_url_whole_when_its_host_does_not_exist(tmp_path: Path) -> None:
+    url = "https://no-such-host.invalid/v.mp4"
+    result = run_clipper("cut", url, "0:01-0:03", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "retrying" not in result.stderr, result.stderr
+    assert f"of {url}:" in result.stderr and f"{url}: the host cannot be found" in result.stderr, result.stderr
+    assert "https:/no-such-host" not in result.stderr.replace("https://", ""), result.stderr
+
+
+@pytest.mark.parametrize("redirected", ["every request", "media reads"])
+def test_a_notes_public_host_that_redirects_to_a_private_address_is_refused_naming_the_note(
+    tmp_path: Path, long_video: Path, monkeypatch: pytest.MonkeyPatch, redirected: str
+) -> None:
+    from click.testing import CliRunner
+
+    from clipper import addresses
+    from clipper.cli import cli
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    with serve_host(long_video.parent) as page, serve_host(long_video.parent) as private:
+        # The page's host stands in for a public one (no DNS here: it is on 127.0.0.1 too, and taken for public in
+        # this process only); where it sends clipper is what is checked.
+        monkeypatch.setattr(addresses, "PRETEND_PUBLIC", {("127.0.0.1", page.port)})
+        page.redirects["/long.mp4"] = private.url("long.mp4")
+        page.redirect_ranges_only = redirected == "media reads"  # yt-dlp's look at the file gets it, ffmpeg's reads not
+        url = page.url("long.mp4")
+        text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0]
+        text = text.replace("url: https://www.youtube.com/watch?v=u3HBJVjpXuw", f"url: {url}")
+        (notes / "x.md").write_text(text.replace('"https://www.youtube.com/watch?v=u3HBJVjpXuw"', f'"{url}"'))
+        config = tmp_path / "clipper.yaml"
+        config.write_text("output_dir: out\nretry_delay: 0.1\nfetch: sections\n")
+
+        result = CliRunner().invoke(cli, ["batch", str(notes), "--config", str(config)])
+        redirects = [seen for seen in page.gets() if seen.status == 302]
+
+        assert redirects, "the page never redirected: the test did not test anything"
+        assert private.gets() == []  # nothing was asked of the private address
+        assert result.exit_code == 1, result.output
+        failures = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
+        assert len(failures) == 1, result.stderr
+        assert f"{notes / 'x.md'}:35: " in failures[0], failures
+        assert "refused to connect to 127.0.0.1: not a public address" in failures[0], failures
+        assert "retrying" not in result.stderr, result.stderr
+
+        # The same redirect to a host taken for public is followed: the refusal was the address's.
+        monkeypatch.setattr(addresses, "PRETEND_PUBLIC", {("127.0.0.1", page.port), ("127.0.0.1", private.port)})
+        result = CliRunner().invoke(cli, ["batch", str(notes), "--config", str(config)])
+        assert result.exit_code == 0, result.stderr
+        assert private.gets()
+
+
+def test_the_users_own_requests_follow_a_redirect_anywhere_and_a_notes_do_not(
+    long_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clipper import addresses, fetch, netguard
+
+    with serve_host(long_video.parent) as page, serve_host(long_video.parent) as private:
+        monkeypatch.setattr(addresses, "PRETEND_PUBLIC", {("127.0.0.1", page.port)})
+        page.redirects["/long.mp4"] = private.url("long.mp4")
+        session = fetch.Session(fetch.session_argv())
+        try:
+            with netguard.only_public(), pytest.raises(Exception, match=r"refused to connect to 127\.0\.0\.1"):
+                session.open(page.url("long.mp4"), {"Range": "bytes=0-99"})
+            assert private.gets() == [] and page.gets()
+            response = session.open(page.url("long.mp4"), {"Range": "bytes=0-99"})  # as for a `sources:` entry
+            assert response.status == 206 and len(response.read(200)) == 100
+            response.close()
+            assert len(private.gets()) == 1
+        finally:
+            session.close()

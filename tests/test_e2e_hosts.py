@@ -5,6 +5,7 @@ in fragmented MP4 with a sidx). The real CLI, yt-dlp and ffmpeg; clips decoded a
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_NOTE, FPS
 from hosts import DashMedia, Host, forward_proxy, make_dash_media, serve_host, write_cookies_txt
-from verify import beep_onsets, check_clip, run_clipper, stream_kinds
+from verify import beep_onsets, check_clip, duration_of, run_clipper, stream_kinds
 
 pytestmark = pytest.mark.slow
 
@@ -257,3 +258,46 @@ def test_hls_fragments_come_through_yt_dlps_fragment_downloader_with_the_users_c
     assert result.stderr.count("fragment downloader instead") == 1, result.stderr  # said once for the video
     assert 403 not in statuses and segments
     assert_clips(tmp_path / "out", long_thumbs, [CLIP, SECOND_CLIP])
+
+
+def test_an_hls_whole_download_whose_fragment_urls_expire_is_looked_up_again_and_completes(
+    tmp_path: Path, long_thumbs: list[bytes], hls_folder: Path
+) -> None:
+    notes = two_clip_note(tmp_path)
+    segments_size = sum(path.stat().st_size for path in hls_folder.glob("*.ts"))
+    cache = tmp_path / "cache"
+    # The segment URLs of each playlist die after a third of the video: yt-dlp's default is to skip the
+    # fragments it cannot get and keep a file that ends there.
+    with serve_host(hls_folder, expire_after_bytes=segments_size // 3) as host:
+        config = write_config(tmp_path, host.url("talk.m3u8"), fetch="full", cache_dir=str(cache))
+        result = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path, timeout=180)
+        host.wait_idle()
+        expired = [seen for seen in host.requests if seen.status == 403]
+        segment_bytes = sum(seen.sent for seen in host.requests if seen.path.endswith(".ts") and seen.status < 300)
+    assert expired, "no URL expired: the test did not test anything"
+    assert result.returncode == 0, result.stderr
+    assert "looking the video up again" in result.stderr, result.stderr
+    assert segment_bytes < segments_size * 1.3, (segment_bytes, segments_size)  # resumed, not started over
+    cached = [path for path in cache.iterdir() if path.suffix in (".mp4", ".mkv")]
+    assert len(cached) == 1 and duration_of(cached[0]) > 698, cached
+    assert_clips(tmp_path / "out", long_thumbs, [CLIP, SECOND_CLIP])
+
+
+def test_an_hls_whole_download_that_cannot_get_every_fragment_fails_and_caches_nothing(
+    tmp_path: Path, hls_folder: Path
+) -> None:
+    notes = two_clip_note(tmp_path)
+    cache = tmp_path / "cache"
+    served = tmp_path / "hls"
+    shutil.copytree(hls_folder, served)
+    (served / "seg050.ts").unlink()  # gone for good: no lookup gets the whole video
+    with serve_host(served) as host:
+        config = write_config(tmp_path, host.url("talk.m3u8"), fetch="full", cache_dir=str(cache), retries=1)
+        result = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path, timeout=180)
+        missing = host.gets("seg050.ts")
+    assert missing, "the missing segment was never asked for: the test did not test anything"
+    assert result.returncode == 1, result.stderr
+    summary = result.stderr.splitlines()[-1]
+    assert "HTTP Error 404" in summary and "failed u3HBJVjpXuw (2 clip(s)" in summary, result.stderr
+    assert not [path for path in cache.iterdir() if path.suffix in (".mp4", ".mkv", ".ts")], list(cache.iterdir())
+    assert not list((tmp_path / "out").glob("*.mp4"))

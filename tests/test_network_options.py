@@ -72,6 +72,7 @@ def test_impersonation_is_passed_on() -> None:
         (["--downloader", "aria2c"], "--downloader cannot be used in yt_dlp_args (clipper fetches through yt-dlp's"),
         (["--netrc-cmd", "pass show yt"], "--netrc-cmd cannot be used in yt_dlp_args (clipper runs no command"),
         (["--enable-file-urls"], "--enable-file-urls cannot be used in yt_dlp_args"),
+        (["--skip-unavailable-fragments"], "--skip-unavailable-fragments cannot be used in yt_dlp_args (clipper never"),
         (["-f", "best"], "-f cannot be used in yt_dlp_args (set format: and format_sort: in the config)"),
         (["--http-chunk-size", "1M"], "--http-chunk-size cannot be used in yt_dlp_args (set http_chunk_size:"),
         (["--proxy", "http://p:1", URL], f"{URL!r} is not an option: yt_dlp_args takes options only"),
@@ -148,6 +149,7 @@ def test_yt_dlp_commands_carry_the_users_options_and_the_chunk_size() -> None:
         *fetch.HARDENING,
         "--proxy",
         "http://p:1",
+        "--abort-on-unavailable-fragments",  # a lost fragment fails the download: it is never kept short
         "-f",
         "b",
         "--http-chunk-size",
@@ -223,6 +225,29 @@ def test_fetch_errors_come_with_a_hint_where_one_helps(message: str, hint: str |
         assert fetch.hint_for(message) is None
     else:
         assert hint in error.message
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "kept"),
+    [(700.0, 699.5, True), (700.0, 696.0, True), (700.0, 234.0, False), (700.0, 690.0, False), (None, 44.0, True),
+     (30.0, 27.9, True), (30.0, 27.0, False)],
+)  # fmt: skip
+def test_a_whole_download_shorter_than_the_video_is_not_kept(expected: float | None, actual: float, kept: bool) -> None:
+    problem = fetch.short_download_problem(URL, expected, actual)
+    assert (problem is None) is kept, problem
+    if problem is not None:
+        assert (
+            problem == f"the download of {URL} lasts {actual:.1f}s but the video {expected:.1f}s: part of it is "
+            "missing (not kept)"
+        )
+
+
+def test_a_download_refused_partway_is_looked_up_again_even_for_a_403() -> None:
+    message = "ERROR: [download] Got error: HTTP Error 403: Forbidden. Giving up after 10 retries"
+    error = fetch.fetch_error(message, partway=True)
+    assert error.retryable  # the start came: the URL expired, cookies would not help
+    assert "cookies" not in error.message and "URL may have expired" in error.message
+    assert not fetch.fetch_error(message).retryable  # refused from the start: sign in
 
 
 def test_a_video_that_cannot_be_fetched_is_one_summary_line() -> None:

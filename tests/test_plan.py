@@ -122,7 +122,7 @@ def test_duplicate_clips_across_notes_appear_once(tmp_path: Path, config: Config
     second = note_file(tmp_path, "second.md", "abc", ("Same again", "1:00-1:10", "same.mp4"))
     jobs, errors = plan_jobs([first, second], config)
     assert errors == []
-    assert [(j.output, j.note.name, j.line, j.title) for j in jobs] == [
+    assert [(j.output, Path(j.note).name, j.line, j.title) for j in jobs] == [
         ("same.mp4", "first.md", 7, "Same"),
         ("abc-2m00s.mp4", "first.md", 13, "Only first"),
     ]
@@ -132,7 +132,7 @@ def test_same_name_for_different_clips_is_one_error_naming_both_notes(tmp_path: 
     first = note_file(tmp_path, "first.md", "abc", ("A", "0:01-0:02", "same.mp4"))
     second = note_file(tmp_path, "second.md", "xyz", ("B", "0:05-0:09", "SAME.mp4"), ("C", "0:10-0:11", "c.mp4"))
     jobs, errors = plan_jobs([first, second], config)
-    assert [(j.output, j.note.name) for j in jobs] == [("same.mp4", "first.md"), ("c.mp4", "second.md")]
+    assert [(j.output, Path(j.note).name) for j in jobs] == [("same.mp4", "first.md"), ("c.mp4", "second.md")]
     assert [str(error) for error in errors] == [
         f"{second.path}:7: clip SAME.mp4 would overwrite the clip from {first.path}:7 (abc 1-2s);"
         " give one of them another -o name"
@@ -229,6 +229,56 @@ def test_clip_name() -> None:
         ("/path/to/local.mp4", "url '/path/to/local.mp4' is not an http(s) URL"),
         ("ftp://example.org/v.mp4", "url 'ftp://example.org/v.mp4' is not an http(s) URL"),
         ("http://[x/v.mp4", "url 'http://[x/v.mp4' is not an http(s) URL"),
+        # Forms a reader would take for another host than urllib finds, or addresses that lead to a private one.
+        ("http://127.0.0.1\\x/v.mp4", "url 'http://127.0.0.1\\\\x/v.mp4' has a backslash, space or control character"),
+        (
+            "http://example.org\\@127.0.0.1/v.mp4",
+            "url 'http://example.org\\\\@127.0.0.1/v.mp4' has a backslash, space or control character",
+        ),
+        ("http://exa mple.org/v.mp4", "url 'http://exa mple.org/v.mp4' has a backslash, space or control character"),
+        ("http://example.org@127.0.0.1/v.mp4", "url 'http://example.org@127.0.0.1/v.mp4' carries a user name"),
+        (
+            "http://127.0.0.%31/v.mp4",
+            "url 'http://127.0.0.%31/v.mp4' has a host name readers may take for different hosts",
+        ),
+        (
+            "http://\uff11\uff12\uff17.0.0.1/v.mp4",
+            "url 'http://\uff11\uff12\uff17.0.0.1/v.mp4' has a host name readers may take for different hosts",
+        ),
+        ("http://127.1/v.mp4", "url 'http://127.1/v.mp4' names an address in a form readers take differently"),
+        (
+            "http://2130706433/v.mp4",
+            "url 'http://2130706433/v.mp4' names an address in a form readers take differently",
+        ),
+        (
+            "http://0x7f.0.0.1/v.mp4",
+            "url 'http://0x7f.0.0.1/v.mp4' names an address in a form readers take differently",
+        ),
+        (
+            "http://0177.0.0.1/v.mp4",
+            "url 'http://0177.0.0.1/v.mp4' names an address in a form readers take differently",
+        ),
+        ("http://[::127.0.0.1]/", "::127.0.0.1 is not a public address"),
+        ("http://[::ffff:127.0.0.1]/", "::ffff:127.0.0.1 is not a public address"),
+        ("http://[::ffff:7f00:1]/", "::ffff:7f00:1 is not a public address"),
+        ("http://[64:ff9b::7f00:1]/", "64:ff9b::7f00:1 is not a public address"),
+        ("http://[64:ff9b::10.0.0.1]/", "64:ff9b::10.0.0.1 is not a public address"),
+        ("http://[64:ff9b:1::5db8:d822]/", "64:ff9b:1::5db8:d822 is not a public address"),
+        ("http://[2002:7f00:1::]/", "2002:7f00:1:: is not a public address"),
+        ("http://[2002:a9fe:a9fe::1]/", "2002:a9fe:a9fe::1 is not a public address"),
+        (
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe is not a public address",
+        ),  # Teredo, its client 127.0.0.1
+        (
+            "http://[fe80::1%25eth0]/",
+            "url 'http://[fe80::1%25eth0]/' has a host name readers may take for different hosts",
+        ),
+        ("http://example.org:99999/v.mp4", "url 'http://example.org:99999/v.mp4' is not an http(s) URL"),
+        ("http://[64:ff9b::5db8:d822]/v.mp4", None),  # NAT64 of 93.184.216.34: public
+        ("http://[::ffff:93.184.216.34]/v.mp4", None),
+        ("http://[2606:4700::1111]/v.mp4", None),
+        ("https://cdn-1.example.org./v.mp4", None),
     ],
 )
 def test_a_note_may_only_name_public_http_hosts(url: str, problem: str | None) -> None:
@@ -236,7 +286,11 @@ def test_a_note_may_only_name_public_http_hosts(url: str, problem: str | None) -
     assert (found if problem is None else (found or "").split(" (")[0]) == problem
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:18765/ssrf-admin", "file:///etc/passwd", "/tmp/local.mp4"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:18765/ssrf-admin", "file:///etc/passwd", "/tmp/local.mp4", "http://127.0.0.1\\x/v.mp4",
+     "http://[::127.0.0.1]/", "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/"],
+)  # fmt: skip
 def test_a_note_pointing_at_a_private_or_local_place_is_refused_with_its_line(
     tmp_path: Path, url: str, config: Config
 ) -> None:

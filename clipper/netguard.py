@@ -1,0 +1,87 @@
+"""Every address yt-dlp connects to for a note's URL must be public: its redirects and media URLs too.
+
+The note's own URL is checked before anything is fetched (``addresses.public_host_problem``), but a public
+host may redirect to ``http://127.0.0.1:8080/admin``, and the media URL an extractor finds is the page's to
+choose. So while a thread works for a note's URL (``only_public``), each name yt-dlp's networking looks up
+(``socket.getaddrinfo``: urllib, requests/urllib3 and http.client all connect through it, IP literals
+included) must lead to public addresses only, or the connection is refused before it is made. The user's own
+``sources:`` and proxy are trusted and never checked.
+
+Threads yt-dlp starts itself (concurrent fragment downloads) do not carry the mark: a note's whole download
+runs its fragments one at a time (``fetch.download_argv``'s ``public_only``). Not checked: the hosts a proxy
+reaches (it looks them up, not clipper) and requests made with ``--impersonate`` (curl looks names up in C).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from clipper import addresses
+
+REFUSED = "refused to connect to"  # the words that tell a refusal from any other failure, in yt-dlp's message
+
+_marks = threading.local()
+_install_lock = threading.Lock()
+_original_getaddrinfo = socket.getaddrinfo
+
+
+class NotPublic(OSError):
+    """A connection for a note's URL would have gone to a non-public address."""
+
+    final = True  # asking again gets the same answer
+
+
+def _guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+    found = _original_getaddrinfo(host, port, *args, **kwargs)
+    allowed: frozenset[str] | None = getattr(_marks, "allowed", None)
+    if allowed is None:  # this thread works for the user's own config, or is not clipper's
+        return found
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    number = int(port) if isinstance(port, int) or (isinstance(port, str) and port.isdigit()) else None
+    if name in allowed or (name, number) in addresses.PRETEND_PUBLIC:
+        return found
+    for *_, sockaddr in found:
+        problem = addresses.address_problem(str(sockaddr[0]))
+        if problem is not None:
+            shown = name if name == str(sockaddr[0]) else f"{name} ({sockaddr[0]})"
+            raise NotPublic(f"{REFUSED} {shown}: not a public address")
+    return found
+
+
+def install() -> None:
+    """Put the check in place (once per process; it checks nothing in threads ``only_public`` did not mark)."""
+    with _install_lock:
+        if socket.getaddrinfo is not _guarded_getaddrinfo:
+            socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@contextlib.contextmanager
+def only_public(proxies: Iterable[str | None] = ()) -> Iterator[None]:
+    """While inside, this thread connects to public addresses only; ``proxies``: the user's proxy URLs (their
+    hosts are trusted, as are the environment's proxies yt-dlp would use: with a proxy, the proxy looks the
+    hosts up, and its own host is the user's choice)."""
+    install()
+    allowed = frozenset(host for proxy in (*proxies, *urllib.request.getproxies().values()) if proxy
+                        for host in [urlsplit(proxy).hostname] if host)  # fmt: skip
+    previous = getattr(_marks, "allowed", None)
+    _marks.allowed = allowed if previous is None else previous | allowed
+    try:
+        yield
+    finally:
+        _marks.allowed = previous
+
+
+_REFUSAL_RE = re.compile(rf"{REFUSED} (.+?): not a public address")
+
+
+def refusal(message: str) -> str | None:
+    """The refusal in a failure's message (yt-dlp wraps it in its own words), or None."""
+    found = _REFUSAL_RE.search(message)
+    return found.group(0) if found else None
