@@ -305,6 +305,7 @@ def matching_encoder(info: MediaInfo) -> list[str]:
     if info.video_codec == "hevc":
         # x265 levels are the ffprobe level / 30 (90 -> 3, 123 -> 4.1); its own log stays quiet.
         params = "log-level=error" + (f":level-idc={info.level / 30:g}" if info.level else "")
+        params += "".join(f":{param}" for param in info.hdr10)  # the source's HDR10 metadata, from frame 0
         return ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "16", "-bf", "0", "-x265-params", params,
                 "-profile:v", _HEVC_PROFILES.get(info.profile or "", ("main",))[0],
                 "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, loudness, mpegts, probe, relay, snap, snapping, splice
+from clipper import cut, fetch, hdr, loudness, mpegts, probe, relay, snap, snapping, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -487,7 +487,7 @@ class Runner:
         with self._lock:
             known = self._infos.get(path)
         if known is None:
-            known = probe.probe(path)
+            known = hdr.with_metadata(probe.probe(path), path)
             with self._lock:
                 self._infos[path] = known
         return known
@@ -505,6 +505,7 @@ class Runner:
                 # A section's timeline is known before it is probed: its streams and the clip's packets are
                 # read in one ffprobe run.
                 info, found = probe.probe_with_packets(media.path, *packet_window(job, media.origin))
+                info = hdr.with_metadata(info, media.path)
                 with self._lock:
                     self._infos[media.path] = info
                 packets = found
@@ -785,7 +786,7 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
         if plan.strategy != "local" or not Path(plan.source).is_file():
             continue
         try:
-            info = probe.probe(plan.source)
+            info = hdr.with_metadata(probe.probe(plan.source), plan.source)
         except ClipperError as error:
             problems.append(error)
             continue
