@@ -367,3 +367,23 @@ def test_a_damaged_piece_is_rewritten_or_refused_in_one_line(open_piece: bytes, 
         assert isinstance(out, bytes) and len(out) % 188 == 0
     with contextlib.suppress(ValueError, IndexError):  # what check_piece turns into a one-line error
         mpegts.summary(bytes(data))
+
+
+def test_intra_refresh_points_are_told_from_whole_keyframes(tmp_path: Path) -> None:
+    """x264's intra refresh marks P pictures as keyframes; its IDR and an open GOP's I picture are whole."""
+    from clipper import refresh
+
+    source = tmp_path / "refresh.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-x264-params", "intra-refresh=1",
+                    str(source)], check=True)  # fmt: skip
+    open_gop = _encode(tmp_path / "open.mp4", ["open-gop=1"])
+
+    def landed(path: Path, at: float) -> tuple[float, bool] | None:
+        return refresh.landed(subprocess.run(refresh.landing_argv(str(path), at), capture_output=True).stdout)
+
+    assert landed(source, 0.5) == (0.0, False)  # the IDR
+    point = landed(source, 1.5)
+    assert point is not None and point[1] and 0.9 < point[0] < 1.5
+    assert landed(open_gop, 2.5) == (2.0, False)
+    assert refresh.landed(b"") is None
