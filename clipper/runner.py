@@ -520,6 +520,11 @@ class Runner:
             refreshing = intra_refresh(job, media.path, origin, info, config.mode)
             cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions,
                                   refresh=refreshing)  # fmt: skip
+            if cut_plan.mode == "reencode" and config.mode == "smart":  # re-encoded whole (a new shape, ...)
+                refreshing = intra_refresh(job, media.path, origin, info, "reencode")
+                if refreshing != refresh.WHOLE:
+                    cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions,
+                                          refresh=refreshing)  # fmt: skip
             mode = cut_plan.mode
             for note in cut_plan.notes:
                 self.reporter.message(f"{job.output}: {note}")
