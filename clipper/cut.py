@@ -217,7 +217,8 @@ def seek_lead(mode: str, start: float) -> float:
 def cut_argv(source: str, origin: float, start: float, duration: float, mode: str, output: str, *,
              metadata: Sequence[tuple[str, str]] = (), subtitles: str | None = None,
              burn: str | None = None, container: str | None = None, info: MediaInfo | None = None,
-             video_filter: str | None = None, audio_filter: str | None = None) -> list[str]:  # fmt: skip
+             video_filter: str | None = None, audio_filter: str | None = None,
+             lead: float | None = None) -> list[str]:  # fmt: skip
     """The ffmpeg command that writes the clip [start, start+duration) of a local file in one pass.
 
     ``reencode``: seeking then decoding makes the first frame the one at ``start``, and ``-t`` ends at the
@@ -227,13 +228,14 @@ def cut_argv(source: str, origin: float, start: float, duration: float, mode: st
     the display matrix goes with them (into MP4).
     ``video_filter`` (re-encoding only: a new shape) comes before burnt captions (``burn``), so they are drawn on
     the clip's own frame; their file's times count from ``start - seek_lead(mode, start)``, where the filters'
-    timeline starts. ``audio_filter`` re-encodes the audio (copied video too).
+    timeline starts. ``audio_filter`` re-encodes the audio (copied video too). ``lead``: how long before ``start``
+    the decode starts, when not ``seek_lead`` (an intra refresh source: see ``clipper.refresh``).
     """
     container = container or container_for(output)
     sub_in, sub_out = _subtitle_input(subtitles, 1, container)
     # reencode: seek a little early, then drop the decoded frames before the start (output -ss): exact
     # even when the start frame is shown before the keyframe the seek lands on.
-    lead = seek_lead(mode, start)
+    lead = seek_lead(mode, start) if lead is None else lead
     argv = [*FFMPEG, "-seek_timestamp", "1", "-ss", seconds_arg(origin + start - lead), "-i", file_arg(source),
             *sub_in, "-map", "0:v:0?", "-map", "0:a:0?", *sub_out]  # fmt: skip
     if lead:
@@ -305,6 +307,7 @@ def matching_encoder(info: MediaInfo) -> list[str]:
     if info.video_codec == "hevc":
         # x265 levels are the ffprobe level / 30 (90 -> 3, 123 -> 4.1); its own log stays quiet.
         params = "log-level=error" + (f":level-idc={info.level / 30:g}" if info.level else "")
+        params += "".join(f":{param}" for param in info.hdr10)  # the source's HDR10 metadata, from frame 0
         return ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "16", "-bf", "0", "-x265-params", params,
                 "-profile:v", _HEVC_PROFILES.get(info.profile or "", ("main",))[0],
                 "-pix_fmt", info.pix_fmt or "yuv420p", *color]  # fmt: skip

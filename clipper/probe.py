@@ -42,6 +42,7 @@ class MediaInfo:
     rotation: int = 0  # degrees the picture is turned for display (its display matrix), as MP4's ``rotate`` tag
     width: int | None = None  # the picture as it is shown: turned by ``rotation``, stretched by its pixels' shape
     height: int | None = None
+    hdr10: tuple[str, ...] = ()  # x265 parameters for its HDR10 metadata (see clipper.hdr), read apart
 
     @property
     def origin(self) -> float:

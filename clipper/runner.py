@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipper import cut, fetch, loudness, mpegts, netguard, probe, relay, snap, snapping, splice
+from clipper import cut, fetch, hdr, loudness, mpegts, netguard, probe, refresh, relay, snap, snapping, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -559,7 +559,7 @@ class Runner:
         with self._lock:
             known = self._infos.get(path)
         if known is None:
-            known = probe.probe(path)
+            known = hdr.with_metadata(probe.probe(path), path)
             with self._lock:
                 self._infos[path] = known
         return known
@@ -577,6 +577,7 @@ class Runner:
                 # A section's timeline is known before it is probed: its streams and the clip's packets are
                 # read in one ffprobe run.
                 info, found = probe.probe_with_packets(media.path, *packet_window(job, media.origin))
+                info = hdr.with_metadata(info, media.path)
                 with self._lock:
                     self._infos[media.path] = info
                 packets = found
@@ -588,7 +589,14 @@ class Runner:
                 job = self._snap(job, media.path, origin, info)
             if packets is None:
                 packets = smart_packets(job, media.path, info, origin, config)
-            cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions)
+            refreshing = intra_refresh(job, media.path, origin, info, config.mode)
+            cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions,
+                                  refresh=refreshing)  # fmt: skip
+            if cut_plan.mode == "reencode" and config.mode == "smart":  # re-encoded whole (a new shape, ...)
+                refreshing = intra_refresh(job, media.path, origin, info, "reencode")
+                if refreshing != refresh.WHOLE:
+                    cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions,
+                                          refresh=refreshing)  # fmt: skip
             mode = cut_plan.mode
             for note in cut_plan.notes:
                 self.reporter.message(f"{job.output}: {note}")
@@ -597,8 +605,11 @@ class Runner:
             except CutError as error:
                 if mode != "smart" or self.children.stopping.is_set():
                     raise
-                self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip")
-                cut_plan = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets)
+                refreshing = intra_refresh(job, media.path, origin, info, "reencode")
+                how = " from the keyframe before its intra refresh point" if refreshing.decode_seek is not None else ""
+                self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip{how}")
+                cut_plan = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets,
+                                      refresh=refreshing)  # fmt: skip
                 mode = cut_plan.mode
                 measured, clip_info = self._run_steps(job, cut_plan.steps, info)
             temp = temp_path(job, config)
@@ -864,6 +875,23 @@ def smart_packets(job: ClipJob, source: str, info: MediaInfo, origin: float, con
     return probe.packets(source, *packet_window(job, origin))
 
 
+def intra_refresh(job: ClipJob, source: str, origin: float, info: MediaInfo, mode: str) -> refresh.Refresh:
+    """Whether an H.264 clip's copy (``copy`` mode) or re-encode (``reencode``) would start on an intra refresh
+    point: the keyframe each seek lands on is read (one small ffmpeg run each). A smart cut reads none up front:
+    it cannot copy from one (the splice refuses it) and falls back to a re-encode, which reads it then."""
+    if info.video_codec != "h264" or mode not in ("copy", "reencode"):
+        return refresh.WHOLE
+    copy_point = None
+    if mode == "copy":
+        found = refresh.landing(source, origin + job.start)
+        if found is None or not found[1]:
+            return refresh.WHOLE
+        copy_point = found[0]
+    found = refresh.landing(source, origin + job.start - cut.seek_lead("reencode", job.start))
+    decode_seek = refresh.seek_before(source, found[0]) if found is not None and found[1] else None
+    return refresh.Refresh(decode_seek, copy_point)
+
+
 def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[LocalMedia, list[ClipperError]]:
     """For a dry run: what ffprobe says of the local files and their packets around each clip (reads only)."""
     media: dict[str, tuple[MediaInfo, dict[ClipJob, Sequence[Packet]]]] = {}
@@ -872,7 +900,7 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
         if plan.strategy != "local" or not Path(plan.source).is_file():
             continue
         try:
-            info = probe.probe(plan.source)
+            info = hdr.with_metadata(probe.probe(plan.source), plan.source)
         except ClipperError as error:
             problems.append(error)
             continue

@@ -20,13 +20,16 @@ piece is rewritten:
 
 Only slice headers and the SPS flag change; the coded macroblocks are copied bit for bit (with CABAC the slice
 data is byte-aligned and moved whole; with CAVLC it is shifted as a bit string).
+
+In both codecs the decode times the dropped leading pictures left empty are closed (``close_decode_gaps``), so
+the piece ends where the re-encoded tail after it starts.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from clipper import mpegts
@@ -465,6 +468,7 @@ def _rewrite_piece(data: bytes) -> bytes:
         codec, units = mpegts.read(data)
     except mpegts.TsError as error:
         raise SpliceError(f"cannot read the piece: {error}") from None
+    units = close_decode_gaps(units)
     if codec == "hevc":
         return rewrite_hevc(units)
     state = _State()
@@ -473,6 +477,26 @@ def _rewrite_piece(data: bytes) -> bytes:
         data = rewrite_unit(unit.data, state)
         rewritten.append(mpegts.AccessUnit(unit.pts, unit.dts, data, key=unit.key or index == 0))
     return mpegts.write("h264", rewritten)
+
+
+def close_decode_gaps(units: list[mpegts.AccessUnit]) -> list[mpegts.AccessUnit]:
+    """The units with the decode-time gaps the dropped leading pictures left closed.
+
+    A dropped picture leaves its decode time empty, so the piece's last decode time is later than its last
+    frame's display time minus the decode delay, the decode time the re-encoded tail's first frame gets (see
+    ``cut.encode_piece``). The join then pushes the tail's decode times up to keep them rising, and its first
+    frame, an IDR, is stored with a smaller delay than the rest of the clip: seeks for it (players', and the
+    check at the seams) land on the open GOP's keyframe before it instead, whose leading pictures and
+    reference marking need pictures from before it. Each unit takes the earlier of its own decode time and
+    the one it would have without the gaps (the k-th smallest display time minus the first unit's delay):
+    still rising, never after its display time."""
+    first = units[0] if units else None
+    if first is None or first.pts is None or first.dts is None or any(u.pts is None or u.dts is None for u in units):
+        return units
+    delay = first.pts - first.dts
+    shown = sorted(unit.pts for unit in units if unit.pts is not None)
+    return [replace(unit, dts=min(unit.dts, at - delay)) if unit.dts is not None else unit
+            for unit, at in zip(units, shown, strict=True)]  # fmt: skip
 
 
 def splice_argv(piece: str, output: str) -> list[str]:

@@ -18,6 +18,7 @@ from clipper.config import Config
 from clipper.fetch import MediaStream
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
+from clipper.refresh import WHOLE, Refresh
 from clipper.smart import Packet, plan_smart
 
 # A section starts this long before its first clip, so the keyframe the clip needs is in it, and ends this
@@ -273,7 +274,8 @@ def caption_paths(job: ClipJob, config: Config) -> tuple[Path, Path]:
 
 
 def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
-               packets: Sequence[Packet] | None, *, poster: bool = False) -> CutPlan:  # fmt: skip
+               packets: Sequence[Packet] | None, *, poster: bool = False,
+               refresh: Refresh = WHOLE) -> CutPlan:  # fmt: skip
     """The ffmpeg steps that make ``job`` from a local file, the mode they cut it in, and notes for the log.
 
     ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
@@ -281,7 +283,9 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
     Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes, as does a
     new shape (``aspect``); burnt into a new shape they are styled for a phone. ``loudnorm`` measures the clip's
     audio first, then re-encodes the audio alone (a smart cut's or a copy's video stays as it is). ``poster``:
-    a smart cut also takes the clip's poster frame (``poster_path``) from the source as it cuts.
+    a smart cut also takes the clip's poster frame (``poster_path``) from the source as it cuts. ``refresh``: the
+    intra refresh points (H.264 keyframes that are no whole picture) the cut would start on: a copy is re-encoded
+    instead, a re-encode decodes from the keyframe before (see ``clipper.refresh``).
     """
     temp = str(temp_path(job, config))
     mode = config.mode
@@ -309,6 +313,11 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
     if reason is not None and (mode != "reencode" or shape is not None):
         mode = "reencode"
         notes.append(f"re-encoding the whole clip: {reason}")
+    uncopyable = refresh.copy_point if mode == "copy" else refresh.decode_seek if mode == "smart" else None
+    if uncopyable is not None:
+        mode = "reencode"
+        notes.append("re-encoding the whole clip: the keyframe before its start is an intra refresh point "
+                     "(no whole picture to copy from)")  # fmt: skip
     audio_filter = None
     if config.loudnorm is not None and (info is None or info.has_audio):
         audio_filter = loudness.apply_filter(config.loudnorm)
@@ -331,9 +340,14 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         # Cut at frame boundaries (the first frame at or after each time), so the output's timestamps start
         # at 0 on the frame grid: off-grid ones make ffmpeg drop or repeat a frame to keep the rate constant.
         start, end = snap_to_frame(start, info.frame_rate), snap_to_frame(end, info.frame_rate)
+    lead = cut.seek_lead(mode, start)
+    if mode == "reencode" and refresh.decode_seek is not None:
+        # Decode from the keyframe before the refresh point the seek would land on: the picture is whole by
+        # then, and ffmpeg's decoder drops the frames before it is.
+        lead = max(lead, origin + start - refresh.decode_seek)
     burnt = None
-    if burn:  # drawn on the frames the filters see, which start seek_lead before the clip
-        cues = shifted(job.captions, cut.seek_lead(mode, start))
+    if burn:  # drawn on the frames the filters see, which start ``lead`` before the clip
+        cues = shifted(job.captions, lead)
         if shape is not None:  # styled for a phone, on the clip's new canvas
             path, text = piece_prefix(job, config) + ".ass", to_ass(cues, reframe.canvas(shape))
         else:
@@ -342,7 +356,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
     video_filter = reframe.video_filter(shape, config.pad, config.crop_x) if shape is not None else None
     argv = cut.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
                         subtitles=subtitles, burn=burnt, container=cut.container_for(job.output),
-                        video_filter=video_filter, audio_filter=audio_filter, info=info)  # fmt: skip
+                        video_filter=video_filter, audio_filter=audio_filter, info=info, lead=lead)  # fmt: skip
     cwd = str(config.output_dir) if burnt else None
     steps = [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd,
                   fill=argv.index(audio_filter) if audio_filter else None)]  # fmt: skip

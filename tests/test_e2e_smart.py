@@ -253,6 +253,19 @@ def test_open_gop_clips_are_frame_exact(
     assert_copied(clip, open_gop, head, 0.9 if frames > 10 * open_gop.gop else None)
 
 
+def test_an_open_gop_clip_on_a_keyframe_stays_a_smart_cut(cut: Cutter, open_gop: Source) -> None:
+    """x264 open GOP with 3 B-frames, a clip from one keyframe to a frame before another: the copied piece's
+    two dropped leading pictures must not push the re-encoded tail's IDR off where a seek finds it (the check
+    at the seams then decoded from the open GOP's keyframe before it: "mmco: unref short failure", and the
+    clip was re-encoded whole)."""
+    clip = cut(open_gop.path, 20.0, 25.0)
+
+    assert_frame_exact(clip, open_gop, 125)
+    assert clip.mode == "smart", clip.log
+    assert "smart cut failed" not in clip.log
+    assert_copied(clip, open_gop, 0, 0.95)
+
+
 # --- VP9 + Opus ---------------------------------------------------------------------------------------------
 
 VP9_CLIPS = {"on-a-keyframe": (4.0, 16.0, 300), "one-frame-after-a-keyframe": (4.04, 25.36, 533)}

@@ -148,3 +148,39 @@ def test_an_ntsc_rate_av1_clip_keeps_its_exact_timestamps(cut: Cutter, av1_ntsc:
                                 "packet=duration", "-of", "csv=p=0", str(clip.path)],
                                check=True, capture_output=True, text=True).stdout.split()  # fmt: skip
     assert set(durations) == {"1001"}, sorted(set(durations))  # every frame 1001/30000 s, none rounded
+
+
+HDR10 = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400"
+
+
+@pytest.fixture(scope="module")
+def hevc_hdr10(folder: Path) -> Source:
+    """HDR10 HEVC as x265 makes it: Main 10, BT.2020 with PQ, mastering display and content light level SEI."""
+    colour = ["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc"]
+    extra = [*x265(f"bframes=3:hdr10=1:{HDR10}"), "-pix_fmt", "yuv420p10le", *colour]
+    path = make_media(folder / "hdr10.mp4", seconds=8, size=SIZE, vcodec="libx265", extra=extra)
+    return source(path, 25.0, GOP)
+
+
+def first_frame_side_data(path: Path) -> list[dict[str, object]]:
+    """The side data of the first video frame (ffprobe's), without the encoder's own user data."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+                          "-show_frames", "-show_entries", "frame=side_data_list", "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    items = json.loads(out)["frames"][0].get("side_data_list", [])
+    return [item for item in items if "User Data" not in item["side_data_type"]]
+
+
+def test_an_hdr10_clip_carries_its_mastering_display_and_light_levels_from_frame_0(
+    cut: Cutter, hevc_hdr10: Source
+) -> None:
+    clip = cut(hevc_hdr10.path, 1.2, 5.6)  # a re-encoded head of 20 frames, then the keyframe at 2 s
+
+    assert_frame_exact(clip, hevc_hdr10, 110)
+    assert clip.mode == "smart", clip.log
+    assert any("-c:v libx265" in line for line in clip.encodes), clip.log
+    wanted = first_frame_side_data(hevc_hdr10.path)
+    assert {item["side_data_type"] for item in wanted} == {"Mastering display metadata",
+                                                           "Content light level metadata"}  # fmt: skip
+    assert first_frame_side_data(clip.path) == wanted
+    assert codec_of(clip.path)[2] == "yuv420p10le"

@@ -108,6 +108,22 @@ def test_ffmpeg_reads_the_written_stream(tmp_path: Path) -> None:
     assert _times(again) == _times(piece)
 
 
+def test_decode_times_left_empty_by_dropped_leading_pictures_are_closed() -> None:
+    """A piece from an open GOP's keyframe (decode delay 4 frames) whose two leading pictures were dropped: its
+    decode times must end before the re-encoded tail's first (its display time minus the delay), or the join
+    pushes that IDR's decode time up and seeks for it land on the keyframe before it."""
+    frame = 3600
+    shown_decoded = [(500, 496), (501, 499), (505, 500), (503, 501), (504, 502)]  # 497, 498: the dropped ones
+    units = [mpegts.AccessUnit(pts * frame, dts * frame, b"\x01", pts == 500) for pts, dts in shown_decoded]
+
+    closed = splice.close_decode_gaps(units)
+
+    assert [(unit.dts or 0) // frame for unit in closed] == [496, 497, 499, 500, 501]
+    assert [(unit.pts, unit.data, unit.key) for unit in closed] == [(unit.pts, unit.data, unit.key) for unit in units]
+    assert max(unit.dts or 0 for unit in closed) < (506 - 4) * frame  # the tail's first frame, 506, and its dts
+    assert splice.close_decode_gaps(closed) == closed
+
+
 def test_a_file_that_is_not_a_transport_stream_is_refused() -> None:
     with pytest.raises(mpegts.TsError):
         mpegts.read(b"\x47" + b"\x00" * 100)
@@ -236,7 +252,11 @@ def test_a_piece_from_an_open_gop_keyframe_decodes_after_another_stream(tmp_path
     expected = [(seconds, source_frames[seconds]) for seconds in shown]
     assert _frames(spliced) == expected  # every frame, in order, bit-identical to the source's at its time
     assert _frames(joined)[25:] == expected
-    assert _times(spliced) == _times(piece)  # timestamps untouched
+    before, after = ([tuple(map(int, line.strip(",").split(","))) for line in _times(path)]
+                     for path in (piece, spliced))  # fmt: skip
+    assert [pts for pts, _ in after] == [pts for pts, _ in before]  # display times untouched
+    assert all(new <= old for (_, new), (_, old) in zip(after, before, strict=True))  # decode gaps closed, never later
+    assert after[-1][1] <= max(pts for pts, _ in after) - (after[0][0] - after[0][1])  # ends a frame before the next
 
 
 def test_a_piece_that_starts_with_an_idr_is_left_as_it_is(tmp_path: Path) -> None:
@@ -347,3 +367,23 @@ def test_a_damaged_piece_is_rewritten_or_refused_in_one_line(open_piece: bytes, 
         assert isinstance(out, bytes) and len(out) % 188 == 0
     with contextlib.suppress(ValueError, IndexError):  # what check_piece turns into a one-line error
         mpegts.summary(bytes(data))
+
+
+def test_intra_refresh_points_are_told_from_whole_keyframes(tmp_path: Path) -> None:
+    """x264's intra refresh marks P pictures as keyframes; its IDR and an open GOP's I picture are whole."""
+    from clipper import refresh
+
+    source = tmp_path / "refresh.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-x264-params", "intra-refresh=1",
+                    str(source)], check=True)  # fmt: skip
+    open_gop = _encode(tmp_path / "open.mp4", ["open-gop=1"])
+
+    def landed(path: Path, at: float) -> tuple[float, bool] | None:
+        return refresh.landed(subprocess.run(refresh.landing_argv(str(path), at), capture_output=True).stdout)
+
+    assert landed(source, 0.5) == (0.0, False)  # the IDR
+    point = landed(source, 1.5)
+    assert point is not None and point[1] and 0.9 < point[0] < 1.5
+    assert landed(open_gop, 2.5) == (2.0, False)
+    assert refresh.landed(b"") is None

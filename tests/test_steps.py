@@ -317,3 +317,22 @@ def test_a_dry_run_with_share_settings_is_valid_shell(config: Config, tmp_path: 
     assert "once the media is fetched (it reads the audio around each edge): the times below are the note's" in script
     assert script.count("LOUDNORM=$(ffmpeg ") == 3 and script.count('"loudnorm=I=-14:TP=-1:LRA=11:measured_I=${') == 3
     assert "-progress" not in script
+
+
+@pytest.mark.parametrize("mode", ["reencode", "copy", "smart"])
+def test_a_cut_that_would_start_on_an_intra_refresh_point_decodes_from_the_keyframe_before(
+    config: Config, mode: str
+) -> None:
+    from clipper.refresh import Refresh
+
+    clip = job(11.2, 14.0, source="/m/v.mp4")
+    # A re-encode's seek (10.2) lands on the refresh point at 10.04; a seek to 9.79 lands on the keyframe before.
+    refresh = Refresh(decode_seek=9.79, copy_point=10.04 if mode == "copy" else None)
+    cut_plan = clip_steps(clip, replace(config, mode=mode), "/m/v.mp4", 0.0, H264, gop_packets(250, 400),
+                          refresh=refresh)  # fmt: skip
+    [step] = cut_plan.steps
+    argv = list(step.argv)
+    assert cut_plan.mode == "reencode"
+    assert argv[argv.index("-ss") + 1] == "9.79"  # the decode's seek
+    assert argv[argv.index("-ss", argv.index("-i")) + 1] == "1.41"  # then the frames before the start are dropped
+    assert ("intra refresh point" in " ".join(cut_plan.notes)) == (mode != "reencode")

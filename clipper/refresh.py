@@ -1,0 +1,106 @@
+"""Intra refresh (H.264): keyframes that are no whole picture.
+
+An encoder with intra refresh (x264's ``intra-refresh``, common in streaming and video calls) sends one IDR, then
+never a whole intra picture again: a column of intra blocks sweeps across P pictures, and the picture where a
+sweep starts carries a recovery point message (the picture is whole ``recovery_frame_cnt`` reference frames
+later). Demuxers mark those P pictures as keyframes. A decode that starts on one shows nothing (ffmpeg drops the
+pictures until they are whole) or a smear (other players) until the sweep ends; a copy that starts on one cannot
+be made whole at all. So:
+
+- a decode must start on the keyframe *before* the one it would start on (one sweep earlier: the picture is
+  whole by the next keyframe, as x264 spaces them, and ffmpeg's decoder then drops only frames before the
+  clip);
+- a copy (``--mode copy``) cannot start there: the clip is re-encoded instead;
+- a smart cut cannot copy from one (the open-GOP splice refuses a piece that does not start on an intra
+  picture) and is re-encoded, from that earlier keyframe.
+
+``landing_argv`` copies the one keyframe a seek lands on; ``is_refresh_point`` reads its first slice;
+``seek_before`` finds the seek that lands on the keyframe before one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+from clipper import mpegts
+from clipper.cut import seconds_arg
+from clipper.nal import NalError, Reader, split_nals
+from clipper.probe import file_arg
+
+SLICE, IDR = 1, 5
+_INTRA = (2, 4)  # slice_type % 5: I, SI
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Where a clip's cut would start on an intra refresh point: ``decode_seek``, the timestamp a re-encode's
+    decode seeks to instead (it lands on the keyframe before); ``copy_point``, the refresh point a copy would start
+    on (the clip is re-encoded instead). None: a whole picture there (or not H.264)."""
+
+    decode_seek: float | None = None
+    copy_point: float | None = None
+
+
+WHOLE = Refresh()  # both whole pictures
+
+
+def landing_argv(source: str, at: float) -> list[str]:
+    """ffmpeg argv writing (MPEG-TS, to stdout) the keyframe a seek to timestamp ``at`` lands on, as ``cut_argv``'s
+    seek lands (the same options: the first packet a stream copy from there takes), with the source's timestamps."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-copyts", "-seek_timestamp", "1",
+            "-ss", seconds_arg(at), "-i", file_arg(source), "-map", "0:v:0", "-c:v", "copy",
+            "-bsf:v", "h264_mp4toannexb", "-frames:v", "1", "-muxdelay", "0", "-muxpreload", "0",
+            "-f", "mpegts", "pipe:1"]  # fmt: skip
+
+
+def is_refresh_point(unit: bytes) -> bool:
+    """Whether an H.264 access unit (Annex B) is a keyframe that is no whole picture: its first slice is neither
+    an IDR nor intra (an open GOP's keyframe is an I picture: whole)."""
+    for nal in split_nals(unit):
+        kind = nal[0] & 0x1F
+        if kind == IDR:
+            return False
+        if kind == SLICE:
+            try:
+                reader = Reader(nal[1:8])
+                reader.ue()  # first_mb_in_slice
+                return reader.ue() % 5 not in _INTRA
+            except NalError:
+                return False
+    return False
+
+
+def landed(ts: bytes) -> tuple[float, bool] | None:
+    """``landing_argv``'s output -> (the keyframe's timestamp in seconds, whether it is an intra refresh point);
+    None when it holds no H.264 picture."""
+    try:
+        codec, units = mpegts.read(ts, limit=1)
+    except mpegts.TsError:
+        return None
+    if codec != "h264" or not units or units[0].pts is None:
+        return None
+    return units[0].pts / 90000, is_refresh_point(units[0].data)
+
+
+def landing(source: str, at: float) -> tuple[float, bool] | None:
+    """Run ``landing_argv``: where a seek to ``at`` lands and whether that is an intra refresh point (None: it
+    cannot be read; the cut then goes as before)."""
+    try:
+        result = subprocess.run(landing_argv(source, at), capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return landed(result.stdout) if result.returncode == 0 else None
+
+
+def seek_before(source: str, point: float) -> float | None:
+    """A seek (timestamp) that lands on a keyframe before the refresh point at ``point``, found by trying (a seek
+    lands by decode times, shifted by the container's own rules: no fixed offset does it); None if none does."""
+    for step in (0.25, 1.0, 4.0, 16.0):
+        at = point - step
+        found = landing(source, at) if at > 0 else None
+        if found is not None and found[0] < point - 0.0005:
+            return at
+        if at <= 0:
+            return None
+    return None
