@@ -43,14 +43,21 @@ class MediaInfo:
     width: int | None = None  # the picture as it is shown: turned by ``rotation``, stretched by its pixels' shape
     height: int | None = None
 
+    container: str = ""  # ffprobe's format_name (``mpegts``, ``matroska,webm``, ``mov,mp4,m4a,3gp,3g2,mj2``)
+
     @property
     def origin(self) -> float:
-        """The timestamp of the video's time 0 (what a note's times count from): where its picture starts.
+        """The timestamp of the video's time 0 (what a note's times count from): the file's start time, as
+        ``ffmpeg -ss`` and players count. An MPEG-TS file starts at 1.4 s or later, and a stream may start
+        after the file does (Matroska whose picture starts a frame after its audio): a note's 0:20 is 20 s
+        after the file's start, whatever the video's first timestamp."""
+        return self.start_time
 
-        Not the file's start time, which an audio stream may pull earlier (a remux shifts the video
-        to make room for the audio's priming, e.g. 21 ms): times would then land a frame early.
-        """
-        return self.video_start if self.video_start is not None else self.start_time
+    @property
+    def seeks_exactly(self) -> bool:
+        """Whether seeks in this file land where asked: MPEG-TS has no index, and its seeks land on the
+        packet nearest the time, between keyframes (the frames up to the next keyframe cannot be decoded)."""
+        return "mpegts" not in self.container.split(",")
 
 
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -164,6 +171,7 @@ def media_info(data: dict[str, Any]) -> MediaInfo:
         rotation=rotation(video) if video else 0,
         width=display_size(video)[0] if video else None,
         height=display_size(video)[1] if video else None,
+        container=str(fmt.get("format_name") or ""),
     )
 
 

@@ -56,6 +56,8 @@ from clipper.steps import (
     packet_window,
     plan_videos,
     poster_path,
+    remux_path,
+    remux_step,
     resolve_command,
     section_path,
     section_step,
@@ -139,6 +141,7 @@ class _Media:
     path: str
     origin: float | None  # None: the file's own start time
     fetch: str
+    temporary: bool = False  # a copy made for this run (removed once its clips are cut)
 
 
 class Runner:
@@ -212,7 +215,9 @@ class Runner:
         pending: dict[Future[Any], tuple[str, Any, str | None]] = {}  # kind, job(s), the media file it uses
         try:
             for plan in plans:
-                if plan.strategy == "local":
+                if plan.strategy == "local" and not self._seeks_exactly(plan.source):
+                    pending[fetcher.submit(self._remux_local, plan)] = ("fetch", plan.jobs, None)
+                elif plan.strategy == "local":
                     for job in plan.jobs:
                         media = _Media(plan.source, None, "local")
                         pending[cutter.submit(self._clip, job, media)] = ("clip", job, None)
@@ -243,7 +248,7 @@ class Runner:
                             results[asked[job]] = ClipResult(job, "failed", error.message, fetch_failed=True)
                             self._finish(results[asked[job]])
                         continue
-                    if fetched.fetch == "sections":
+                    if fetched.fetch == "sections" or fetched.temporary:
                         section_files.append(Path(fetched.path))
                         users[fetched.path] = len(payload)
                     for job in payload:
@@ -259,6 +264,7 @@ class Runner:
                 self._remove(cleanup_paths(job, config))
             for plan in plans:
                 self._remove([section_path(plan, section, config) for section in plan.sections])
+                self._remove([remux_path(plan, config)])
             self.reporter.close()
             if not isinstance(error, KeyboardInterrupt):
                 if isinstance(error, OSError):  # one line naming the file, not a traceback
@@ -416,6 +422,32 @@ class Runner:
         path.unlink()
         return str(target)
 
+    def _seeks_exactly(self, path: str) -> bool:
+        """Whether a local file's seeks land where asked (not MPEG-TS); a file that cannot be read is cut as it
+        is (its clips then say why they fail)."""
+        try:
+            return not Path(path).is_file() or self._info(path).seeks_exactly
+        except ClipperError:
+            return True
+
+    def _remux_local(self, plan: VideoPlan) -> _Media:
+        """A local MPEG-TS file, copied into MP4 for this run: a seek in MPEG-TS lands between keyframes, where
+        the frames up to the next keyframe cannot be decoded (MP4's index makes every seek exact)."""
+        target = remux_path(plan, self.config)
+        self.reporter.message(f"{plan.video_id}: MPEG-TS has no index to seek by: copying it into MP4 to cut from")
+        try:
+            self._run_step(remux_step(plan.source, target, self._info(plan.source).duration), f"remux {plan.video_id}")
+        except ClipperError as error:  # a stream MP4 cannot hold: cut the file as it is
+            self._remove([target])
+            if self.children.stopping.is_set():
+                raise
+            self.reporter.message(f"{plan.video_id}: cut from the MPEG-TS file itself ({error.message})")
+            return _Media(plan.source, None, "local")
+        except BaseException:
+            self._remove([target])
+            raise
+        return _Media(str(target), None, "local", temporary=True)
+
     def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
         def attempt() -> _Media:
             streams = self._resolve(plan)
@@ -427,6 +459,14 @@ class Runner:
                     protocols = ", ".join(sorted({stream.protocol for stream in streams}))
                     self.reporter.message(f"{plan.video_id}: the host serves {protocols} fragments: downloading the "
                                           "whole video with yt-dlp's fragment downloader instead")  # fmt: skip
+                return self._fetch_full(plan)
+            if not all(stream.seeks_exactly for stream in streams):
+                with self._lock:
+                    said = plan.source in self._said_fragmented
+                    self._said_fragmented.add(plan.source)
+                if not said:
+                    self.reporter.message(f"{plan.video_id}: MPEG-TS has no index to seek by: downloading the whole "
+                                          "video, then copying it into MP4 to cut from")  # fmt: skip
                 return self._fetch_full(plan)
             self._wait_until_available(plan, streams)
             path = section_path(plan, section, self.config)

@@ -195,6 +195,17 @@ def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
     return config.output_dir / f".clipper-{tag}{_run(config)}.section.mp4"
 
 
+def remux_path(plan: VideoPlan, config: Config) -> Path:
+    """A local file whose seeks land between keyframes (MPEG-TS), copied into MP4 for this run."""
+    return config.output_dir / f".clipper-{_tag(plan.video_id, plan.source)}{_run(config)}.remux.mp4"
+
+
+def remux_step(source: str, output: Path, seconds: float) -> Step:
+    """Copy a file's video and audio into MP4 (unchanged), its timeline counted from the file's start: MP4's index
+    makes every seek of the cut land on the keyframe it asks for."""
+    return Step("fetch", tuple(cut.remux_argv(source, str(output))), str(output), seconds)
+
+
 def full_target(plan: VideoPlan, config: Config) -> str:
     """yt-dlp output template for a whole download in the cache (yt-dlp fills in the extension)."""
     return str(
