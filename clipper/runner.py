@@ -9,6 +9,7 @@ is always complete. An interrupted run removes its temporary files; the next run
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import shlex
@@ -624,14 +625,14 @@ class Runner:
                 for piece in step.pieces:
                     check_piece(piece)
             temp = temp_path(job, self.config)
-            join = next((step for step in steps if step.phase == "join"), None)
-            reason, clip_info = self._verified(temp, job, seams=join.joins if join is not None else ())
-            if reason is None and join is not None and clip_info is not None:
+            final = steps[-1]  # the join of a smart cut's pieces, or the cut
+            reason, clip_info = self._verified(temp, job, seams=final.joins, span=final.span, source=info)
+            if reason is None and final.frames is not None and clip_info is not None:
                 count = clip_info.frames  # from the MP4 index; Matroska has none: count the packets
                 if count is None:
                     count = len(probe.packet_times(str(temp)))
-                if count != join.frames:
-                    reason = f"it holds {count} frames, not {join.frames}"
+                if count != final.frames:
+                    reason = f"it holds {count} frames, not {final.frames}"
             if reason is not None:
                 self._remove([poster_path(job, self.config)])  # a frame of a clip that is not kept
                 raise CutError(f"the clip did not verify: {reason}")
@@ -673,6 +674,10 @@ class Runner:
             return None
         # Edges that will snap to the speech once the media is fetched: the clip's times are not known yet.
         slack = 2 * self.config.snap_window if self.config.snap == "speech" and job.note_range is None else 0.0
+        if unchanged(path, entry.get("file")) and (entry.get("start"), entry.get("end")) == (job.start, job.end):
+            # What clipper wrote for this range, checked then against the source's own frames (a variable frame
+            # rate's clip may differ from the asked length by more than a frame): its length is not judged again.
+            slack = math.inf
         reason, info = self._verified(path, job, slack)
         if reason is not None:
             if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
@@ -703,17 +708,21 @@ class Runner:
         return ", ".join(f"{names.get(key, key)} {_setting(key, then.get(key))} -> {_setting(key, value)}"
                          for key, value in now.items() if then.get(key) != value)  # fmt: skip
 
-    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0,
-                  seams: Sequence[float] = ()) -> tuple[str | None, MediaInfo | None]:  # fmt: skip
+    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0, seams: Sequence[float] = (),
+                  span: tuple[float, float] | None = None,
+                  source: MediaInfo | None = None) -> tuple[str | None, MediaInfo | None]:  # fmt: skip
         """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...).
-        ``seams``: where a smart cut's pieces meet (seconds into the clip), decoded in the same ffprobe run."""
+        ``seams``: where a smart cut's pieces meet (seconds into the clip), decoded in the same ffprobe run;
+        ``span``: how long its picture may last (``steps.frame_span``); ``source``: what it is cut from (the clip
+        must have each of its streams)."""
         if not path.is_file():
             return "missing", None
         try:
             info, problem = probe.probe_clip(str(path), seams) if seams else (probe.probe(str(path)), None)
         except ClipperError as error:
             return error.message, None
-        return probe.verify_clip(info, job.duration, self.config.mode, slack) or problem, info
+        missing = probe.missing_streams(source, info) if source is not None else None
+        return missing or probe.verify_clip(info, job.duration, self.config.mode, slack, span) or problem, info
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:

@@ -155,7 +155,7 @@ def test_a_picture_that_starts_after_the_sound_is_cut_at_the_files_times(
     entry = cut(source, 5.0, 9.0, mode, clip)
 
     assert entry["mode"] == mode
-    assert_shows(clip, source, 7.9, 11.0)
+    assert_shows(clip, source, 5.0, 9.0)
 
 
 def test_mpeg_ts_and_late_pictures_over_http_are_cut_at_the_files_times(
@@ -190,3 +190,55 @@ def test_mpeg_ts_and_late_pictures_over_http_are_cut_at_the_files_times(
                     keyframe = first - first % (50 if source.suffix == ".ts" else 60)
                     shown = nearest_frame(thumbnails(clip)[0], thumbnails(source), keyframe, 4)
                     assert shown == keyframe, (video_id, shown, keyframe)
+
+
+# --- variable frame rate ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rate_changes(folder: Path) -> Path:
+    """14 s whose rate changes as a screen recording's or a phone's does: 30 fps for 4 s, 10 fps for 4 s, then
+    24 fps (testsrc2 at 120 fps, every 4th, 12th, then 5th frame kept), a keyframe every 40 frames."""
+    path = folder / "rate-changes.mp4"
+    select = "select='if(lt(t,4),not(mod(n,4)),if(lt(t,8),not(mod(n,12)),not(mod(n,5))))'"
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=160x90:rate=120:duration=14,{select}", "-f", "lavfi", "-i", BEEPS,
+            "-c:v", "libx264", "-preset", "veryfast", "-g", "40", "-keyint_min", "40", "-x264-params", "scenecut=0",
+            "-fps_mode", "passthrough", "-enc_time_base", "1:120", "-c:a", "aac", "-t", "14", str(path))  # fmt: skip
+    return path
+
+
+def every_frame(path: Path) -> list[bytes]:
+    """Each decoded frame once (a rate of the output's own would repeat frames to fill it)."""
+    argv = ["ffmpeg", "-v", "error", "-i", str(path), "-an", "-vf", "scale=32:18:flags=area,format=gray",
+            "-fps_mode", "passthrough", "-f", "rawvideo", "-"]  # fmt: skip
+    raw = subprocess.run(argv, check=True, capture_output=True).stdout
+    return [raw[at : at + 32 * 18] for at in range(0, len(raw), 32 * 18)]
+
+
+@pytest.mark.parametrize("mode", ["smart", "reencode"])
+def test_a_variable_frame_rate_clip_is_kept_and_frame_exact(tmp_path: Path, rate_changes: Path, mode: str) -> None:
+    # The clip starts in a gap of the 10 fps stretch (its first frame 50 ms after its start) and ends in the
+    # 24 fps one: it lasts 8.4 s where 8.45 s were asked, more than a frame of the average rate (22 fps) off.
+    times = frame_times(rate_changes)
+    clip = tmp_path / "c" / "clip.mp4"
+
+    result = run_clipper("-v", "cut", str(rate_changes), "4.05-12.5", "-o", str(clip), "--mode", mode, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "re-encoding the clip" not in result.stderr, result.stderr  # the smart cut was kept
+    entry = json.loads((clip.parent / "manifest.json").read_text())["clips"]["clip.mp4"]
+    assert (entry["status"], entry["mode"]) == ("done", mode)
+    first, last = in_range(times, 4.05, 12.5)
+    assert (times[first], last - first + 1) == (4.1, 147)  # 39 at 10 fps, 108 at 24 fps
+    got = frame_times(clip)
+    assert len(got) == last - first + 1
+    assert all(abs(a - (b - times[first])) < 0.001 for a, b in zip(got, times[first:], strict=False)), got
+    source_frames = every_frame(rate_changes)
+    shown = [nearest_frame(frame, source_frames, first + index, 3) for index, frame in enumerate(every_frame(clip))]
+    assert shown == list(range(first, last + 1)), shown
+    if mode == "smart":  # copied from the keyframe at 8 s (frame 160) on
+        same = [a == b for a, b in zip(frame_md5s(clip), frame_md5s(rate_changes)[first:], strict=False)]
+        assert sum(same) >= 105, same
+    # The next run finds it made (not "another clip" for its length).
+    again = run_clipper("cut", str(rate_changes), "4.05-12.5", "-o", str(clip), "--mode", mode, cwd=tmp_path)
+    assert again.returncode == 0 and "0 done, 1 skipped" in again.stderr, again.stderr
