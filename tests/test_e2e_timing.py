@@ -242,3 +242,40 @@ def test_a_variable_frame_rate_clip_is_kept_and_frame_exact(tmp_path: Path, rate
     # The next run finds it made (not "another clip" for its length).
     again = run_clipper("cut", str(rate_changes), "4.05-12.5", "-o", str(clip), "--mode", mode, cwd=tmp_path)
     assert again.returncode == 0 and "0 done, 1 skipped" in again.stderr, again.stderr
+
+
+# --- a stream that cannot be made ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_picture(folder: Path) -> Path:
+    """MPEG-TS whose first six keyframes (0-12 s) carry a corrupt sequence parameter set (its id bytes zeroed:
+    "sps_id out of range"): no picture can be decoded there, while the sound plays on."""
+    made = folder / "whole.ts"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=20", "-f", "lavfi", "-i", BEEPS,
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-keyint_min", "50", "-x264-params", "scenecut=0",
+            "-c:a", "aac", "-f", "mpegts", str(made))  # fmt: skip
+    data = bytearray(made.read_bytes())
+    at = 0
+    for _ in range(6):
+        at = data.index(b"\x00\x00\x01\x67", at) + 4  # an SPS NAL unit (type 7)
+        data[at + 3 : at + 10] = bytes(7)
+    path = folder / "broken-picture.ts"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["smart", "reencode"])
+def test_a_clip_whose_picture_cannot_be_made_fails_and_is_not_kept(
+    tmp_path: Path, broken_picture: Path, mode: str
+) -> None:
+    clip = tmp_path / "c" / "clip.mp4"
+
+    result = run_clipper("cut", str(broken_picture), "5-9", "-o", str(clip), "--mode", mode, cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    entry = json.loads((clip.parent / "manifest.json").read_text())["clips"]["clip.mp4"]
+    assert entry["status"] == "failed"
+    assert "it has no video stream, which its source has" in entry["error"], entry
+    assert sum("it has no video stream" in line for line in result.stderr.splitlines()) >= 1, result.stderr
+    assert sorted(path.name for path in clip.parent.iterdir()) == [".clipper.lock", "manifest.json"]
