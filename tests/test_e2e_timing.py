@@ -113,17 +113,52 @@ def assert_beeps_in_place(clip: Path, source: Path, start: float, end: float) ->
     assert all(abs(got - wanted) <= AAC_FRAME for got, wanted in zip(found, expected, strict=True)), (found, expected)
 
 
+@pytest.fixture(scope="module")
+def late_start_mp4(transport_stream: Path) -> Path:
+    """The recording copied into MP4 with its timestamps kept (``-copyts``): an MP4 file that starts at 2.82 s."""
+    path = transport_stream.with_name("late-start.mp4")
+    _ffmpeg("-copyts", "-i", str(transport_stream), "-map", "0", "-c", "copy", "-f", "mp4", str(path))
+    return path
+
+
 @pytest.mark.parametrize("mode", ["smart", "reencode"])
-def test_an_mpeg_ts_recording_is_cut_at_its_own_times(tmp_path: Path, transport_stream: Path, mode: str) -> None:
-    assert start_time(transport_stream) > 2.8  # as made: 1.4 s of the muxer's, 1.445 s of ours
+@pytest.mark.parametrize("name", ["transport_stream", "late_start_mp4"])
+def test_a_recording_that_starts_late_is_cut_at_its_own_times(
+    tmp_path: Path, request: pytest.FixtureRequest, name: str, mode: str
+) -> None:
+    source: Path = request.getfixturevalue(name)
+    assert start_time(source) > 2.8  # as made: 1.4 s of the MPEG-TS muxer's, 1.445 s of ours
     clip = tmp_path / "c" / "clip.mp4"
 
-    entry = cut(transport_stream, 5.3, 12.7, mode, clip)
+    entry = cut(source, 5.3, 12.7, mode, clip)
 
     assert entry["mode"] == mode
-    assert_shows(clip, transport_stream, 5.3, 12.7)
-    assert_beeps_in_place(clip, transport_stream, 5.3, 12.7)
+    assert_shows(clip, source, 5.3, 12.7)
+    assert_beeps_in_place(clip, source, 5.3, 12.7)
     assert not [path.name for path in clip.parent.iterdir() if path.name.startswith(".clipper-")]
+
+
+def test_the_dry_run_of_an_mpeg_ts_recording_copies_it_into_mp4_and_runs_as_printed(
+    tmp_path: Path, transport_stream: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    url = "https://www.youtube.com/watch?v=tsrecord01"
+    (notes / "tsrecord01.md").write_text(
+        f"---\nvideo_id: tsrecord01\ntitle: Timing\nurl: {url}\n---\n\n## Highlights\n\n### A\n\n"
+        f'```bash\nyt-dlp --download-sections "*0:05.3-0:12.7" "{url}" -o "clip.mp4"\n```\n'
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(f"output_dir: out\nsources:\n  tsrecord01: {transport_stream}\n")
+
+    script = run_clipper("batch", str(notes), "--config", str(config), "--dry-run", cwd=tmp_path)
+
+    assert script.returncode == 0, script.stderr
+    assert "MPEG-TS has no index to seek by" in script.stdout and " -c copy -f mp4 " in script.stdout
+    assert not (tmp_path / "out" / "clip.mp4").exists()
+    subprocess.run(["sh", "-c", script.stdout], check=True, cwd=tmp_path)
+    assert_shows(tmp_path / "out" / "clip.mp4", transport_stream, 5.3, 12.7)
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["clip.mp4"]
 
 
 def test_an_mpeg_ts_recording_copied_starts_at_the_keyframe_before_the_start(
