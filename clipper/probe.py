@@ -42,7 +42,6 @@ class MediaInfo:
     rotation: int = 0  # degrees the picture is turned for display (its display matrix), as MP4's ``rotate`` tag
     width: int | None = None  # the picture as it is shown: turned by ``rotation``, stretched by its pixels' shape
     height: int | None = None
-
     container: str = ""  # ffprobe's format_name (``mpegts``, ``matroska,webm``, ``mov,mp4,m4a,3gp,3g2,mj2``)
 
     @property

@@ -413,11 +413,12 @@ def snap_to_frame(seconds: float, frame_rate: float) -> float:
 
 def frame_span(packets: Sequence[Packet], first: int, end: int, info: MediaInfo) -> tuple[float, float] | None:
     """(shortest, longest) seconds the picture of a clip that shows the source frames in [first, end) (time-base
-    units) may last, from its first frame: more than to the start of its last frame (which lasts something), at
-    most to the next frame, or a nominal frame (the average rate's) past the last one when that is later (MPEG-TS
-    pieces carry no duration: the muxer guesses the last frame's). Judged so, a variable frame rate's clip whose
-    first frame comes well after its start, or whose last frame lasts longer than the average, is right; one that
-    runs into the next frame is not (a frame too few: the frame count tells). None when no frame is listed."""
+    units) may last, from its first frame: to the start of its last frame (which lasts something), and to the
+    next frame, or a nominal frame (the average rate's) past the last one when that is later (MPEG-TS pieces
+    carry no duration: the muxer guesses the last frame's). Judged so (``probe.verify_clip``), a variable frame
+    rate's clip whose first frame comes well after its start, or whose last frame lasts longer than the
+    average, is right; one that runs into the next frame is not (a frame too few: the frame count tells).
+    None when no frame is listed in the range."""
     if info.time_base is None:
         return None
     time_base = info.time_base
