@@ -31,6 +31,9 @@ HARDENING = ("--ignore-config", "--no-plugin-dirs", "--no-playlist")
 RELAYABLE_PROTOCOLS = ("http", "https")
 
 
+MPEG_TS_EXTS = ("ts", "m2ts", "mts", "m2t", "tsv", "tsa")
+
+
 @dataclass(frozen=True)
 class MediaStream:
     """One URL ffmpeg can read, with the headers the host wants and what yt-dlp says of it."""
@@ -46,10 +49,17 @@ class MediaStream:
     chunk_size: int | None = None  # the format's downloader_options.http_chunk_size
     available_at: float | None = None  # a Unix time before which the host will not serve it
     via_relay: bool = False  # a URL of clipper's relay, which rides out dropped connections itself
+    ext: str = ""  # the file type yt-dlp gives it (``mp4``, ``webm``, ``ts``)
 
     @property
     def relayable(self) -> bool:
         return self.protocol in RELAYABLE_PROTOCOLS
+
+    @property
+    def seeks_exactly(self) -> bool:
+        """Whether a seek in it lands where asked: MPEG-TS has no index, its seeks land between keyframes (a
+        section copied from one could start after the keyframe its first clip needs)."""
+        return self.ext.lower() not in MPEG_TS_EXTS
 
 
 def cache_key(source: str, fmt: str, format_sort: tuple[str, ...]) -> str:
@@ -201,6 +211,7 @@ def resolve(argv: list[str], public_only: bool = False) -> list[MediaStream]:
                 duration=info.get("duration"),
                 chunk_size=(fmt.get("downloader_options") or {}).get("http_chunk_size"),
                 available_at=available_at,
+                ext=str(fmt.get("ext") or ""),
             )
         )
     return streams

@@ -7,7 +7,7 @@ import math
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -43,15 +43,21 @@ class MediaInfo:
     width: int | None = None  # the picture as it is shown: turned by ``rotation``, stretched by its pixels' shape
     height: int | None = None
     hdr10: tuple[str, ...] = ()  # x265 parameters for its HDR10 metadata (see clipper.hdr), read apart
+    container: str = ""  # ffprobe's format_name (``mpegts``, ``matroska,webm``, ``mov,mp4,m4a,3gp,3g2,mj2``)
 
     @property
     def origin(self) -> float:
-        """The timestamp of the video's time 0 (what a note's times count from): where its picture starts.
+        """The timestamp of the video's time 0 (what a note's times count from): the file's start time, as
+        ``ffmpeg -ss`` and players count. An MPEG-TS file starts at 1.4 s or later, and a stream may start
+        after the file does (Matroska whose picture starts a frame after its audio): a note's 0:20 is 20 s
+        after the file's start, whatever the video's first timestamp."""
+        return self.start_time
 
-        Not the file's start time, which an audio stream may pull earlier (a remux shifts the video
-        to make room for the audio's priming, e.g. 21 ms): times would then land a frame early.
-        """
-        return self.video_start if self.video_start is not None else self.start_time
+    @property
+    def seeks_exactly(self) -> bool:
+        """Whether seeks in this file land where asked: MPEG-TS has no index, and its seeks land on the
+        packet nearest the time, between keyframes (the frames up to the next keyframe cannot be decoded)."""
+        return "mpegts" not in self.container.split(",")
 
 
 _URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -165,6 +171,7 @@ def media_info(data: dict[str, Any]) -> MediaInfo:
         rotation=rotation(video) if video else 0,
         width=display_size(video)[0] if video else None,
         height=display_size(video)[1] if video else None,
+        container=str(fmt.get("format_name") or ""),
     )
 
 
@@ -222,9 +229,15 @@ def tolerance(info: MediaInfo) -> float:
     return (1.0 / info.frame_rate if info.frame_rate else 0.025) + 0.002
 
 
-def verify_clip(info: MediaInfo, duration: float, mode: str, slack: float = 0.0) -> str | None:
+def verify_clip(info: MediaInfo, duration: float, mode: str, slack: float = 0.0,
+                span: tuple[float, float] | None = None) -> str | None:  # fmt: skip
     """Why a finished clip does not verify, or None when it does. ``slack``: seconds it may differ by on top of
-    a frame (a clip whose edges snapped to speech, when the times it was made at are not known)."""
+    a frame (a clip whose edges snapped to speech, when the times it was made at are not known).
+
+    ``span``: (shortest, longest) its picture may last, from the source frames the clip shows (see
+    ``steps.frame_span``): judged by those, not by the asked length and a nominal frame, since a variable frame
+    rate's first frame may come well after the start and its last frame last longer or shorter than the average.
+    """
     if info.duration <= 0:
         return "it holds no media"
     measured = info.video_duration if info.video_duration is not None else info.duration
@@ -232,9 +245,30 @@ def verify_clip(info: MediaInfo, duration: float, mode: str, slack: float = 0.0)
         if measured < duration - 1.0 - slack:
             return f"it lasts {measured:.3f}s, asked for {duration:.3f}s"
         return None
+    if span is not None and info.video_duration is not None:
+        shortest, longest = span
+        # An MP4 track with B-frames may count its length from its first decode time: up to a frame shorter.
+        if not shortest - tolerance(info) - slack < measured <= longest + _ROUNDING + slack:
+            frames = f"the source's frames in its range {shortest:.3f}s to {longest:.3f}s"
+            return f"its picture lasts {measured:.3f}s, {frames}"
+        return None
     if abs(measured - duration) > tolerance(info) + slack:
         return f"it lasts {measured:.3f}s, asked for {duration:.3f}s (more than a frame off)"
     return None
+
+
+_ROUNDING = 0.002  # timestamps rounded to a millisecond (Matroska) or to a muxer's time base
+
+
+def missing_streams(source: MediaInfo, clip: MediaInfo) -> str | None:
+    """Why a clip lacks a stream its source has (a video or audio stream that could not be made), or None.
+
+    A clip with only the sound of a video, or only its picture, is not the clip asked for."""
+    kinds = (("video", source.has_video, clip.has_video), ("audio", source.has_audio, clip.has_audio))
+    missing = [kind for kind, wanted, found in kinds if wanted and not found]
+    if not missing:
+        return None
+    return f"it has no {' and no '.join(missing)} stream, which its source has"
 
 
 def packet_times(path: str) -> list[float]:
@@ -284,7 +318,12 @@ def probe_clip(path: str, seams: Sequence[float], packets: int = 4) -> tuple[Med
         data = {}
     if result.returncode != 0 or not data.get("streams"):
         raise CutError(f"ffprobe cannot read it: {message.splitlines()[-1] if message else 'no message'}", path)
-    return media_info(data), (f"decoding at the seams: {message.splitlines()[-1]}" if message else None)
+    info = media_info(data)
+    # Only the video stream is listed (its frames alone are decoded at the seams); the file's other streams are
+    # counted: a smart clip's join maps the sound or fails, so another stream is its sound (or its captions).
+    others = int((data.get("format") or {}).get("nb_streams") or 0) - len(data.get("streams") or [])
+    info = replace(info, has_audio=others > 0)
+    return info, (f"decoding at the seams: {message.splitlines()[-1]}" if message else None)
 
 
 def decode_problems(path: str) -> str | None:

@@ -9,6 +9,7 @@ is always complete. An interrupted run removes its temporary files; the next run
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import shlex
@@ -58,6 +59,8 @@ from clipper.steps import (
     plan_videos,
     poster_path,
     public_only,
+    remux_path,
+    remux_step,
     resolve_command,
     section_path,
     section_step,
@@ -142,6 +145,7 @@ class _Media:
     path: str
     origin: float | None  # None: the file's own start time
     fetch: str
+    temporary: bool = False  # a copy made for this run (removed once its clips are cut)
 
 
 class Runner:
@@ -221,7 +225,9 @@ class Runner:
         pending: dict[Future[Any], tuple[str, Any, str | None]] = {}  # kind, job(s), the media file it uses
         try:
             for plan in plans:
-                if plan.strategy == "local":
+                if plan.strategy == "local" and not self._seeks_exactly(plan.source):
+                    pending[fetcher.submit(self._remux_local, plan)] = ("fetch", plan.jobs, None)
+                elif plan.strategy == "local":
                     for job in plan.jobs:
                         media = _Media(plan.source, None, "local")
                         pending[cutter.submit(self._clip, job, media)] = ("clip", job, None)
@@ -252,7 +258,7 @@ class Runner:
                             results[asked[job]] = ClipResult(job, "failed", error.message, fetch_failed=True)
                             self._finish(results[asked[job]])
                         continue
-                    if fetched.fetch == "sections":
+                    if fetched.fetch == "sections" or fetched.temporary:
                         section_files.append(Path(fetched.path))
                         users[fetched.path] = len(payload)
                     for job in payload:
@@ -268,6 +274,7 @@ class Runner:
                 self._remove(cleanup_paths(job, config))
             for plan in plans:
                 self._remove([section_path(plan, section, config) for section in plan.sections])
+                self._remove([remux_path(plan, config)])
             self.reporter.close()
             if not isinstance(error, KeyboardInterrupt):
                 if isinstance(error, OSError):  # one line naming the file, not a traceback
@@ -484,6 +491,32 @@ class Runner:
         path.unlink()
         return str(target)
 
+    def _seeks_exactly(self, path: str) -> bool:
+        """Whether a local file's seeks land where asked (not MPEG-TS); a file that cannot be read is cut as it
+        is (its clips then say why they fail)."""
+        try:
+            return not Path(path).is_file() or self._info(path).seeks_exactly
+        except ClipperError:
+            return True
+
+    def _remux_local(self, plan: VideoPlan) -> _Media:
+        """A local MPEG-TS file, copied into MP4 for this run: a seek in MPEG-TS lands between keyframes, where
+        the frames up to the next keyframe cannot be decoded (MP4's index makes every seek exact)."""
+        target = remux_path(plan, self.config)
+        self.reporter.message(f"{plan.video_id}: MPEG-TS has no index to seek by: copying it into MP4 to cut from")
+        try:
+            self._run_step(remux_step(plan.source, target, self._info(plan.source).duration), f"remux {plan.video_id}")
+        except ClipperError as error:  # a stream MP4 cannot hold: cut the file as it is
+            self._remove([target])
+            if self.children.stopping.is_set():
+                raise
+            self.reporter.message(f"{plan.video_id}: cut from the MPEG-TS file itself ({error.message})")
+            return _Media(plan.source, None, "local")
+        except BaseException:
+            self._remove([target])
+            raise
+        return _Media(str(target), None, "local", temporary=True)
+
     def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
         def attempt() -> _Media:
             streams = self._resolve(plan)
@@ -495,6 +528,14 @@ class Runner:
                     protocols = ", ".join(sorted({stream.protocol for stream in streams}))
                     self.reporter.message(f"{plan.video_id}: the host serves {protocols} fragments: downloading the "
                                           "whole video with yt-dlp's fragment downloader instead")  # fmt: skip
+                return self._fetch_full(plan)
+            if not all(stream.seeks_exactly for stream in streams):
+                with self._lock:
+                    said = plan.source in self._said_fragmented
+                    self._said_fragmented.add(plan.source)
+                if not said:
+                    self.reporter.message(f"{plan.video_id}: MPEG-TS has no index to seek by: downloading the whole "
+                                          "video, then copying it into MP4 to cut from")  # fmt: skip
                 return self._fetch_full(plan)
             self._wait_until_available(plan, streams)
             path = section_path(plan, section, self.config)
@@ -667,14 +708,14 @@ class Runner:
                 for piece in step.pieces:
                     check_piece(piece)
             temp = temp_path(job, self.config)
-            join = next((step for step in steps if step.phase == "join"), None)
-            reason, clip_info = self._verified(temp, job, seams=join.joins if join is not None else ())
-            if reason is None and join is not None and clip_info is not None:
+            final = steps[-1]  # the join of a smart cut's pieces, or the cut
+            reason, clip_info = self._verified(temp, job, seams=final.joins, span=final.span, source=info)
+            if reason is None and final.frames is not None and clip_info is not None:
                 count = clip_info.frames  # from the MP4 index; Matroska has none: count the packets
                 if count is None:
                     count = len(probe.packet_times(str(temp)))
-                if count != join.frames:
-                    reason = f"it holds {count} frames, not {join.frames}"
+                if count != final.frames:
+                    reason = f"it holds {count} frames, not {final.frames}"
             if reason is not None:
                 self._remove([poster_path(job, self.config)])  # a frame of a clip that is not kept
                 raise CutError(f"the clip did not verify: {reason}")
@@ -721,6 +762,10 @@ class Runner:
             return None
         # Edges that will snap to the speech once the media is fetched: the clip's times are not known yet.
         slack = 2 * self.config.snap_window if self.config.snap == "speech" and job.note_range is None else 0.0
+        if unchanged(path, entry.get("file")) and (entry.get("start"), entry.get("end")) == (job.start, job.end):
+            # What clipper wrote for this range, checked then against the source's own frames (a variable frame
+            # rate's clip may differ from the asked length by more than a frame): its length is not judged again.
+            slack = math.inf
         reason, info = self._verified(path, job, slack)
         if reason is not None:
             if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
@@ -751,17 +796,21 @@ class Runner:
         return ", ".join(f"{names.get(key, key)} {_setting(key, then.get(key))} -> {_setting(key, value)}"
                          for key, value in now.items() if then.get(key) != value)  # fmt: skip
 
-    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0,
-                  seams: Sequence[float] = ()) -> tuple[str | None, MediaInfo | None]:  # fmt: skip
+    def _verified(self, path: Path, job: ClipJob, slack: float = 0.0, seams: Sequence[float] = (),
+                  span: tuple[float, float] | None = None,
+                  source: MediaInfo | None = None) -> tuple[str | None, MediaInfo | None]:  # fmt: skip
         """(None, what ffprobe says) when ``path`` is a finished clip of ``job``; else (why not, ...).
-        ``seams``: where a smart cut's pieces meet (seconds into the clip), decoded in the same ffprobe run."""
+        ``seams``: where a smart cut's pieces meet (seconds into the clip), decoded in the same ffprobe run;
+        ``span``: how long its picture may last (``steps.frame_span``); ``source``: what it is cut from (the clip
+        must have each of its streams)."""
         if not path.is_file():
             return "missing", None
         try:
             info, problem = probe.probe_clip(str(path), seams) if seams else (probe.probe(str(path)), None)
         except ClipperError as error:
             return error.message, None
-        return probe.verify_clip(info, job.duration, self.config.mode, slack) or problem, info
+        missing = probe.missing_streams(source, info) if source is not None else None
+        return missing or probe.verify_clip(info, job.duration, self.config.mode, slack, span) or problem, info
 
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _finish(self, result: ClipResult) -> None:

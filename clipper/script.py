@@ -28,6 +28,8 @@ from clipper.steps import (
     final_path,
     full_target,
     packet_window,
+    remux_path,
+    remux_step,
     resolve_command,
     section_path,
     section_step,
@@ -111,6 +113,15 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
         lines.append(shell_join(["mkdir", "-p", "--", str(config.cache_dir)]))
     for plan in plans:
         lines.append(comment(f"video {plan.video_id}: {plan.strategy} ({plan.reason})"))
+        if plan.strategy == "local" and plan.source in local_media and not local_media[plan.source][0].seeks_exactly:
+            remuxed = remux_path(plan, config)
+            lines.append(comment("MPEG-TS has no index to seek by: copied into MP4 to cut from"))
+            lines.append(script_line(remux_step(plan.source, remuxed, 0.0).argv))
+            for job in plan.jobs:
+                lines += describe(job)
+                lines += _url_clip_lines(job, config, str(remuxed))
+            lines.append(shell_join(["rm", "--", str(remuxed)]))
+            continue
         if plan.strategy == "local":
             info, packets = local_media.get(plan.source, (None, {}))
             for job in plan.jobs:

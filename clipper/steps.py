@@ -80,6 +80,7 @@ class Step:
     joins: tuple[float, ...] = ()  # where (seconds into the output) pieces meet: decoded to check the seams
     fill: int | None = None  # the argument that holds a measuring step's values (filled after it ran)
     pieces: tuple[Piece, ...] = ()  # the pieces a ``pieces`` step writes (``output`` is the first)
+    span: tuple[float, float] | None = None  # (shortest, longest) seconds its picture may last (frame_span)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -194,6 +195,17 @@ def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
     """A fetched section: its own file per video id (two ids may name one source) and per run."""
     tag = _tag(plan.video_id, plan.source, section.start, section.end)
     return config.output_dir / f".clipper-{tag}{_run(config)}.section.mp4"
+
+
+def remux_path(plan: VideoPlan, config: Config) -> Path:
+    """A local file whose seeks land between keyframes (MPEG-TS), copied into MP4 for this run."""
+    return config.output_dir / f".clipper-{_tag(plan.video_id, plan.source)}{_run(config)}.remux.mp4"
+
+
+def remux_step(source: str, output: Path, seconds: float) -> Step:
+    """Copy a file's video and audio into MP4 (unchanged), its timeline counted from the file's start: MP4's index
+    makes every seek of the cut land on the keyframe it asks for."""
+    return Step("fetch", tuple(cut.remux_argv(source, str(output))), str(output), seconds)
 
 
 def full_target(plan: VideoPlan, config: Config) -> str:
@@ -358,8 +370,14 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
                         subtitles=subtitles, burn=burnt, container=cut.container_for(job.output),
                         video_filter=video_filter, audio_filter=audio_filter, info=info, lead=lead)  # fmt: skip
     cwd = str(config.output_dir) if burnt else None
+    frames, span = None, None
+    if mode == "reencode" and info is not None and packets and info.time_base is not None:
+        # The source's own frames in the range, to check the clip by (a variable frame rate has no grid).
+        first, last = round((origin + start) / info.time_base), round((origin + end) / info.time_base)
+        frames = sum(1 for packet in packets if first <= packet.pts < last) or None
+        span = frame_span(packets, first, last, info)
     steps = [Step("cut", tuple(argv), temp, job.duration, files=files, cwd=cwd,
-                  fill=argv.index(audio_filter) if audio_filter else None)]  # fmt: skip
+                  fill=argv.index(audio_filter) if audio_filter else None, frames=frames, span=span)]  # fmt: skip
     if audio_filter is not None:
         steps.insert(0, _measure_step(job, config, source, origin + start, end - start))
     if mode != "reencode":
@@ -410,6 +428,28 @@ _EPSILON = Fraction(1, 1_000_000)
 def snap_to_frame(seconds: float, frame_rate: float) -> float:
     """The time of the first frame at or after ``seconds`` (frames at multiples of 1/frame_rate)."""
     return math.ceil(seconds * frame_rate - 1e-6) / frame_rate
+
+
+def frame_span(packets: Sequence[Packet], first: int, end: int, info: MediaInfo) -> tuple[float, float] | None:
+    """(shortest, longest) seconds the picture of a clip that shows the source frames in [first, end) (time-base
+    units) may last, from its first frame: to the start of its last frame (which lasts something), and to the
+    next frame, or a nominal frame (the average rate's) past the last one when that is later (MPEG-TS pieces
+    carry no duration: the muxer guesses the last frame's). Judged so (``probe.verify_clip``), a variable frame
+    rate's clip whose first frame comes well after its start, or whose last frame lasts longer than the
+    average, is right; one that runs into the next frame is not (a frame too few: the frame count tells).
+    None when no frame is listed in the range."""
+    if info.time_base is None:
+        return None
+    time_base = info.time_base
+    times = sorted(packet.pts for packet in packets)
+    shown = [pts for pts in times if first <= pts < end]
+    if not shown:
+        return None
+    later = [pts for pts in times if pts >= end]
+    nominal = 1 / info.frame_rate if info.frame_rate else 0.0
+    shortest = float((shown[-1] - first) * time_base)
+    longest = max(float((later[0] - first) * time_base) if later else 0.0, shortest + nominal)
+    return shortest, longest
 
 
 def packet_window(job: ClipJob, origin: float) -> tuple[float, float]:
@@ -467,8 +507,9 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
                          encoded=any(piece.kind == "encode" for piece in plan.pieces))  # fmt: skip
     joins = tuple(float((piece.start - plan.pieces[0].start) * time_base) for piece in plan.pieces)
     frames = sum(piece.frames for piece in plan.pieces)
+    span = frame_span(packets, plan.pieces[0].start, plan.pieces[-1].end, info)
     steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins,
-                      fill=join.index(audio_filter) if audio_filter else None))  # fmt: skip
+                      fill=join.index(audio_filter) if audio_filter else None, span=span))  # fmt: skip
     if audio_filter is not None:  # the audio the join takes: from the first piece's start to the last's end
         steps.insert(0, _measure_step(job, config, source, first, last - first))
     return steps
