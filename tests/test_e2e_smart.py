@@ -356,3 +356,26 @@ def test_copy_mode_starts_at_the_keyframe_before_the_start(cut: Cutter, h264: So
     assert check.last_error >= 0, check  # reaches the end asked for
     same = identical(Clip(clip.path, 4.0, 9.0, clip.mode, [], ""), h264)
     assert all(same), same
+
+
+# --- what smart mode cannot copy from -------------------------------------------------------------------------
+
+OTHER_SOURCES = {
+    # MPEG-4 Part 2: no encoder like the source's to make a head with
+    "mpeg4": ("mpeg4.mp4", "mpeg4", ["-q:v", "4"], "no matching encoder for mpeg4 video"),
+    # field-coded H.264: a head made of frames would not match the copied fields
+    "interlaced": ("interlaced.mp4", "libx264", ["-flags", "+ildct+ilme", "-field_order", "tt"], "interlaced video"),
+}
+
+
+@pytest.mark.parametrize(("name", "vcodec", "extra", "reason"), OTHER_SOURCES.values(), ids=OTHER_SOURCES.keys())
+def test_other_codecs_and_interlaced_video_are_reencoded_frame_exact(
+    cut: Cutter, folder: Path, name: str, vcodec: str, extra: list[str], reason: str
+) -> None:
+    path = make_media(folder / name, seconds=12, size="160x96", gop=50, vcodec=vcodec, extra=extra)  # fields: 4 | height
+    made = source(path, 25.0, 50)
+    # 2.2 s is frame 55, between the keyframes at 0 and 2 s; 6.6 s is frame 165: frames 55..164.
+    clip = cut(made.path, 2.2, 6.6)
+
+    assert_frame_exact(clip, made, 110)
+    assert reason in clip.log, clip.log
