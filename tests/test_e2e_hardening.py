@@ -655,3 +655,32 @@ def test_the_users_own_requests_follow_a_redirect_anywhere_and_a_notes_do_not(
             assert len(private.gets()) == 1
         finally:
             session.close()
+
+
+def test_a_notes_private_address_is_refused_in_full_mode_and_a_users_own_source_there_is_fetched_whole(
+    tmp_path: Path, server: Served, long_video: Path, long_thumbs: list[bytes]
+) -> None:
+    """``--fetch full`` downloads into the cache: a note's URL on a loopback address is refused there too, naming
+    the note's line, before anything is asked of it or kept; in the same batch the user's own ``sources:`` entry
+    on 127.0.0.1 is downloaded whole and cut."""
+    notes = two_clip_note(tmp_path)
+    cache = tmp_path / "cache"
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, cache_dir=str(cache))
+    with serve_host(long_video.parent) as private:
+        url = private.url("long.mp4")
+        text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0].replace("u3HBJVjpXuw", "privateNote")
+        text = text.replace("url: https://www.youtube.com/watch?v=privateNote", f"url: {url}")
+        (notes / "private.md").write_text(text.replace('"https://www.youtube.com/watch?v=privateNote"', f'"{url}"'))
+
+        result = run_clipper("batch", str(notes), "--config", str(config), "--fetch", "full", cwd=tmp_path)
+
+        assert private.gets() == []  # nothing was asked of the note's address
+    assert result.returncode == 1, result.stderr
+    refused = [line for line in result.stderr.splitlines() if "private.md" in line]
+    assert refused == [f"{notes / 'private.md'}:35: 127.0.0.1 is not a public address (a `sources:` entry in the "
+                       "config may point a video there)"], result.stderr  # fmt: skip
+    assert "Traceback" not in result.stderr
+    assert "u3HBJVjpXuw: full: " in result.stderr, result.stderr
+    assert [path.name.split("-")[0] for path in cache.iterdir()] == ["u3HBJVjpXuw"]  # the note's: nothing kept
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.mp4")) == sorted(CLIPS)
+    assert_whole(tmp_path / "out", long_thumbs, CLIPS)
