@@ -684,3 +684,68 @@ def test_a_notes_private_address_is_refused_in_full_mode_and_a_users_own_source_
     assert [path.name.split("-")[0] for path in cache.iterdir()] == ["u3HBJVjpXuw"]  # the note's: nothing kept
     assert sorted(path.name for path in (tmp_path / "out").glob("*.mp4")) == sorted(CLIPS)
     assert_whole(tmp_path / "out", long_thumbs, CLIPS)
+
+
+def test_links_at_the_lock_manifest_and_gallery_are_refused_or_replaced_never_written_through(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    """Whoever can write the output folder may leave links at the names clipper writes there. The lock is
+    refused in one line naming it (a link there is no run's lock); the manifest and the gallery's pages are
+    replaced by files of their own, whole. What the links lead to (outside the folder) is never touched."""
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    victims = {name: outside / name for name in (".clipper.lock", "manifest.json", "index.html", "index.md")}
+    for name, victim in victims.items():
+        victim.write_bytes(f"precious {name}\n".encode())
+    missing = outside / "missing"  # a link that leads nowhere must not make a file there either
+
+    def untouched() -> None:
+        assert {name: victim.read_bytes() for name, victim in victims.items()} == {
+            name: f"precious {name}\n".encode() for name in victims
+        }
+        assert sorted(path.name for path in outside.iterdir()) == sorted(victims)
+
+    lock = out / ".clipper.lock"
+    for target in (victims[".clipper.lock"], missing):
+        lock.symlink_to(target)
+        refused = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.strip().splitlines()[-1] == (
+            f"clipper: {lock} is a symbolic link: clipper will not write through it (remove it)"
+        ), refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert lock.is_symlink() and list(out.glob("*.mp4")) == []
+        untouched()
+        lock.unlink()
+
+    for name in ("manifest.json", "index.html"):
+        (out / name).symlink_to(victims[name])
+    (out / "index.md").symlink_to(missing)
+
+    made = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert made.returncode == 0, made.stderr
+    untouched()
+    assert_whole(out, long_thumbs, CLIPS)
+    for name in ("manifest.json", "index.html", "index.md"):
+        assert (out / name).is_file() and not (out / name).is_symlink(), name
+    assert sorted(json.loads((out / "manifest.json").read_text())["clips"]) == sorted(CLIPS)
+    assert all(name in (out / "index.html").read_text() for name in CLIPS)
+    assert not lock.is_symlink()
+
+    # The gallery alone: links planted at its pages again are replaced the same way.
+    (out / "index.html").unlink()
+    (out / "index.html").symlink_to(missing)
+    (out / "index.md").unlink()
+    (out / "index.md").symlink_to(victims["index.md"])
+
+    gallery = run_clipper("gallery", str(out), cwd=tmp_path)
+
+    assert gallery.returncode == 0, gallery.stderr
+    untouched()
+    for name in ("index.html", "index.md"):
+        assert (out / name).is_file() and not (out / name).is_symlink(), name
+    assert all(name in (out / "index.md").read_text() for name in CLIPS)
