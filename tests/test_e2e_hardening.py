@@ -690,8 +690,9 @@ def test_links_at_the_lock_manifest_and_gallery_are_refused_or_replaced_never_wr
     tmp_path: Path, server: Served, long_thumbs: list[bytes]
 ) -> None:
     """Whoever can write the output folder may leave links at the names clipper writes there. The lock is
-    refused in one line naming it (a link there is no run's lock); the manifest and the gallery's pages are
-    replaced by files of their own, whole. What the links lead to (outside the folder) is never touched."""
+    refused in one line naming it (a link, another name of a file, a folder or a pipe is no run's lock); the
+    manifest and the gallery's pages are replaced by files of their own, whole. What the links lead to (outside
+    the folder) is never touched."""
     notes = two_clip_note(tmp_path)
     config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
     out, outside = tmp_path / "out", tmp_path / "outside"
@@ -709,17 +710,29 @@ def test_links_at_the_lock_manifest_and_gallery_are_refused_or_replaced_never_wr
         assert sorted(path.name for path in outside.iterdir()) == sorted(victims)
 
     lock = out / ".clipper.lock"
-    for target in (victims[".clipper.lock"], missing):
-        lock.symlink_to(target)
+    link = "is a symbolic link: clipper will not write through it"
+    hard_link = "has other names (hard links): clipper will not write through it"
+    planted = [
+        (lambda: lock.symlink_to(victims[".clipper.lock"]), link),
+        (lambda: lock.symlink_to(missing), link),
+        # Another name of a file outside: the lock's bytes (the holder's pid) would be written into it.
+        (lambda: os.link(victims[".clipper.lock"], lock), hard_link),
+        (lambda: lock.mkdir(), "is not a plain file: clipper will not take it for its lock"),
+    ]
+    if hasattr(os, "mkfifo"):
+        planted.append((lambda: os.mkfifo(lock), "is not a plain file: clipper will not take it for its lock"))
+    for plant, problem in planted:
+        plant()
         refused = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
         assert refused.returncode == 1, refused.stderr
-        assert refused.stderr.strip().splitlines()[-1] == (
-            f"clipper: {lock} is a symbolic link: clipper will not write through it (remove it)"
-        ), refused.stderr
+        assert refused.stderr.strip().splitlines()[-1] == f"clipper: {lock} {problem} (remove it)", refused.stderr
         assert "Traceback" not in refused.stderr
-        assert lock.is_symlink() and list(out.glob("*.mp4")) == []
+        assert list(out.glob("*.mp4")) == []
         untouched()
-        lock.unlink()
+        if lock.is_dir() and not lock.is_symlink():
+            lock.rmdir()
+        else:
+            lock.unlink()
 
     for name in ("manifest.json", "index.html"):
         (out / name).symlink_to(victims[name])
