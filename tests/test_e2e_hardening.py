@@ -762,3 +762,11 @@ def test_links_at_the_lock_manifest_and_gallery_are_refused_or_replaced_never_wr
     for name in ("index.html", "index.md"):
         assert (out / name).is_file() and not (out / name).is_symlink(), name
     assert all(name in (out / "index.md").read_text() for name in CLIPS)
+
+    # A folder where the page goes cannot be replaced: one line naming it.
+    (out / "index.html").unlink()
+    (out / "index.html").mkdir()
+    blocked = run_clipper("gallery", str(out), cwd=tmp_path)
+    assert blocked.returncode == 1, blocked.stderr
+    assert blocked.stderr.startswith(f"{out / 'index.html'}: ") and blocked.stderr.count("\n") == 1, blocked.stderr
+    assert sorted(path.name for path in out.iterdir() if path.name.startswith(".index")) == []
