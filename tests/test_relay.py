@@ -164,6 +164,8 @@ def test_the_secret_is_asked_of_every_request_and_only_in_proxy_authorization(tm
                 connection.close()
             host.wait_idle(0.5)
             assert len(host.requests) == 2  # the two requests with the secret; none for the others
+            # The secret is the relay's alone: the host is never shown it.
+            assert not any(secret in f"{seen.path} {seen.headers}" for seen in host.requests), host.requests
         finally:
             relay.close()
 
