@@ -9,6 +9,7 @@ process, so a run that was killed holds nothing.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -51,6 +52,21 @@ def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+_NOT_A_FILE = "is not a plain file: clipper will not take it for its lock"
+
+
+def _lock_file_problem(status: os.stat_result) -> str | None:
+    """Why the file opened as the lock is not one clipper may write its holder's pid into, or None.
+
+    A hard link planted at the lock's name is another name of a file elsewhere (anyone may link a file they can
+    read where the system does not forbid it): writing the pid would change that file."""
+    if not stat.S_ISREG(status.st_mode):
+        return _NOT_A_FILE
+    if status.st_nlink > 1:
+        return "has other names (hard links): clipper will not write through it"
+    return None
+
+
 class FolderLock:
     """``with FolderLock(folder, on_wait):`` holds the folder's lock, waiting while another run has it."""
 
@@ -62,11 +78,19 @@ class FolderLock:
     def __enter__(self) -> FolderLock:
         if self.path.is_symlink():
             raise ClipperError(f"{self.path} is a symbolic link: clipper will not write through it (remove it)")
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        # O_NONBLOCK: a pipe planted there must not hang the open (it is refused just below).
+        flags = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_BINARY", 0))  # fmt: skip
         try:
             fd = os.open(self.path, flags, 0o644)
+        except IsADirectoryError:
+            raise ClipperError(f"{self.path} {_NOT_A_FILE} (remove it)") from None
         except OSError as error:
             raise ClipperError(f"{self.path.parent}: cannot write here ({error.strerror})") from None
+        problem = _lock_file_problem(os.fstat(fd))
+        if problem is not None:
+            os.close(fd)
+            raise ClipperError(f"{self.path} {problem} (remove it)")
         told, waited = False, 0
         while not _try_lock(fd):
             holder = self._holder(fd)  # the holder writes its pid just after it locks: give it a moment

@@ -13,7 +13,7 @@ from clipper.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
 from clipper.config import Config
 from clipper.gallery import gallery_html, gallery_markdown, groups
 from clipper.notes import Note, TranscriptLine, parse_note, transcript
-from clipper.outputs import name_problem, other_clip
+from clipper.outputs import name_problem, other_clip, write_text_atomic
 from clipper.plan import ClipJob, plan_jobs
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
@@ -179,3 +179,37 @@ def test_a_manifest_entry_is_this_clip_only_for_its_video_and_its_notes_range() 
     assert other_clip({**made, "video_id": "v2"}, job) == "a.md:3, v2 0:38-0:48"
     assert other_clip({**made, "start": 28.0, "end": 38.0}, job) == "a.md:3, v1 0:28-0:38"
     assert other_clip({**made, "status": "failed", "video_id": "v2"}, job) is None  # no clip was made for it
+
+
+@pytest.mark.parametrize("planted", ["link", "dangling link", "hard link"])
+def test_a_page_written_over_a_planted_link_replaces_the_link_and_leaves_its_target(
+    tmp_path: Path, planted: str
+) -> None:
+    folder, target = tmp_path / "out", tmp_path / "elsewhere.html"
+    folder.mkdir()
+    page = folder / "index.html"
+    if planted == "dangling link":
+        page.symlink_to(target)
+    else:
+        target.write_text("precious\n")
+        if planted == "link":
+            page.symlink_to(target)
+        else:
+            page.hardlink_to(target)
+
+    write_text_atomic(page, "<p>clips</p>\n")
+
+    assert not page.is_symlink() and page.read_text() == "<p>clips</p>\n"
+    if planted == "dangling link":
+        assert not target.exists()
+    else:
+        assert target.read_text() == "precious\n"
+    assert sorted(path.name for path in folder.iterdir()) == ["index.html"]  # no temporary file left
+
+
+def test_a_folder_where_a_page_goes_is_named_in_the_error(tmp_path: Path) -> None:
+    (tmp_path / "index.html").mkdir()
+    with pytest.raises(OSError) as raised:
+        write_text_atomic(tmp_path / "index.html", "<p>clips</p>\n")
+    assert raised.value.filename == str(tmp_path / "index.html")  # not the temporary file's name
+    assert [path.name for path in tmp_path.iterdir()] == ["index.html"]

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
+from hosts import make_dash_media, serve_host
 from media import make_media
-from verify import check_clip, nearest_frame, processes_mentioning, run_clipper, thumbnails
+from verify import check_clip, nearest_frame, processes_mentioning, run_clipper, stream_kinds, thumbnails
 
 pytestmark = pytest.mark.slow
 
@@ -344,3 +345,73 @@ def test_a_local_matroska_copy_whose_picture_starts_late_is_cut_at_the_files_tim
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["clips"]["x.mp4"]["mode"] == mode
     check = check_clip(tmp_path / "c" / "x.mp4", short_thumbs, 3.20, 7.44, FPS)
     assert (check.first_error, check.last_error, check.preroll_packets, check.frames) == (0, 0, 0, 106), check
+
+
+def test_two_formats_of_one_video_are_two_downloads_in_the_cache(
+    tmp_path: Path, short_video: Path, short_thumbs: list[bytes]
+) -> None:
+    """A host that serves video and audio apart (DASH): the video with its sound, then the video alone, then
+    another sort. Each setting downloads its own file (the clips show which one they were cut from), `cache list`
+    shows them all, and the first setting again finds its own file."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "talk.md").write_text("""---
+video_id: dashTalk000
+title: "A talk"
+url: https://www.youtube.com/watch?v=dashTalk000
+---
+
+## Highlights
+
+### "Ten seconds"
+
+```bash
+yt-dlp --download-sections "*0:05-0:15" "https://www.youtube.com/watch?v=dashTalk000" -o "talk.mp4"
+```
+""")
+    dash = make_dash_media(short_video, tmp_path / "dash")
+    clip = tmp_path / "out" / "talk.mp4"
+    with serve_host(short_video.parent, dash={"talk": dash}) as host:
+
+        def run(**settings: object) -> tuple[str, dict[str, int]]:
+            lines = ["output_dir: out", "cache_dir: cache", "fetch: full", "sources:",
+                     f"  dashTalk000: {json.dumps(host.mpd_url('talk'))}"]  # fmt: skip
+            lines += [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
+            (tmp_path / "clipper.yaml").write_text("\n".join(lines) + "\n")
+            host.wait_idle()
+            before = len(host.requests)
+            result = clipper("batch", str(notes), "--config", "clipper.yaml", "--force", cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            host.wait_idle()
+            check = check_clip(clip, short_thumbs, 5, 15, FPS)
+            assert (check.first_error, check.last_error) == (0, 0), check
+            sent = {track: sum(seen.sent for seen in host.requests[before:] if seen.path.endswith(f"/{track}.mp4"))
+                    for track in ("video", "audio")}  # fmt: skip
+            return result.stderr, sent
+
+        whole = {"video": dash.video.size, "audio": dash.audio.size}
+        both, sent = run(format="bv*+ba/b")
+        assert "dashTalk000: full: fetch: full in the config" in both
+        assert all(sent[track] >= whole[track] for track in whole), (sent, whole)
+        assert stream_kinds(clip) == ["video", "audio"]
+
+        alone, sent = run(format="bv")
+        assert "downloaded before" not in alone  # not the first format's file
+        assert sent["video"] >= whole["video"] and sent["audio"] < whole["audio"], (sent, whole)
+        assert stream_kinds(clip) == ["video"]
+
+        sorted_, sent = run(format="bv*+ba/b", format_sort=["res:720"])
+        assert "downloaded before" not in sorted_
+        assert all(sent[track] >= whole[track] for track in whole), (sent, whole)
+        assert stream_kinds(clip) == ["video", "audio"]
+
+        again, sent = run(format="bv*+ba/b")
+        assert "dashTalk000: full: downloaded before (in the cache)" in again
+        assert sent == {"video": 0, "audio": 0}
+        assert stream_kinds(clip) == ["video", "audio"]
+
+    cached = sorted((tmp_path / "cache").iterdir())
+    assert len(cached) == 3, cached
+    listed = clipper("cache", "list", "--config", "clipper.yaml", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert all(str(path) in listed.stdout for path in cached), listed.stdout

@@ -655,3 +655,131 @@ def test_the_users_own_requests_follow_a_redirect_anywhere_and_a_notes_do_not(
             assert len(private.gets()) == 1
         finally:
             session.close()
+
+
+@pytest.mark.parametrize("host_name", ["127.0.0.1", "localhost", "this machine's name"])
+def test_a_notes_private_address_is_refused_in_full_mode_and_a_users_own_source_there_is_fetched_whole(
+    tmp_path: Path, server: Served, long_video: Path, long_thumbs: list[bytes], host_name: str
+) -> None:
+    """``--fetch full`` downloads into the cache: a note's URL on a loopback address is refused there too, naming
+    the note's line, before anything is asked of it or kept; in the same batch the user's own ``sources:`` entry
+    on 127.0.0.1 is downloaded whole and cut."""
+    if host_name == "this machine's name":
+        host_name = socket.gethostname()
+        addresses = {info[4][0] for info in socket.getaddrinfo(host_name, None, proto=socket.IPPROTO_TCP)}
+        if all(ipaddress.ip_address(address).is_global for address in addresses):
+            pytest.skip(f"{host_name} resolves to a public address here: {addresses}")
+    notes = two_clip_note(tmp_path)
+    cache = tmp_path / "cache"
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, cache_dir=str(cache))
+    with serve_host(long_video.parent) as private:
+        url = private.url("long.mp4").replace("127.0.0.1", host_name)
+        text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0].replace("u3HBJVjpXuw", "privateNote")
+        text = text.replace("url: https://www.youtube.com/watch?v=privateNote", f"url: {url}")
+        (notes / "private.md").write_text(text.replace('"https://www.youtube.com/watch?v=privateNote"', f'"{url}"'))
+
+        result = run_clipper("batch", str(notes), "--config", str(config), "--fetch", "full", cwd=tmp_path)
+
+        assert private.gets() == []  # nothing was asked of the note's address
+    assert result.returncode == 1, result.stderr
+    why = {"127.0.0.1": "127.0.0.1 is not a public address (", "localhost": "localhost is not a public host ("}
+    if host_name in why:  # judged from the note alone, before the run
+        refused = [line for line in result.stderr.splitlines() if "private.md" in line]
+        assert refused == [f"{notes / 'private.md'}:35: {why[host_name]}a `sources:` entry in the config may point "
+                           "a video there)"], result.stderr  # fmt: skip
+    else:  # looked up when its download was due: the download is refused
+        failures = [line for line in result.stderr.splitlines() if line.startswith("  failed privateNote")]
+        assert len(failures) == 1, result.stderr
+        assert f"{notes / 'private.md'}:35: {host_name} resolves to " in failures[0], failures
+        assert "not a public address" in failures[0], failures
+    assert "Traceback" not in result.stderr
+    assert "u3HBJVjpXuw: full: " in result.stderr, result.stderr
+    assert [path.name.split("-")[0] for path in cache.iterdir()] == ["u3HBJVjpXuw"]  # the note's: nothing kept
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.mp4")) == sorted(CLIPS)
+    assert_whole(tmp_path / "out", long_thumbs, CLIPS)
+
+
+def test_links_at_the_lock_manifest_and_gallery_are_refused_or_replaced_never_written_through(
+    tmp_path: Path, server: Served, long_thumbs: list[bytes]
+) -> None:
+    """Whoever can write the output folder may leave links at the names clipper writes there. The lock is
+    refused in one line naming it (a link, another name of a file, a folder or a pipe is no run's lock); the
+    manifest and the gallery's pages are replaced by files of their own, whole. What the links lead to (outside
+    the folder) is never touched."""
+    notes = two_clip_note(tmp_path)
+    config = write_config(tmp_path, {"u3HBJVjpXuw": server.url("long.mp4")}, fetch="sections")
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    victims = {name: outside / name for name in (".clipper.lock", "manifest.json", "index.html", "index.md")}
+    for name, victim in victims.items():
+        victim.write_bytes(f"precious {name}\n".encode())
+    missing = outside / "missing"  # a link that leads nowhere must not make a file there either
+
+    def untouched() -> None:
+        assert {name: victim.read_bytes() for name, victim in victims.items()} == {
+            name: f"precious {name}\n".encode() for name in victims
+        }
+        assert sorted(path.name for path in outside.iterdir()) == sorted(victims)
+
+    lock = out / ".clipper.lock"
+    link = "is a symbolic link: clipper will not write through it"
+    hard_link = "has other names (hard links): clipper will not write through it"
+    planted = [
+        (lambda: lock.symlink_to(victims[".clipper.lock"]), link),
+        (lambda: lock.symlink_to(missing), link),
+        # Another name of a file outside: the lock's bytes (the holder's pid) would be written into it.
+        (lambda: os.link(victims[".clipper.lock"], lock), hard_link),
+        (lambda: lock.mkdir(), "is not a plain file: clipper will not take it for its lock"),
+    ]
+    if hasattr(os, "mkfifo"):
+        planted.append((lambda: os.mkfifo(lock), "is not a plain file: clipper will not take it for its lock"))
+    for plant, problem in planted:
+        plant()
+        refused = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.strip().splitlines()[-1] == f"clipper: {lock} {problem} (remove it)", refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert list(out.glob("*.mp4")) == []
+        untouched()
+        if lock.is_dir() and not lock.is_symlink():
+            lock.rmdir()
+        else:
+            lock.unlink()
+
+    for name in ("manifest.json", "index.html"):
+        (out / name).symlink_to(victims[name])
+    (out / "index.md").symlink_to(missing)
+
+    made = run_clipper("batch", str(notes), "--config", str(config), cwd=tmp_path)
+
+    assert made.returncode == 0, made.stderr
+    untouched()
+    assert_whole(out, long_thumbs, CLIPS)
+    for name in ("manifest.json", "index.html", "index.md"):
+        assert (out / name).is_file() and not (out / name).is_symlink(), name
+    assert sorted(json.loads((out / "manifest.json").read_text())["clips"]) == sorted(CLIPS)
+    assert all(name in (out / "index.html").read_text() for name in CLIPS)
+    assert not lock.is_symlink()
+
+    # The gallery alone: links planted at its pages again are replaced the same way.
+    (out / "index.html").unlink()
+    (out / "index.html").symlink_to(missing)
+    (out / "index.md").unlink()
+    (out / "index.md").symlink_to(victims["index.md"])
+
+    gallery = run_clipper("gallery", str(out), cwd=tmp_path)
+
+    assert gallery.returncode == 0, gallery.stderr
+    untouched()
+    for name in ("index.html", "index.md"):
+        assert (out / name).is_file() and not (out / name).is_symlink(), name
+    assert all(name in (out / "index.md").read_text() for name in CLIPS)
+
+    # A folder where the page goes cannot be replaced: one line naming it.
+    (out / "index.html").unlink()
+    (out / "index.html").mkdir()
+    blocked = run_clipper("gallery", str(out), cwd=tmp_path)
+    assert blocked.returncode == 1, blocked.stderr
+    assert blocked.stderr.startswith(f"{out / 'index.html'}: ") and blocked.stderr.count("\n") == 1, blocked.stderr
+    assert sorted(path.name for path in out.iterdir() if path.name.startswith(".index")) == []

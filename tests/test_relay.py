@@ -117,6 +117,59 @@ def test_only_requests_with_the_runs_secret_are_served(tmp_path: Path) -> None:
             relay.close()
 
 
+def test_the_secret_is_asked_of_every_request_and_only_in_proxy_authorization(tmp_path: Path) -> None:
+    """The secret opens one request, not a connection; it counts only as the proxy's password, never in
+    ``Authorization``, the path (the old form), the query or a header that is not Basic credentials."""
+    (tmp_path / "video.mp4").write_bytes(os.urandom(10_000))
+    with serve_host(tmp_path) as host:
+        relay = Relay(_open)
+        try:
+            url = relay.add(Upstream(host.url("video.mp4")), chunk_size=0)
+            secret = _secret(relay)
+            good = _credentials("clipper", secret)
+            key = url.removeprefix(relay.base + "/")
+            refused = [
+                (url, {"Authorization": good["Proxy-Authorization"]}, 407),  # a server's credentials, not a proxy's
+                (f"{url}?secret={secret}", {}, 407),
+                (f"{relay.base}/{secret}/{key}", {}, 407),  # the secret-path form clipper once used
+                (f"{relay.base}/{secret}/{key}", good, 404),  # ... names no stream even with the secret
+                (url, {"Proxy-Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}, 403),  # no user
+                (url, {"Proxy-Authorization": f"Basic {good['Proxy-Authorization'].split()[1]}x"}, 403),  # bad base64
+                (url, {"Proxy-Authorization": "Basic"}, 403),
+                (url, {"Proxy-Authorization": "Basic \u00e9\u00e9\u00e9\u00e9"}, 403),  # not ASCII
+                (url, {"Proxy-Authorization": f"Digest username=clipper, response={secret}"}, 403),
+                (url, _credentials("CLIPPER", secret), 403),  # the user name is part of the secret
+                (url, _credentials("clipper", secret.upper()), 403),
+                (url, _credentials("clipper", f"{secret}\n"), 403),
+            ]
+            for target, headers, status in refused:
+                assert _get(target, headers)[0] == status, (target, headers)
+
+            # One connection: a request with the secret is served, the next one without it is refused.
+            parts = urllib.parse.urlsplit(url)
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+            try:
+                for method, headers, status in [
+                    ("GET", good, 200),
+                    ("GET", {}, 407),
+                    ("HEAD", {}, 407),
+                    ("GET", _credentials("clipper", "x"), 403),
+                    ("HEAD", good, 200),
+                ]:
+                    connection.request(method, url, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    assert response.status == status, (method, headers)
+            finally:
+                connection.close()
+            host.wait_idle(0.5)
+            assert len(host.requests) == 2  # the two requests with the secret; none for the others
+            # The secret is the relay's alone: the host is never shown it.
+            assert not any(secret in f"{seen.path} {seen.headers}" for seen in host.requests), host.requests
+        finally:
+            relay.close()
+
+
 def test_ffmpegs_environment_has_the_relay_as_its_proxy_and_no_way_around_it() -> None:
     base = {
         "PATH": "/bin",

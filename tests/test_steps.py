@@ -81,6 +81,53 @@ def test_a_cached_download_is_reused(config: Config) -> None:
     assert (plan.strategy, plan.reason) == ("full", "downloaded before (in the cache)")
 
 
+@pytest.mark.parametrize(
+    ("other", "other_sort"),
+    [
+        ("b", None),  # another format
+        ("bv*+ba/b", ("res:720",)),  # another sort
+        ("bv*+ba/b", ("ext:mp4:m4a", "acodec:aac", "res:1080", "vcodec:h264")),  # the same fields, another order
+        ("bv*+ba/b", ()),  # no sort at all
+    ],
+)  # fmt: skip
+def test_each_format_of_a_video_is_cached_under_its_own_key(
+    config: Config, other: str, other_sort: tuple[str, ...] | None
+) -> None:
+    """A whole download made with one format (or format sort) is another file than with another: the second
+    setting must not find the first's file in the cache and cut from it."""
+    from clipper import fetch
+    from clipper.runner import find_cached
+    from clipper.steps import full_target
+
+    first = replace(config, fetch="full", format="bv*+ba/b")
+    second = replace(first, format=other, format_sort=first.format_sort if other_sort is None else other_sort)
+    jobs = [job(10, 20)]
+    [first_plan], [second_plan] = plan_videos(jobs, first), plan_videos(jobs, second)
+    first_file, second_file = full_target(first_plan, first), full_target(second_plan, second)
+    assert first_file != second_file
+    assert fetch.cache_key(URL, first.format, first.format_sort) != fetch.cache_key(URL, second.format,
+                                                                                   second.format_sort)  # fmt: skip
+
+    config.cache_dir.mkdir()
+    made = Path(first_file.replace("%(ext)s", "mp4"))
+    made.write_bytes(b"the first format's download")
+    assert list(find_cached(jobs, first).values()) == [made]
+    assert find_cached(jobs, second) == {}
+    [again] = plan_videos(jobs, second, find_cached(jobs, second))
+    assert again.reason == "fetch: full in the config"  # not "downloaded before": it is downloaded in its format
+    # A clip command's own format (``-f``, ``-S``) is its own key too.
+    own = plan_videos([replace(job(10, 20), format="b"), replace(job(30, 40), format_sort=("res:720",))], first)
+    assert len(own) == 2 and len({first_file, *(full_target(plan, first) for plan in own)}) == 3
+
+
+def test_the_cache_key_stays_what_earlier_runs_named_their_downloads(config: Config) -> None:
+    """A download cached by an earlier version is found by this one: the key (source, format, sort) is unchanged."""
+    from clipper import fetch
+
+    assert fetch.cache_key(URL, config.format, config.format_sort) == "04863549a8"
+    assert len({fetch.cache_key(source, "b", ()) for source in (URL, URL + "&t=1", "http://127.0.0.1/v.mp4")}) == 3
+
+
 def test_one_plan_per_video_and_source(config: Config) -> None:
     plans = plan_videos([job(1, 2), job(3, 4), job(5, 6, source="http://127.0.0.1/v.mp4")], config)
     assert [(p.source, len(p.jobs)) for p in plans] == [(URL, 2), ("http://127.0.0.1/v.mp4", 1)]
