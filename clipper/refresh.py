@@ -70,9 +70,11 @@ def keyframes_argv(source: str) -> list[str]:
             "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", file_arg(source)]  # fmt: skip
 
 
-def second_keyframe(listing: str) -> float | None:
-    """``keyframes_argv``'s output -> the timestamp of the second keyframe (in presentation order); None if
-    there is none."""
+def telling_keyframe(listing: str) -> tuple[float, bool] | None:
+    """``keyframes_argv``'s output -> (the timestamp of the keyframe that tells whether the stream uses intra
+    refresh, whether that is sure). The second keyframe (in presentation order; the first of a whole file is its
+    IDR either way), sure; a file with one keyframe (a section fetched from a seek starts on one), its first, sure
+    only when it is a refresh point. None: no keyframe."""
     keys = []
     for line in listing.splitlines():
         time, _, flags = line.strip().partition(",")
@@ -81,7 +83,8 @@ def second_keyframe(listing: str) -> float | None:
                 keys.append(float(time))
         except ValueError:
             continue
-    return sorted(keys)[1] if len(keys) > 1 else None
+    keys.sort()
+    return (keys[1], True) if len(keys) > 1 else (keys[0], False) if keys else None
 
 
 def is_refresh_point(unit: bytes) -> bool:
@@ -125,16 +128,19 @@ def landing(source: str, at: float, run: Run) -> tuple[float, bool] | None:
             return None
 
 
-def uses_refresh(source: str, run: Run) -> bool:
-    """Whether an H.264 source uses intra refresh: its second keyframe (the first a sweep would start on; the
-    first is an IDR either way) is no whole picture. One ffprobe run and one small copy, once per source."""
+def uses_refresh(source: str, run: Run) -> bool | None:
+    """Whether an H.264 source uses intra refresh: a keyframe after its IDR (see ``telling_keyframe``) is no whole
+    picture. One ffprobe run and one small copy. None: it cannot be told from this file (no keyframe but a whole
+    one, or none can be read)."""
     try:
         listing = subprocess.run(keyframes_argv(source), capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
-        return False
-    second = second_keyframe(listing.stdout) if listing.returncode == 0 else None
-    found = landing(source, second, run) if second is not None else None
-    return found is not None and found[1]
+        return None
+    telling = telling_keyframe(listing.stdout) if listing.returncode == 0 else None
+    found = landing(source, telling[0], run) if telling is not None else None
+    if found is None or telling is None:
+        return None
+    return True if found[1] else False if telling[1] else None
 
 
 def seek_before(source: str, point: float, run: Run) -> float | None:

@@ -608,15 +608,20 @@ class Runner:
                 self._infos[path] = known
         return known
 
-    def _uses_refresh(self, path: str, info: MediaInfo) -> bool:
-        """Whether the H.264 source at ``path`` uses intra refresh, read once per source (see
-        ``refresh.uses_refresh``); its clips' cuts are checked for refresh points only then."""
+    def _uses_refresh(self, job: ClipJob, media: _Media, info: MediaInfo) -> bool:
+        """Whether the H.264 video ``media`` holds uses intra refresh, read once per source (see
+        ``refresh.uses_refresh``): a file by its path, the sections fetched of a video by the video (each clip's
+        own: the first that tells it); its clips' cuts are checked for refresh points only then."""
         if info.video_codec != "h264":
             return False
+        key = media.path if media.origin is None else f"video {job.video_id}"
         with self._refresh_lock:
-            known = self._refreshes.get(path)
+            known = self._refreshes.get(key)
             if known is None:
-                known = self._refreshes[path] = refresh.uses_refresh(path, self._run_probe)
+                found = refresh.uses_refresh(media.path, self._run_probe)
+                if found is not None or media.origin is None:  # a file tells what it can; a section may not
+                    self._refreshes[key] = bool(found)
+                known = bool(found)
         return known
 
     def _run_probe(self, argv: Sequence[str]) -> None:
@@ -649,7 +654,7 @@ class Runner:
                 job = self._snap(job, media.path, origin, info)
             if packets is None:
                 packets = smart_packets(job, media.path, info, origin, config)
-            refreshes = self._uses_refresh(media.path, info)
+            refreshes = self._uses_refresh(job, media, info)
             cut_plan, _ = plan_cut(job, config, media.path, origin, info, packets, refreshes, self._run_probe,
                                    poster=self.companions)  # fmt: skip
             mode = cut_plan.mode
@@ -987,7 +992,7 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
         packets: dict[ClipJob, Sequence[Packet]] = {}
         refreshes: dict[ClipJob, refresh.Refresh] = {}
         # The same reads as the run's (each into a scratch file in the system's temporary folder, removed).
-        uses = info.video_codec == "h264" and info.seeks_exactly and refresh.uses_refresh(plan.source, _run_read)
+        uses = info.video_codec == "h264" and info.seeks_exactly and bool(refresh.uses_refresh(plan.source, _run_read))
         for job in plan.jobs:
             found = smart_packets(job, plan.source, info, info.origin, config)
             if found is not None:

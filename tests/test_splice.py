@@ -394,7 +394,8 @@ def test_intra_refresh_points_are_told_from_whole_keyframes(tmp_path: Path) -> N
     def run(argv: Sequence[str]) -> None:
         subprocess.run(argv, check=True, capture_output=True)
 
-    assert refresh.uses_refresh(str(source), run)  # told once per source, from its second keyframe
-    assert not refresh.uses_refresh(str(open_gop), run)
-    assert refresh.second_keyframe("0.000000,K__\n0.040000,___\n2.000000,K__\n") == 2.0
-    assert refresh.second_keyframe("0.000000,K__\nN/A,K__\n") is None
+    assert refresh.uses_refresh(str(source), run) is True  # told once per source, from its second keyframe
+    assert refresh.uses_refresh(str(open_gop), run) is False
+    assert refresh.telling_keyframe("2.000000,K__\n0.040000,___\n0.000000,K__\n") == (2.0, True)
+    assert refresh.telling_keyframe("0.000000,K__\nN/A,K__\n") == (0.0, False)  # one keyframe: the first
+    assert refresh.telling_keyframe("0.040000,___\n") is None
