@@ -9,6 +9,7 @@ is always complete. An interrupted run removes its temporary files; the next run
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import secrets
@@ -654,7 +655,7 @@ class Runner:
                 job = self._snap(job, media.path, origin, info)
             if packets is None:
                 packets = smart_packets(job, media.path, info, origin, config)
-            refreshes = self._uses_refresh(job, media, info)
+            refreshes = functools.partial(self._uses_refresh, job, media, info)  # read only when a cut needs it
             cut_plan, _ = plan_cut(job, config, media.path, origin, info, packets, refreshes, self._run_probe,
                                    poster=self.companions)  # fmt: skip
             mode = cut_plan.mode
@@ -665,7 +666,7 @@ class Runner:
             except CutError as error:
                 if mode != "smart" or self.children.stopping.is_set():
                     raise
-                refreshing = intra_refresh(job, media.path, origin, info, "reencode", self._run_probe, refreshes)
+                refreshing = intra_refresh(job, media.path, origin, info, "reencode", self._run_probe, refreshes())
                 how = " from the keyframe before its intra refresh point" if refreshing.decode_seek is not None else ""
                 self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip{how}")
                 cut_plan = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets,
@@ -963,14 +964,16 @@ def intra_refresh(job: ClipJob, source: str, origin: float, info: MediaInfo, mod
 
 
 def plan_cut(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
-             packets: Sequence[Packet] | None, refreshes: bool, run: refresh.Run, *,
+             packets: Sequence[Packet] | None, refreshes: Callable[[], bool], run: refresh.Run, *,
              poster: bool = False) -> tuple[CutPlan, refresh.Refresh]:  # fmt: skip
     """The steps that make ``job`` from a local file (``clip_steps``) and the intra refresh points they start from
     (``intra_refresh``), as the run and its dry run (``probe_local_media``) both plan them. A smart cut re-encoded
-    whole for another reason (a new shape, burnt captions) also decodes from a whole picture."""
-    refreshing = intra_refresh(job, source, origin, info, config.mode, run, refreshes)
+    whole for another reason (a new shape, burnt captions) also decodes from a whole picture. ``refreshes``:
+    whether the source uses intra refresh, asked only when a copy or re-encode is planned."""
+    copying = config.mode in ("copy", "reencode") and info.video_codec == "h264"
+    refreshing = intra_refresh(job, source, origin, info, config.mode, run, copying and refreshes())
     cut_plan = clip_steps(job, config, source, origin, info, packets, poster=poster, refresh=refreshing)
-    if refreshes and cut_plan.mode == "reencode" and config.mode == "smart":
+    if cut_plan.mode == "reencode" and config.mode == "smart" and info.video_codec == "h264" and refreshes():
         refreshing = intra_refresh(job, source, origin, info, "reencode", run)
         if refreshing != refresh.WHOLE:
             cut_plan = clip_steps(job, config, source, origin, info, packets, poster=poster, refresh=refreshing)
@@ -992,7 +995,13 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
         packets: dict[ClipJob, Sequence[Packet]] = {}
         refreshes: dict[ClipJob, refresh.Refresh] = {}
         # The same reads as the run's (each into a scratch file in the system's temporary folder, removed).
-        uses = info.video_codec == "h264" and info.seeks_exactly and bool(refresh.uses_refresh(plan.source, _run_read))
+        known: list[bool] = []  # the source's answer, once asked (MPEG-TS: the script cuts a copy in MP4)
+
+        def uses(source: str = plan.source, known: list[bool] = known, exact: bool = info.seeks_exactly) -> bool:
+            if not known:
+                known.append(exact and bool(refresh.uses_refresh(source, _run_read)))
+            return known[0]
+
         for job in plan.jobs:
             found = smart_packets(job, plan.source, info, info.origin, config)
             if found is not None:
