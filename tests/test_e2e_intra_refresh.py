@@ -89,6 +89,7 @@ def is_keyframe_read(argv: list[str]) -> bool:
     return "h264_mp4toannexb" in argv and "-frames:v" in argv and argv[argv.index("-frames:v") + 1] == "1"
 
 
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads each run's command line from /proc")
 @pytest.mark.parametrize(("mode", "reads"), [("reencode", 1), ("copy", 1), ("smart", 0)])
 def test_an_ordinary_h264_source_is_checked_for_intra_refresh_once_not_per_clip(
     tmp_path: Path, mode: str, reads: int
