@@ -38,7 +38,7 @@ from clipper.config import (
 from clipper.cut import SMART_ENCODERS, encoders_argv, listed_encoders
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
-from clipper.outputs import build_gallery, read_manifest, usable_entries
+from clipper.outputs import build_gallery, checked_manifest, read_manifest
 from clipper.plan import ClipJob, clip_name, job_for_source, length_warning, plan_jobs, with_container
 from clipper.progress import PROGRESS_STYLES, make_reporter
 from clipper.reframe import ASPECTS, PAD_MODES, parse_aspect
@@ -266,11 +266,10 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
 def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None) -> None:
     """List the clips of an output folder (default: the config's) with status, length and size."""
     folder = output_dir or _config_or_exit(config_path).output_dir
-    manifest = read_manifest(folder)
-    if not manifest:
+    manifest, skipped = checked_manifest(folder)
+    if not manifest and not skipped:
         _error(f"{folder}: no manifest.json (no clips made here yet)")
         sys.exit(EXIT_PROBLEMS)
-    manifest, skipped = usable_entries(folder, manifest)
     for line in skipped:
         _error(line)
     entries = []
@@ -299,8 +298,10 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
 def gallery_command(output_dir: Path | None, config_path: Path | None) -> None:
     """Write index.html (posters, players, captions, search) and index.md for the clips of an output folder."""
     folder = output_dir or _config_or_exit(config_path).output_dir
-    if not read_manifest(folder):
-        _error(f"{folder}: no manifest.json (no clips made here yet)")
+    manifest, skipped = checked_manifest(folder)
+    if not manifest:  # nothing to show: no manifest, or a line for it (or each of its entries) saying why
+        for line in skipped or [f"{folder}: no manifest.json (no clips made here yet)"]:
+            _error(line)
         sys.exit(EXIT_PROBLEMS)
     try:
         page, skipped = build_gallery(folder)

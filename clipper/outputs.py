@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 
 MANIFEST_NAME = "manifest.json"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# The fields of a manifest entry (see ``runner.manifest_entry``) by type; each may also be null.
+_TEXTS = ("status", "error", "video_id", "url", "source", "title", "mode", "fetch", "note", "video_title", "channel",
+          "quote", "speaker", "moment_url", "upload_date")  # fmt: skip
+_NUMBERS = ("start", "end", "note_start", "note_end", "duration")
+_COUNTS = ("size", "line", "width", "height")
+_RECORDS = ("file", "snap", "metadata", "settings", "loudness")
+_LARGEST = 2.0**53  # past this a number is no time, size or count clipper wrote
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -119,9 +127,42 @@ def name_problem(output_dir: Path, name: Any) -> str | None:
     return None
 
 
-def entry_problem(output_dir: Path, name: str, entry: Mapping[str, Any]) -> str | None:
-    """Why a manifest entry cannot be shown: every file it names (the clip, its captions; its poster is named
-    after the clip, in posters/) must be a plain file in the output folder. None when it can."""
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < _LARGEST
+            and math.isfinite(value))  # fmt: skip
+
+
+def field_problem(entry: Mapping[str, Any]) -> str | None:
+    """Which field of a manifest entry holds a value of a type clipper never writes there (text, a number, a
+    count, a list of tags, a record); None when each is of its type (or null)."""
+    for key in _TEXTS:
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            return f"its {key} is not text"
+    for key in _NUMBERS:
+        if entry.get(key) is not None and not _is_number(entry[key]):
+            return f"its {key} is not a number"
+    for key in _COUNTS:
+        if entry.get(key) is not None and not (_is_number(entry[key]) and isinstance(entry[key], int)):
+            return f"its {key} is not a whole number"
+    tags = entry.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+        return "its tags are not a list of text"
+    for key in _RECORDS:
+        if entry.get(key) is not None and not isinstance(entry[key], dict):
+            return f"its {key} is not a record"
+    record = entry.get("file") or {}
+    if not all(record.get(key) is None or (isinstance(record[key], int) and not isinstance(record[key], bool))
+               for key in ("size", "mtime_ns")) or not isinstance(record.get("sha256", ""), str):  # fmt: skip
+        return "its file record is not sizes and a digest"
+    return None
+
+
+def entry_problem(output_dir: Path, name: str, entry: Any) -> str | None:
+    """Why a manifest entry cannot be shown: it must be a mapping whose fields are of their types (see
+    ``field_problem``), and every file it names (the clip, its captions; its poster is named after the clip, in
+    posters/) a plain file in the output folder. None when it can."""
+    if not isinstance(entry, dict):
+        return "it is not a mapping of fields"
     if entry.get("output") != name:
         return f"its output {str(entry.get('output'))[:80]!r} is not its own name"
     problem = name_problem(output_dir, name)
@@ -129,18 +170,18 @@ def entry_problem(output_dir: Path, name: str, entry: Mapping[str, Any]) -> str 
         return f"the clip's name {problem}"
     captions = entry.get("captions")
     if captions is None:
-        return None
+        return field_problem(entry)
     if not isinstance(captions, dict):
         return "its captions are not file names"
     for kind, caption in captions.items():
         problem = name_problem(output_dir, caption) if caption is not None else None
         if problem is not None:
             return f"its {str(kind)[:10]} captions' name {problem}"
-    return None
+    return field_problem(entry)
 
 
-def usable_entries(output_dir: Path, manifest: Mapping[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]],
-                                                                                        list[str]]:  # fmt: skip
+def usable_entries(output_dir: Path, manifest: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]],
+                                                                             list[str]]:  # fmt: skip
     """The manifest's entries whose files are where clipper puts them, and one line per entry left out: the
     manifest is a file anyone who can write the folder can edit, and nothing outside the folder is read or
     written for it."""
@@ -155,10 +196,28 @@ def usable_entries(output_dir: Path, manifest: Mapping[str, dict[str, Any]]) -> 
     return usable, problems
 
 
+def checked_manifest(output_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The manifest's entries that can be shown (see ``usable_entries``), and one line per entry left out; one
+    line for a manifest that is not JSON or not of clipper's shape. No manifest.json: nothing, no line."""
+    path = output_dir / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, []
+    except OSError as error:
+        return {}, [f"{path}: cannot be read ({error.strerror or error})"]
+    except ValueError as error:  # not JSON, not UTF-8
+        return {}, [f"{path}: is not a manifest clipper wrote ({str(error)[:80]})"]
+    clips = data.get("clips") if isinstance(data, dict) else None
+    if not isinstance(clips, dict):
+        return {}, [f"{path}: is not a manifest clipper wrote (no mapping of clips)"]
+    return usable_entries(output_dir, clips)
+
+
 def existing_clips(output_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Manifest entries of the clips that are made and still there, in manifest order; and the entries left
-    out for naming files outside the folder (one line each)."""
-    manifest, problems = usable_entries(output_dir, read_manifest(output_dir))
+    out for naming files outside the folder or holding values of the wrong type (one line each)."""
+    manifest, problems = checked_manifest(output_dir)
     entries = [entry for name, entry in manifest.items()
                if entry.get("status") in ("done", "skipped") and (output_dir / name).is_file()]  # fmt: skip
     return entries, problems

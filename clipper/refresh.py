@@ -14,17 +14,23 @@ be made whole at all. So:
 - a smart cut cannot copy from one (the open-GOP splice refuses a piece that does not start on an intra
   picture) and is re-encoded, from that earlier keyframe.
 
-``landing_argv`` copies the one keyframe a seek lands on; ``is_refresh_point`` reads its first slice;
-``seek_before`` finds the seek that lands on the keyframe before one.
+A source is read once to tell whether it uses intra refresh at all (``uses_refresh``: its second keyframe, the
+first a sweep would start on); only then is each clip's landing read. ``landing_argv`` copies the one keyframe a
+seek lands on; ``is_refresh_point`` reads its first slice; ``seek_before`` finds the seek that lands on the keyframe
+before one. The ffmpeg runs go through the caller's ``Run`` (the runner's: logged, ended with clipper).
 """
 
 from __future__ import annotations
 
 import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from clipper import mpegts
-from clipper.cut import seconds_arg
+from clipper.cut import FFMPEG, seconds_arg
+from clipper.errors import ClipperError
 from clipper.nal import NalError, Reader, split_nals
 from clipper.probe import file_arg
 
@@ -44,14 +50,41 @@ class Refresh:
 
 WHOLE = Refresh()  # both whole pictures
 
+Run = Callable[[Sequence[str]], object]  # runs an ffmpeg argv; raises ClipperError when it fails
+KEYFRAME_SPAN = 60.0  # seconds read for the second keyframe: an encoder's refresh period is far shorter
 
-def landing_argv(source: str, at: float) -> list[str]:
-    """ffmpeg argv writing (MPEG-TS, to stdout) the keyframe a seek to timestamp ``at`` lands on, as ``cut_argv``'s
-    seek lands (the same options: the first packet a stream copy from there takes), with the source's timestamps."""
-    return ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-copyts", "-seek_timestamp", "1",
-            "-ss", seconds_arg(at), "-i", file_arg(source), "-map", "0:v:0", "-c:v", "copy",
-            "-bsf:v", "h264_mp4toannexb", "-frames:v", "1", "-muxdelay", "0", "-muxpreload", "0",
-            "-f", "mpegts", "pipe:1"]  # fmt: skip
+
+def landing_argv(source: str, at: float, output: str) -> list[str]:
+    """ffmpeg argv writing (MPEG-TS, to ``output``) the keyframe a seek to timestamp ``at`` lands on, as
+    ``cut_argv``'s seek lands (the same options: the first packet a stream copy from there takes), with the
+    source's timestamps."""
+    return [*FFMPEG, "-copyts", "-seek_timestamp", "1", "-ss", seconds_arg(at), "-i", file_arg(source),
+            "-map", "0:v:0", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-frames:v", "1", "-muxdelay", "0",
+            "-muxpreload", "0", "-f", "mpegts", output]  # fmt: skip
+
+
+def keyframes_argv(source: str) -> list[str]:
+    """ffprobe argv listing the video packets' timestamps and flags over the source's first ``KEYFRAME_SPAN``
+    seconds (reads the container's index and packet headers: nothing is decoded)."""
+    return ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", f"%+{KEYFRAME_SPAN:g}",
+            "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", file_arg(source)]  # fmt: skip
+
+
+def telling_keyframe(listing: str) -> tuple[float, bool] | None:
+    """``keyframes_argv``'s output -> (the timestamp of the keyframe that tells whether the stream uses intra
+    refresh, whether that is sure). The second keyframe (in presentation order; the first of a whole file is its
+    IDR either way), sure; a file with one keyframe (a section fetched from a seek starts on one), its first, sure
+    only when it is a refresh point. None: no keyframe."""
+    keys = []
+    for line in listing.splitlines():
+        time, _, flags = line.strip().partition(",")
+        try:
+            if "K" in flags:
+                keys.append(float(time))
+        except ValueError:
+            continue
+    keys.sort()
+    return (keys[1], True) if len(keys) > 1 else (keys[0], False) if keys else None
 
 
 def is_refresh_point(unit: bytes) -> bool:
@@ -83,22 +116,39 @@ def landed(ts: bytes) -> tuple[float, bool] | None:
     return units[0].pts / 90000, is_refresh_point(units[0].data)
 
 
-def landing(source: str, at: float) -> tuple[float, bool] | None:
-    """Run ``landing_argv``: where a seek to ``at`` lands and whether that is an intra refresh point (None: it
-    cannot be read; the cut then goes as before)."""
+def landing(source: str, at: float, run: Run) -> tuple[float, bool] | None:
+    """Run ``landing_argv`` with ``run``: where a seek to ``at`` lands and whether that is an intra refresh point
+    (None: it cannot be read; the cut then goes as before)."""
+    with tempfile.TemporaryDirectory(prefix="clipper-") as scratch:
+        output = Path(scratch) / "keyframe.ts"
+        try:
+            run(landing_argv(source, at, str(output)))
+            return landed(output.read_bytes())
+        except (ClipperError, OSError):
+            return None
+
+
+def uses_refresh(source: str, run: Run) -> bool | None:
+    """Whether an H.264 source uses intra refresh: a keyframe after its IDR (see ``telling_keyframe``) is no whole
+    picture. One ffprobe run and one small copy. None: it cannot be told from this file (no keyframe but a whole
+    one, or none can be read)."""
     try:
-        result = subprocess.run(landing_argv(source, at), capture_output=True, timeout=120)
+        listing = subprocess.run(keyframes_argv(source), capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return None
-    return landed(result.stdout) if result.returncode == 0 else None
+    telling = telling_keyframe(listing.stdout) if listing.returncode == 0 else None
+    found = landing(source, telling[0], run) if telling is not None else None
+    if found is None or telling is None:
+        return None
+    return True if found[1] else False if telling[1] else None
 
 
-def seek_before(source: str, point: float) -> float | None:
+def seek_before(source: str, point: float, run: Run) -> float | None:
     """A seek (timestamp) that lands on a keyframe before the refresh point at ``point``, found by trying (a seek
     lands by decode times, shifted by the container's own rules: no fixed offset does it); None if none does."""
     for step in (0.25, 1.0, 4.0, 16.0):
         at = point - step
-        found = landing(source, at) if at > 0 else None
+        found = landing(source, at, run) if at > 0 else None
         if found is not None and found[0] < point - 0.0005:
             return at
         if at <= 0:

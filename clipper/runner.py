@@ -9,6 +9,7 @@ is always complete. An interrupted run removes its temporary files; the next run
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import secrets
@@ -44,6 +45,7 @@ from clipper.script import LocalMedia
 from clipper.smart import Packet
 from clipper.steps import (
     PIECE_PHASES,
+    CutPlan,
     Piece,
     Section,
     Step,
@@ -162,6 +164,8 @@ class Runner:
         self._lock = threading.Lock()
         self._manifest: dict[str, dict[str, Any]] = {}
         self._infos: dict[str, MediaInfo] = {}
+        self._refreshes: dict[str, bool] = {}  # source -> whether it uses intra refresh
+        self._refresh_lock = threading.Lock()  # one reads a source; the others wait for what it found
         self._streams: dict[str, list[fetch.MediaStream]] = {}
         self._resolving: dict[str, threading.Lock] = {}
         self._unreachable: dict[str, FetchError] = {}
@@ -605,6 +609,27 @@ class Runner:
                 self._infos[path] = known
         return known
 
+    def _uses_refresh(self, job: ClipJob, media: _Media, info: MediaInfo) -> bool:
+        """Whether the H.264 video ``media`` holds uses intra refresh, read once per source (see
+        ``refresh.uses_refresh``): a file by its path, the sections fetched of a video by the video (each clip's
+        own: the first that tells it); its clips' cuts are checked for refresh points only then."""
+        if info.video_codec != "h264":
+            return False
+        key = media.path if media.origin is None else f"video {job.video_id}"
+        with self._refresh_lock:
+            known = self._refreshes.get(key)
+            if known is None:
+                found = refresh.uses_refresh(media.path, self._run_probe)
+                if found is not None or media.origin is None:  # a file tells what it can; a section may not
+                    self._refreshes[key] = bool(found)
+                known = bool(found)
+        return known
+
+    def _run_probe(self, argv: Sequence[str]) -> None:
+        """Run a small ffmpeg that reads (an intra refresh check) as the cuts run: logged, ended with clipper."""
+        self.reporter.debug("$ " + shlex.join(argv))
+        cut.run_ffmpeg(argv, None, self.children)
+
     def _clip(self, job: ClipJob, media: _Media) -> ClipResult:
         config = self.config
         try:
@@ -630,14 +655,9 @@ class Runner:
                 job = self._snap(job, media.path, origin, info)
             if packets is None:
                 packets = smart_packets(job, media.path, info, origin, config)
-            refreshing = intra_refresh(job, media.path, origin, info, config.mode)
-            cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions,
-                                  refresh=refreshing)  # fmt: skip
-            if cut_plan.mode == "reencode" and config.mode == "smart":  # re-encoded whole (a new shape, ...)
-                refreshing = intra_refresh(job, media.path, origin, info, "reencode")
-                if refreshing != refresh.WHOLE:
-                    cut_plan = clip_steps(job, config, media.path, origin, info, packets, poster=self.companions,
-                                          refresh=refreshing)  # fmt: skip
+            refreshes = functools.partial(self._uses_refresh, job, media, info)  # read only when a cut needs it
+            cut_plan, _ = plan_cut(job, config, media.path, origin, info, packets, refreshes, self._run_probe,
+                                   poster=self.companions)  # fmt: skip
             mode = cut_plan.mode
             for note in cut_plan.notes:
                 self.reporter.message(f"{job.output}: {note}")
@@ -646,7 +666,7 @@ class Runner:
             except CutError as error:
                 if mode != "smart" or self.children.stopping.is_set():
                     raise
-                refreshing = intra_refresh(job, media.path, origin, info, "reencode")
+                refreshing = intra_refresh(job, media.path, origin, info, "reencode", self._run_probe, refreshes())
                 how = " from the keyframe before its intra refresh point" if refreshing.decode_seek is not None else ""
                 self.reporter.message(f"{job.output}: smart cut failed ({error.message}); re-encoding the clip{how}")
                 cut_plan = clip_steps(job, replace(config, mode="reencode"), media.path, origin, info, packets,
@@ -924,26 +944,45 @@ def smart_packets(job: ClipJob, source: str, info: MediaInfo, origin: float, con
     return probe.packets(source, *packet_window(job, origin))
 
 
-def intra_refresh(job: ClipJob, source: str, origin: float, info: MediaInfo, mode: str) -> refresh.Refresh:
+def intra_refresh(job: ClipJob, source: str, origin: float, info: MediaInfo, mode: str, run: refresh.Run,
+                  refreshes: bool = True) -> refresh.Refresh:  # fmt: skip
     """Whether an H.264 clip's copy (``copy`` mode) or re-encode (``reencode``) would start on an intra refresh
-    point: the keyframe each seek lands on is read (one small ffmpeg run each). A smart cut reads none up front:
-    it cannot copy from one (the splice refuses it) and falls back to a re-encode, which reads it then."""
-    if info.video_codec != "h264" or mode not in ("copy", "reencode"):
+    point: the keyframe each seek lands on is read (one small ffmpeg run each, through ``run``), only for a source
+    that ``refreshes`` (uses intra refresh at all). A smart cut reads none up front: it cannot copy from one (the
+    splice refuses it) and falls back to a re-encode, which reads it then."""
+    if not refreshes or info.video_codec != "h264" or mode not in ("copy", "reencode"):
         return refresh.WHOLE
     copy_point = None
     if mode == "copy":
-        found = refresh.landing(source, origin + job.start)
+        found = refresh.landing(source, origin + job.start, run)
         if found is None or not found[1]:
             return refresh.WHOLE
         copy_point = found[0]
-    found = refresh.landing(source, origin + job.start - cut.seek_lead("reencode", job.start))
-    decode_seek = refresh.seek_before(source, found[0]) if found is not None and found[1] else None
+    found = refresh.landing(source, origin + job.start - cut.seek_lead("reencode", job.start), run)
+    decode_seek = refresh.seek_before(source, found[0], run) if found is not None and found[1] else None
     return refresh.Refresh(decode_seek, copy_point)
+
+
+def plan_cut(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
+             packets: Sequence[Packet] | None, refreshes: Callable[[], bool], run: refresh.Run, *,
+             poster: bool = False) -> tuple[CutPlan, refresh.Refresh]:  # fmt: skip
+    """The steps that make ``job`` from a local file (``clip_steps``) and the intra refresh points they start from
+    (``intra_refresh``), as the run and its dry run (``probe_local_media``) both plan them. A smart cut re-encoded
+    whole for another reason (a new shape, burnt captions) also decodes from a whole picture. ``refreshes``:
+    whether the source uses intra refresh, asked only when a copy or re-encode is planned."""
+    copying = config.mode in ("copy", "reencode") and info.video_codec == "h264"
+    refreshing = intra_refresh(job, source, origin, info, config.mode, run, copying and refreshes())
+    cut_plan = clip_steps(job, config, source, origin, info, packets, poster=poster, refresh=refreshing)
+    if cut_plan.mode == "reencode" and config.mode == "smart" and info.video_codec == "h264" and refreshes():
+        refreshing = intra_refresh(job, source, origin, info, "reencode", run)
+        if refreshing != refresh.WHOLE:
+            cut_plan = clip_steps(job, config, source, origin, info, packets, poster=poster, refresh=refreshing)
+    return cut_plan, refreshing
 
 
 def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[LocalMedia, list[ClipperError]]:
     """For a dry run: what ffprobe says of the local files and their packets around each clip (reads only)."""
-    media: dict[str, tuple[MediaInfo, dict[ClipJob, Sequence[Packet]]]] = {}
+    media: dict[str, tuple[MediaInfo, dict[ClipJob, Sequence[Packet]], dict[ClipJob, refresh.Refresh]]] = {}
     problems: list[ClipperError] = []
     for plan in plans:
         if plan.strategy != "local" or not Path(plan.source).is_file():
@@ -954,9 +993,27 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
             problems.append(error)
             continue
         packets: dict[ClipJob, Sequence[Packet]] = {}
+        refreshes: dict[ClipJob, refresh.Refresh] = {}
+        # The same reads as the run's (each into a scratch file in the system's temporary folder, removed).
+        known: list[bool] = []  # the source's answer, once asked (MPEG-TS: the script cuts a copy in MP4)
+
+        def uses(source: str = plan.source, known: list[bool] = known, exact: bool = info.seeks_exactly) -> bool:
+            if not known:
+                known.append(exact and bool(refresh.uses_refresh(source, _run_read)))
+            return known[0]
+
         for job in plan.jobs:
             found = smart_packets(job, plan.source, info, info.origin, config)
             if found is not None:
                 packets[job] = found
-        media[plan.source] = (info, packets)
+            try:
+                refreshes[job] = plan_cut(job, config, plan.source, info.origin, info, found, uses, _run_read)[1]
+            except (ClipperError, ValueError):  # the script says why it cannot be cut
+                continue
+        media[plan.source] = (info, packets, refreshes)
     return media, problems
+
+
+def _run_read(argv: Sequence[str]) -> None:
+    """Run a small ffmpeg that reads, for a dry run (nothing of the user's is written)."""
+    cut.run_ffmpeg(argv)

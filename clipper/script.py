@@ -17,6 +17,7 @@ from clipper.errors import ClipperError
 from clipper.fetch import MediaStream
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo, packets_argv
+from clipper.refresh import WHOLE, Refresh
 from clipper.smart import Packet
 from clipper.steps import (
     PIECE_PHASES,
@@ -93,7 +94,8 @@ def settings_comment(config: Config) -> str | None:
     return comment(("preset " + config.preset + ": " if config.preset else "") + "; ".join(parts))
 
 
-LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]]]]
+# per local file: what ffprobe says, the video packets around each clip, the intra refresh points each starts from
+LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]], Mapping[ClipJob, Refresh]]]
 
 
 def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str, str] | None,
@@ -123,12 +125,13 @@ def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str
             lines.append(shell_join(["rm", "--", str(remuxed)]))
             continue
         if plan.strategy == "local":
-            info, packets = local_media.get(plan.source, (None, {}))
+            info, packets, refreshes = local_media.get(plan.source, (None, {}, {}))
             for job in plan.jobs:
                 lines += describe(job)
                 origin = info.origin if info else 0.0
                 try:
-                    cut_plan = clip_steps(job, config, plan.source, origin, info, packets.get(job))
+                    cut_plan = clip_steps(job, config, plan.source, origin, info, packets.get(job),
+                                          refresh=refreshes.get(job, WHOLE))  # fmt: skip
                 except ClipperError as error:
                     lines.append(comment(f"cannot be cut: {error.message}"))
                     continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -380,10 +381,21 @@ def test_intra_refresh_points_are_told_from_whole_keyframes(tmp_path: Path) -> N
     open_gop = _encode(tmp_path / "open.mp4", ["open-gop=1"])
 
     def landed(path: Path, at: float) -> tuple[float, bool] | None:
-        return refresh.landed(subprocess.run(refresh.landing_argv(str(path), at), capture_output=True).stdout)
+        output = tmp_path / "landed.ts"
+        subprocess.run(refresh.landing_argv(str(path), at, str(output)), check=True, capture_output=True)
+        return refresh.landed(output.read_bytes())
 
     assert landed(source, 0.5) == (0.0, False)  # the IDR
     point = landed(source, 1.5)
     assert point is not None and point[1] and 0.9 < point[0] < 1.5
     assert landed(open_gop, 2.5) == (2.0, False)
     assert refresh.landed(b"") is None
+
+    def run(argv: Sequence[str]) -> None:
+        subprocess.run(argv, check=True, capture_output=True)
+
+    assert refresh.uses_refresh(str(source), run) is True  # told once per source, from its second keyframe
+    assert refresh.uses_refresh(str(open_gop), run) is False
+    assert refresh.telling_keyframe("2.000000,K__\n0.040000,___\n0.000000,K__\n") == (2.0, True)
+    assert refresh.telling_keyframe("0.000000,K__\nN/A,K__\n") == (0.0, False)  # one keyframe: the first
+    assert refresh.telling_keyframe("0.040000,___\n") is None

@@ -18,7 +18,7 @@ from clipper import loudness, reframe
 from clipper.config import Config
 from clipper.plan import ClipJob
 from clipper.probe import MediaInfo
-from clipper.script import dry_run_lines
+from clipper.script import LocalMedia, dry_run_lines
 from clipper.smart import Packet
 from clipper.steps import (
     clip_steps,
@@ -228,7 +228,7 @@ def test_dry_run_is_valid_shell(config: Config, tmp_path: Path, mode: str) -> No
     local_file = str(tmp_path / "it's; rm -rf ~.mp4")
     jobs = [job(10, 20), job(300, 320), job(40, 45, source=local_file, name="-x.mp4")]
     plans = plan_videos(jobs, weird)
-    media = {local_file: (H264, {jobs[2]: gop_packets(200, 1200)})}
+    media: LocalMedia = {local_file: (H264, {jobs[2]: gop_packets(200, 1200)}, {})}
     script = "\n".join(dry_run_lines(plans, weird, None, media)) + "\n"
     checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
     assert checked.returncode == 0, checked.stderr
@@ -353,7 +353,7 @@ def test_a_dry_run_with_share_settings_is_valid_shell(config: Config, tmp_path: 
                       snap_reasons=("0:40 -> 0:39.56, in the pause 39.3-39.8s", "0:45 -> 0:45.24, in the pause"),
                       captions=said)  # fmt: skip
     jobs = [replace(job(10, 20), captions=said), job(300, 320), snapped]
-    media = {local_file: (H264, {snapped: gop_packets(950, 1200)})}
+    media: LocalMedia = {local_file: (H264, {snapped: gop_packets(950, 1200)}, {})}
     script = "\n".join(dry_run_lines(plan_videos(jobs, shared), shared, None, media)) + "\n"
     checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
     assert checked.returncode == 0, checked.stderr
