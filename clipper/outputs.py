@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from clipper import cut, gallery
 from clipper.errors import ClipperError
+from clipper.plan import without_moment
 from clipper.progress import Reporter
 from clipper.steps import poster_time
 from clipper.timecode import format_timestamp
@@ -84,6 +85,18 @@ def other_clip(entry: Mapping[str, Any], job: ClipJob) -> str | None:
         return None
     span = "-".join(format_timestamp(value) if isinstance(value, (int, float)) else "?" for value in times)
     return f"{entry.get('note')}:{entry.get('line')}, {video_id} {span}"
+
+
+def other_moment(tag: str | None, job: ClipJob, times_known: bool = True) -> str | None:
+    """For a clip found under ``job``'s name with no manifest record: when its ``comment`` tag (where clipper
+    writes the clip's moment URL) names another video or moment, that tag; else None. No tag tells nothing.
+    ``times_known``: False while the clip's edges are still to snap (only the video is compared then)."""
+    if not tag:
+        return None
+    wanted = job.moment_url
+    if not times_known:
+        tag, wanted = without_moment(tag), without_moment(wanted)
+    return None if tag == wanted else tag
 
 
 def file_record(path: Path) -> dict[str, Any]:

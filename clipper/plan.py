@@ -29,6 +29,11 @@ class Cue:
     text: str
 
 
+def without_moment(url: str) -> str:
+    """``url`` without its ``t=`` (the moment it points at)."""
+    return re.sub(r"([?&])t=[^&]*&?", r"\1", url).rstrip("?&")
+
+
 @dataclass(frozen=True)
 class ClipJob:
     """One clip to make."""
@@ -73,7 +78,7 @@ class ClipJob:
         """The note's video URL pointing at the clip's start (``t=``); a local file's as it is."""
         if self.url.startswith("file:"):
             return self.url
-        base = re.sub(r"([?&])t=[^&]*&?", r"\1", self.url).rstrip("?&")
+        base = without_moment(self.url)
         return f"{base}{'&' if '?' in base else '?'}t={int(self.start)}s"
 
     @property

@@ -43,6 +43,7 @@ class MediaInfo:
     width: int | None = None  # the picture as it is shown: turned by ``rotation``, stretched by its pixels' shape
     height: int | None = None
     hdr10: tuple[str, ...] = ()  # x265 parameters for its HDR10 metadata (see clipper.hdr), read apart
+    comment: str | None = None  # its ``comment`` tag (clipper writes the clip's moment URL there)
     container: str = ""  # ffprobe's format_name (``mpegts``, ``matroska,webm``, ``mov,mp4,m4a,3gp,3g2,mj2``)
 
     @property
@@ -172,6 +173,7 @@ def media_info(data: dict[str, Any]) -> MediaInfo:
         width=display_size(video)[0] if video else None,
         height=display_size(video)[1] if video else None,
         container=str(fmt.get("format_name") or ""),
+        comment=next((str(value) for key, value in (fmt.get("tags") or {}).items() if key.lower() == "comment"), None),
     )
 
 

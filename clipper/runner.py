@@ -33,6 +33,7 @@ from clipper.outputs import (
     file_record,
     make_poster,
     other_clip,
+    other_moment,
     read_manifest,
     unchanged,
     write_json_atomic,
@@ -787,6 +788,10 @@ class Runner:
             # rate's clip may differ from the asked length by more than a frame): its length is not judged again.
             slack = math.inf
         reason, info = self._verified(path, job, slack)
+        foreign = other_moment(info.comment, job, times_known=slack == 0.0) if info and not entry else None
+        if foreign is not None:  # no record, but the clip's own tag says it is another video's or moment's
+            raise NameTaken(f"{job.output} is there already and is another clip (its tag: {foreign}; this one: "
+                            f"{job.moment_url}): --force replaces it, -o names this one")  # fmt: skip
         if reason is not None:
             if probe.decode_problems(str(path)) is None:  # whole, but another clip: never replaced unasked
                 raise NameTaken(f"{path.name} is there already and is another clip ({reason}): --force "

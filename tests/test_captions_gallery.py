@@ -13,7 +13,7 @@ from clipper.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
 from clipper.config import Config
 from clipper.gallery import gallery_html, gallery_markdown, groups
 from clipper.notes import Note, TranscriptLine, parse_note, transcript
-from clipper.outputs import name_problem, other_clip, write_text_atomic
+from clipper.outputs import name_problem, other_clip, other_moment, write_text_atomic
 from clipper.plan import ClipJob, plan_jobs
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
@@ -179,6 +179,19 @@ def test_a_manifest_entry_is_this_clip_only_for_its_video_and_its_notes_range() 
     assert other_clip({**made, "video_id": "v2"}, job) == "a.md:3, v2 0:38-0:48"
     assert other_clip({**made, "start": 28.0, "end": 38.0}, job) == "a.md:3, v1 0:28-0:38"
     assert other_clip({**made, "status": "failed", "video_id": "v2"}, job) is None  # no clip was made for it
+
+
+def test_a_clip_without_a_record_is_another_clip_when_its_tag_names_another_moment() -> None:
+    job = ClipJob(video_id="v1", url="https://example.com/watch?v=v1&t=5", source="s", title="t", start=38.5,
+                  end=48.0, output="shared.mp4", note=Path("b.md"), line=7)  # fmt: skip
+    assert job.moment_url == "https://example.com/watch?v=v1&t=38s"
+    assert other_moment(None, job) is None  # no tag (made by something else): nothing to tell
+    assert other_moment("https://example.com/watch?v=v1&t=38s", job) is None
+    assert other_moment("https://example.com/watch?v=v2&t=38s", job) == "https://example.com/watch?v=v2&t=38s"
+    assert other_moment("https://example.com/watch?v=v1&t=28s", job) == "https://example.com/watch?v=v1&t=28s"
+    # Edges still to snap: the moment may move, the video may not.
+    assert other_moment("https://example.com/watch?v=v1&t=37s", job, times_known=False) is None
+    assert other_moment("https://example.com/watch?v=v2&t=38s", job, times_known=False) is not None
 
 
 @pytest.mark.parametrize("planted", ["link", "dangling link", "hard link"])

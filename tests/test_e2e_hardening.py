@@ -518,6 +518,36 @@ def test_a_clip_of_another_note_under_the_same_name_is_never_skipped_as_this_one
     assert_whole(out, long_thumbs, {"shared.mp4": (38.0, 48.0)})
 
 
+def test_with_no_record_a_clip_is_told_from_another_by_its_tag(
+    tmp_path: Path, long_video: Path, short_video: Path, long_thumbs: list[bytes]
+) -> None:
+    """manifest.json gone (deleted, or companions never written): a clip of the same name and length is still not
+    taken for another note's clip. Its ``comment`` tag (the moment's URL) says which video and moment it is."""
+    note_a = one_clip_note(tmp_path / "a" / "first.md", "videoAAAAAA", "0:38-0:48", "shared.mp4")
+    note_b = one_clip_note(tmp_path / "b" / "second.md", "videoBBBBBB", "0:05-0:15", "shared.mp4")
+    config = write_config(tmp_path, {"videoAAAAAA": str(long_video), "videoBBBBBB": str(short_video)})
+    assert run_clipper("batch", str(note_a), "--config", str(config), cwd=tmp_path).returncode == 0
+    out = tmp_path / "out"
+    (out / "manifest.json").unlink()
+    made = (out / "shared.mp4").stat().st_mtime_ns
+
+    second = run_clipper("batch", str(note_b), "--config", str(config), cwd=tmp_path)
+
+    assert second.returncode == 1
+    [failure] = [line for line in second.stderr.splitlines() if line.startswith("  failed ")]
+    assert failure.endswith("shared.mp4 is there already and is another clip (its tag: https://www.youtube.com/watch?"
+                            "v=videoAAAAAA&t=38s; this one: https://www.youtube.com/watch?v=videoBBBBBB&t=5s): "
+                            "--force replaces it, -o names this one"), failure  # fmt: skip
+    assert (out / "shared.mp4").stat().st_mtime_ns == made
+    assert_whole(out, long_thumbs, {"shared.mp4": (38.0, 48.0)})
+
+    # Its own note finds it by the same tag: skipped, recorded again, not made again.
+    again = run_clipper("batch", str(note_a), "--config", str(config), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 done, 1 skipped, 0 failed" in again.stderr
+    assert (out / "shared.mp4").stat().st_mtime_ns == made
+
+
 @pytest.mark.parametrize(
     ("time_range", "message"),
     [("1:02:03-1:02:40", "starts past the end (1:02:03): the video lasts 11:40"),
