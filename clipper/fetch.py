@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -190,7 +191,7 @@ def resolve(argv: list[str], public_only: bool = False) -> list[MediaStream]:
         with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=False, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
-        raise fetch_error(str(error), url=url) from None
+        raise fetch_error(str(error), url=url, error=error) from None
     if not info:
         raise FetchError(f"yt-dlp found no media at {url}")
     formats = info.get("requested_formats") or [info]
@@ -312,14 +313,23 @@ def short_download_problem(url: str, expected: float | None, actual: float) -> s
             "(not kept)")  # fmt: skip
 
 
+def download_options(argv: list[str], public_only: bool = False) -> dict[str, Any]:
+    """The YoutubeDL options ``download`` runs the argv from ``download_argv`` with. ``public_only``: a note's
+    URL, whose fragments are fetched one at a time whatever the argv says (each connection is checked in the
+    thread that asks for it: threads yt-dlp starts carry no mark), and only by yt-dlp's own downloaders."""
+    options = _hardened_options(argv)
+    options.update(simulate=False)
+    if public_only:
+        options["concurrent_fragment_downloads"] = 1
+    return options
+
+
 def download(argv: list[str], on_progress: Callable[[int, int | None], None], public_only: bool = False) -> Download:
     """Run the argv from ``download_argv``; report (bytes done, bytes total) as it goes; return the file.
     ``public_only``: as for ``resolve``."""
     import yt_dlp
 
-    options = _hardened_options(argv)
-    options.update(simulate=False)
-
+    options = download_options(argv, public_only)
     started = [False]
 
     def hook(status: dict[str, Any]) -> None:
@@ -337,7 +347,7 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None], pu
         with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=True, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
-        raise fetch_error(str(error), url=url, partway=started[0]) from None
+        raise fetch_error(str(error), url=url, partway=started[0], error=error) from None
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise FetchError(f"yt-dlp downloaded nothing from {url}")
@@ -366,37 +376,75 @@ def hint_for(message: str) -> str | None:
     return None
 
 
-# getaddrinfo's answers for a name that does not exist (glibc, musl, macOS, Windows): asking again gets the
-# same answer. "Temporary failure in name resolution" is not among them: that one may pass.
+# getaddrinfo's numbers for a name that does not exist, where asking again gets the same answer: EAI_NONAME and
+# EAI_NODATA of glibc and musl (-2, -5) and of macOS (8, 7), Windows' WSAHOST_NOT_FOUND and WSANO_DATA (11001,
+# 11004). The platforms' numbers do not overlap; any other lookup failure (EAI_AGAIN: -3, 2, 11002) may pass.
+_NO_SUCH_NAME = frozenset({-2, -5, 7, 8, 11001, 11004, socket.EAI_NONAME})
+# getaddrinfo's words for a name that does not exist (glibc, musl, macOS, Windows), for a failure that carries no
+# number. Windows says "getaddrinfo failed" for every lookup failure, final or not: not among them.
 _UNKNOWN_HOST = ("name or service not known", "nodename nor servname", "no address associated",
-                 "name does not resolve", "getaddrinfo failed", "no such host is known")  # fmt: skip
-_ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([^)\]]+)")
+                 "name does not resolve", "no such host is known")  # fmt: skip
+_LOOKUP_WORDS = (*_UNKNOWN_HOST, "getaddrinfo", "name resolution")
+_ERRNO_RE = re.compile(r"\[Errno (-?\d+)\] ([^)\]>]+)")
 _UNKNOWN_HOST_HINT = "check the URL; `sources:` in the config can point this video at a local copy"
 
 
-def unknown_host(message: str) -> bool:
-    """Whether yt-dlp's (or the network's) failure says the host's name does not exist."""
+def _lookup_number(error: BaseException | None) -> int | None:
+    """The number of the name lookup's failure (``socket.gaierror``) somewhere behind ``error``: yt-dlp wraps it
+    in its own errors (``DownloadError.exc_info``, ``TransportError.cause``), urllib and urllib3 in theirs."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen or len(seen) > 50:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) and isinstance(current.errno, int):
+            return current.errno
+        exc_info = getattr(current, "exc_info", None)
+        linked = [current.__cause__, current.__context__, getattr(current, "cause", None),
+                  getattr(current, "reason", None), *(exc_info[1:2] if isinstance(exc_info, tuple) else ()),
+                  *current.args]  # fmt: skip
+        todo.extend(item for item in linked if isinstance(item, BaseException))
+    return None
+
+
+def unknown_host(message: str, error: BaseException | None = None) -> bool | None:
+    """Whether yt-dlp's (or the network's) failure says the host's name does not exist (True), or that looking
+    it up failed for now (False: asking again may find it); None when no lookup failed. Decided by the lookup's
+    error number (behind ``error``, or in the message), by its words only when there is no number."""
     lowered = message.lower()
-    return any(words in lowered for words in _UNKNOWN_HOST)
+    number = _lookup_number(error)
+    if number is None:
+        found = next((match for match in _ERRNO_RE.finditer(message)
+                      if any(words in match.group(2).lower() for words in _LOOKUP_WORDS)), None)  # fmt: skip
+        number = int(found.group(1)) if found else None
+    if number is not None:
+        return number in _NO_SUCH_NAME
+    if any(words in lowered for words in _UNKNOWN_HOST):
+        return True
+    return False if any(words in lowered for words in _LOOKUP_WORDS) else None
 
 
 def fetch_error(message: str, retryable: bool | None = None, url: str | None = None,
-                partway: bool = False) -> FetchError:  # fmt: skip
+                partway: bool = False, error: BaseException | None = None) -> FetchError:  # fmt: skip
     """yt-dlp's (or the host's) reason on one line, with a hint where one helps; ``url``: what was fetched,
     named whole where the reason would not say it (a host that does not exist); ``partway``: the failure
-    came after the download got under way."""
+    came after the download got under way; ``error``: the exception that said ``message`` (its causes tell a
+    name that does not exist from a lookup that failed for now)."""
     short = _short(message)
     refused = netguard.refusal(message)
     if refused is not None:  # a note's URL led to a private address: final
         return Unreachable(f"{url or 'a redirect or media URL'}: {refused} (a note's URL may only lead to public"
                            " hosts; a `sources:` entry in the config may point a video there)")  # fmt: skip
-    if unknown_host(message):  # final: every try would get the same answer
+    lookup = unknown_host(message, error)
+    if lookup:  # final: every try would get the same answer
         found = _ERRNO_RE.search(message)
-        reason = found.group(1).strip() if found else "the name does not resolve"
+        reason = found.group(2).strip() if found else "the name does not resolve"
         where = url or short
         return UnknownHost(f"{where}: the host cannot be found ({reason}; {_UNKNOWN_HOST_HINT})")
     hint = hint_for(short)
-    retry = _is_network(message) if retryable is None else retryable
+    retry = (_is_network(message) or lookup is False) if retryable is None else retryable
     if hint is _SIGN_IN_HINT:
         retry = False  # asking again without cookies gets the same answer
     if partway:
