@@ -110,7 +110,9 @@ def only_public(proxies: Iterable[str | None] = ()) -> Iterator[None]:
         _marks.allowed = previous
 
 
-_REFUSAL_RE = re.compile(rf"{REFUSED} (.+?): not a public address")
+# A refusal runs to the end of its line or to yt-dlp's "(caused by ...)": "... 127.0.0.1: not a public address",
+# or one of a downloader that looks hosts up itself (``fetch.downloader_refusal``).
+_REFUSAL_RE = re.compile(rf"{REFUSED} [^\n]+?(?= \(caused by |\n|$)")
 
 
 def refusal(message: str) -> str | None:

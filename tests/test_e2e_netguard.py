@@ -1,0 +1,69 @@
+"""End to end: a note's media is fetched only by downloaders that check every address it connects to."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_NOTE
+from hosts import serve_host
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("playlist", ["live", "unsupported feature"])
+def test_a_notes_playlist_never_hands_its_segments_to_ffmpeg(
+    tmp_path: Path, short_video: Path, monkeypatch: pytest.MonkeyPatch, playlist: str
+) -> None:
+    """A playlist on a public host lists segments on a private one. yt-dlp's own HLS downloader would check each
+    address, but a live playlist (one without an end) or one with a feature that downloader cannot read goes
+    to ffmpeg, which looks the hosts up itself: refused before ffmpeg starts, naming the note and its line."""
+    from click.testing import CliRunner
+
+    from clipper import addresses
+    from clipper.cli import cli
+
+    page_root, private_root = tmp_path / "page", tmp_path / "private"
+    page_root.mkdir()
+    private_root.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(short_video), "-t", "6", "-c", "copy", "-f", "mpegts",
+                    str(private_root / "seg.ts")], check=True)  # fmt: skip
+    with serve_host(page_root) as page, serve_host(private_root) as private:
+        # The page's host stands in for a public one (taken for public in this process only).
+        monkeypatch.setattr(addresses, "PRETEND_PUBLIC", {("127.0.0.1", page.port)})
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:6", "#EXT-X-MEDIA-SEQUENCE:0"]
+        if playlist == "unsupported feature":  # a key method yt-dlp's downloader does not know: ffmpeg's job
+            lines += ["#EXT-X-KEY:METHOD=IDENTITY"]
+        lines += ["#EXTINF:6.0,", private.url("seg.ts")]
+        if playlist == "unsupported feature":
+            lines += ["#EXT-X-ENDLIST"]  # without it, the playlist is live
+        (page_root / "v.m3u8").write_text("\n".join(lines) + "\n")
+        url = page.url("v.m3u8")
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        text = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0]
+        text = text.replace("url: https://www.youtube.com/watch?v=u3HBJVjpXuw", f"url: {url}")
+        (notes / "x.md").write_text(text.replace('"https://www.youtube.com/watch?v=u3HBJVjpXuw"', f'"{url}"'))
+        config = tmp_path / "clipper.yaml"
+        config.write_text(f"output_dir: out\nretry_delay: 0.1\ncache_dir: {tmp_path / 'cache'}\n")
+
+        # A deadline: ffmpeg would follow a live playlist for as long as it lasts (Ctrl-C stops the run).
+        deadline = threading.Timer(60, signal.raise_signal, [signal.SIGINT])
+        deadline.start()
+        try:
+            result = CliRunner().invoke(cli, ["batch", str(notes), "--config", str(config)])
+        finally:
+            deadline.cancel()
+
+        assert page.gets(), "yt-dlp never read the playlist: the test did not test anything"
+        assert private.gets() == [], "a segment on the private host was fetched"
+        assert "interrupted" not in result.stderr, result.stderr
+        assert result.exit_code == 1, result.output
+        failures = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
+        assert len(failures) == 1, result.stderr
+        assert f"{notes / 'x.md'}:35: " in failures[0], failures
+        assert "refused to connect to 127.0.0.1 through ffmpeg" in failures[0], failures
+        assert "retrying" not in result.stderr, result.stderr
