@@ -346,6 +346,7 @@ class Download:
 
     path: str
     duration: float | None
+    resumable: bool = False  # one file over HTTP: yt-dlp resumes its .part from where it ends
 
 
 # How much shorter than the video a whole download may be (containers and hosts round differently); a lost
@@ -354,12 +355,25 @@ SHORT_SLACK = 2.0
 SHORT_SLACK_SHARE = 0.005
 
 
-def short_download_problem(url: str, expected: float | None, actual: float) -> str | None:
-    """Why a whole download of ``url`` that lasts ``actual`` seconds is not the whole video, or None."""
+SAME_SHORT = 0.1  # seconds: two downloads this close in length got the same media
+
+
+def short_download_problem(url: str, expected: float | None, actual: float,
+                           before: float | None = None) -> str | None:  # fmt: skip
+    """Why a whole download of ``url`` that lasts ``actual`` seconds is not the whole video, or None. ``before``:
+    how long the last download of it lasted, when that was short too."""
     if not expected or actual >= expected - SHORT_SLACK - SHORT_SLACK_SHARE * expected:
         return None
+    if before is not None and abs(before - actual) <= SAME_SHORT:
+        return (f"the download of {url} lasts {actual:.1f}s again, but the host says the video lasts "
+                f"{expected:.1f}s: the host serves no more (or says the wrong length); not kept")  # fmt: skip
     return (f"the download of {url} lasts {actual:.1f}s but the video {expected:.1f}s: part of it is missing "
             "(not kept)")  # fmt: skip
+
+
+def same_short(problem: str) -> bool:
+    """Whether ``short_download_problem`` said a download came short twice with the same length (final)."""
+    return "s again, but the host says" in problem
 
 
 def download_options(argv: list[str], public_only: bool = False) -> dict[str, Any]:
@@ -401,7 +415,9 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None], pu
     if not downloads or not downloads[0].get("filepath"):
         raise FetchError(f"yt-dlp downloaded nothing from {url}")
     duration = (info or {}).get("duration")
-    return Download(str(downloads[0]["filepath"]), float(duration) if duration else None)
+    formats = (info or {}).get("requested_formats") or [info or {}]
+    resumable = len(formats) == 1 and formats[0].get("protocol") in RELAYABLE_PROTOCOLS  # not merged, not fragments
+    return Download(str(downloads[0]["filepath"]), float(duration) if duration else None, resumable)
 
 
 _SIGN_IN_HINT = ("the host wants you signed in: pass your browser's cookies with --cookies-from-browser firefox"

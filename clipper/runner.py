@@ -444,10 +444,12 @@ class Runner:
             further, reached[1] = reached[0] > reached[1], reached[0]
             return further
 
+        short: list[float] = []  # how long the last download lasted, when it came short
+
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
             downloaded = fetch.download(argv, progress, public_only(plan))  # each try looks it up again: fresh URLs
-            self._check_whole(plan, downloaded)
+            self._check_whole(plan, downloaded, short)
             return downloaded.path
 
         try:
@@ -459,19 +461,32 @@ class Runner:
             path = self._remux_to_mp4(Path(path))
         return _Media(path, None, "full")
 
-    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download) -> None:
+    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download, short: list[float]) -> None:
         """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
-        where every later run would take it for the whole video."""
+        where every later run would take it for the whole video. One file over HTTP is kept as yt-dlp's partial
+        file, which the next try resumes (asking the host for the rest only); a second try that comes as short
+        again is final (``short``: the last short length): the host serves no more, or states a wrong length."""
         problem: str | None
+        path = Path(downloaded.path)
+        resumable = False
         try:
             actual = probe.probe(downloaded.path).duration
         except ClipperError as error:
             problem = f"the download of {plan.source} cannot be read ({error.message}; not kept)"
         else:
-            problem = fetch.short_download_problem(plan.source, downloaded.duration, actual)
-        if problem is not None:
-            self._remove([Path(downloaded.path)])
-            raise FetchError(problem, retryable=True)
+            problem = fetch.short_download_problem(plan.source, downloaded.duration, actual,
+                                                   short[-1] if short else None)  # fmt: skip
+            resumable = downloaded.resumable
+            short.append(actual)
+        if problem is None:
+            return
+        if resumable:
+            os.replace(path, path.with_name(path.name + ".part"))  # yt-dlp's name for a download under way
+        else:
+            self._remove([path])  # fragments or merged streams: yt-dlp could not resume from it
+        if fetch.same_short(problem):
+            raise Unreachable(problem)
+        raise FetchError(problem, retryable=True)
 
     def _remux_to_mp4(self, path: Path) -> str:
         """Keep whole downloads as MP4 (a stream copy): its index makes the smart cut's seeks land exactly,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import threading
@@ -67,3 +68,35 @@ def test_a_notes_playlist_never_hands_its_segments_to_ffmpeg(
         assert f"{notes / 'x.md'}:35: " in failures[0], failures
         assert "refused to connect to 127.0.0.1 through ffmpeg" in failures[0], failures
         assert "retrying" not in result.stderr, result.stderr
+
+
+def test_a_download_as_short_twice_is_final_after_two_downloads(
+    tmp_path: Path, short_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host that says its video lasts 20 s and serves 6 s: the second download, as short as the first, ends
+    the tries (a third, a fourth ... would get the same 6 s), and the one line says both lengths."""
+    from click.testing import CliRunner
+
+    from clipper.cli import cli
+
+    root = tmp_path / "host"
+    root.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(short_video), "-t", "6", "-c", "copy", "-f", "mpegts",
+                    str(root / "seg.ts")], check=True)  # fmt: skip
+    (root / "v.m3u8").write_text("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:20\n#EXT-X-MEDIA-SEQUENCE:0\n"
+                                 "#EXTINF:20.0,\nseg.ts\n#EXT-X-ENDLIST\n")  # fmt: skip
+    with serve_host(root) as host:
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        (notes / "u3HBJVjpXuw.md").write_text(EXAMPLE_NOTE.read_text().split('### "Pretraining')[0])
+        config = tmp_path / "clipper.yaml"
+        config.write_text(f"output_dir: out\nretry_delay: 0.1\nretries: 3\nfetch: full\ncache_dir: {tmp_path / 'c'}\n"
+                          f"sources:\n  u3HBJVjpXuw: {host.url('v.m3u8')}\n")  # fmt: skip
+        result = CliRunner().invoke(cli, ["batch", str(notes), "--config", str(config)])
+
+        assert result.exit_code == 1, result.output
+        assert len(host.gets("seg.ts")) == 2, result.stderr
+        failures = [line for line in result.stderr.splitlines() if line.startswith("  failed")]
+        assert len(failures) == 1, result.stderr
+        assert re.search(r"lasts 6\.\ds again, but the host says the video lasts 20\.0s", failures[0]), failures
+        assert not [path for path in (tmp_path / "c").iterdir() if path.suffix == ".mp4"]  # nothing short cached
