@@ -167,10 +167,12 @@ class Runner:
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}
         self._said_fragmented: set[str] = set()
-        self._public_urls: set[str] = set()  # media URLs of notes' videos (see _open)
+        # Starting the relay and its sessions has a lock of its own: building a session may take long (reading a
+        # browser's cookies may wait for the user), and every clip's bookkeeping waits on ``_lock``.
+        self._relay_lock = threading.Lock()
         self._relay: relay.Relay | None = None
         self._session: fetch.Session | None = None
-        self._public_session: fetch.Session | None = None  # notes' media requests (see _open)
+        self._public_session: fetch.Session | None = None  # notes' media requests (see _open_public)
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -345,14 +347,11 @@ class Runner:
                     self._unreachable[plan.source] = Unreachable(_noted(plan, error).message)
                     raise self._unreachable[plan.source] from None
                 self._streams[plan.source] = known
-                if public_only(plan):  # a note's media URLs: the relay, too, connects to public hosts only
-                    with self._lock:
-                        self._public_urls.update(stream.url for stream in known)
         return known
 
     def _media_relay(self) -> relay.Relay:
         """The relay ffmpeg reads URL media through (started on first use; one per run)."""
-        with self._lock:
+        with self._relay_lock:
             if self._relay is None:
                 self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
                 params = self._session.params
@@ -362,18 +361,22 @@ class Runner:
             return self._relay
 
     def _open(self, url: str, headers: Mapping[str, str]) -> relay.Response:
-        """The relay's request for ``url``: a note's media URL (and where it redirects) only on public hosts,
-        through a session of its own, whose pooled connections were all checked when they were made (the
-        user's session may hold one to a private host of theirs, which a redirect would reuse unchecked)."""
-        with self._lock:
-            guarded = url in self._public_urls
-            if guarded and self._public_session is None and self._session is not None:
-                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
-            session = self._public_session if guarded else self._session
+        """The relay's request for the user's own media (a ``sources:`` entry's URL): anywhere."""
+        session = self._session
         if session is None:
             raise OSError("the run is stopping")
-        if not guarded:
-            return session.open(url, headers)
+        return session.open(url, headers)
+
+    def _open_public(self, url: str, headers: Mapping[str, str]) -> relay.Response:
+        """The relay's request for a note's media URL (and where it redirects): public hosts only, through a
+        session of its own, whose pooled connections were all checked when they were made (the user's session
+        may hold one to a private host of theirs, which a redirect would reuse unchecked)."""
+        with self._relay_lock:
+            if self._relay is None:
+                raise OSError("the run is stopping")
+            if self._public_session is None:
+                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+            session = self._public_session
         try:
             with netguard.only_public([session.params.get("proxy")]):
                 return session.open(url, headers)
@@ -384,12 +387,13 @@ class Runner:
             raise netguard.NotPublic(refused) from None
 
     def _close_relay(self) -> None:
-        if self._relay is not None:
-            self._relay.close()
-        for session in (self._session, self._public_session):
-            if session is not None:
-                session.close()
-        self._relay = self._session = self._public_session = None
+        with self._relay_lock:
+            if self._relay is not None:
+                self._relay.close()
+            for session in (self._session, self._public_session):
+                if session is not None:
+                    session.close()
+            self._relay = self._session = self._public_session = None
 
     def _wait_until_available(self, plan: VideoPlan, streams: Sequence[fetch.MediaStream]) -> None:
         """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
@@ -582,8 +586,11 @@ class Runner:
                 return relay.Upstream(fresh.url, fresh.headers)
 
             chunk = self.config.http_chunk_size or stream.chunk_size or 0
+            # A note's stream, refreshed URLs included, connects to public hosts only.
+            opener = self._open_public if public_only(plan) else None
             url = media_relay.add(relay.Upstream(stream.url, stream.headers), chunk_size=chunk, refresh=refresh,
-                                  on_bytes=on_bytes, name=f"{plan.video_id}.{stream.format_id or index}")  # fmt: skip
+                                  on_bytes=on_bytes, name=f"{plan.video_id}.{stream.format_id or index}",
+                                  opener=opener)  # fmt: skip
             local.append(replace(stream, url=url, headers={}, via_relay=True))
         step = section_step(local, section, path)
         self.reporter.task_started(key, label, _section_bytes(streams, section), unit="B")

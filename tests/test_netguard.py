@@ -6,6 +6,8 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +151,60 @@ def test_a_notes_whole_download_fetches_one_fragment_at_a_time_whatever_the_user
     assert fetch.download_options(argv, public_only=True)["concurrent_fragment_downloads"] == 1
     users = fetch.download_argv("https://example.org/v.m3u8", "b", (), "out.%(ext)s", user_args=["-N", "8"])
     assert fetch.download_options(users, public_only=False)["concurrent_fragment_downloads"] == 8
+
+
+class _FakeResponse:
+    status = 200
+    headers = {"Content-Length": "0"}
+
+    def read(self, amount: int) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+class _FakeSession:
+    """A session that records whether the runner's lock was held while it was built (a real one may read a
+    browser's cookies and wait for the user)."""
+
+    built: list[bool] = []
+    opened: list[str] = []
+    runner: Any = None
+
+    def __init__(self, argv: list[str]) -> None:
+        _FakeSession.built.append(_FakeSession.runner._lock.locked())
+        self.params: dict[str, Any] = {}
+
+    def open(self, url: str, headers: Any) -> Any:
+        _FakeSession.opened.append(f"{'guarded' if netguard.installed() else 'unguarded'} {url}")
+        return _FakeResponse()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_notes_relay_session_is_built_outside_the_runners_lock_and_guards_its_streams(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from clipper import relay, runner
+    from clipper.config import Config
+    from clipper.progress import Reporter
+
+    monkeypatch.setattr(fetch, "Session", _FakeSession)
+    monkeypatch.setattr(fetch, "js_runtime", lambda: None)
+    made = runner.Runner(Config(output_dir=tmp_path), Reporter())
+    _FakeSession.runner, _FakeSession.built, _FakeSession.opened = made, [], []
+    media_relay = made._media_relay()
+    try:
+        for public in (True, False):
+            # A note's stream asks through the notes' session, guarded, whatever URL it is refreshed to.
+            url = media_relay.add(relay.Upstream(f"http://example.org/{public}.mp4"), chunk_size=0,
+                                  opener=made._open_public if public else None)  # fmt: skip
+            stream = media_relay._lookup(url.removeprefix(f"{media_relay.base}/"))
+            assert stream is not None
+            media_relay.open_chunk(stream, 0, None)
+    finally:
+        made._close_relay()
+    assert _FakeSession.opened == ["guarded http://example.org/True.mp4", "unguarded http://example.org/False.mp4"]
+    assert _FakeSession.built == [False, False]  # the user's session, then the notes' one: neither under the lock
