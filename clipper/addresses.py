@@ -52,9 +52,8 @@ def note_url_problem(url: str) -> str | None:
     if (host, port) in PRETEND_PUBLIC:
         return None
     bracketed = parsed.netloc.startswith("[")
-    if not parsed.netloc.isascii() or "%" in parsed.netloc or not (
-        _is_ipv6(host) if bracketed else _HOST_NAME_RE.fullmatch(host)  # urlsplit takes IPvFuture ([v1.x]) too
-    ):
+    readable = _is_ipv6(host) if bracketed else _HOST_NAME_RE.fullmatch(host)  # urlsplit takes IPvFuture ([v1.x])
+    if not parsed.netloc.isascii() or "%" in parsed.netloc or not readable:
         return f"url {url!r} has a host name readers may take for different hosts"
     if not bracketed and _NUMERIC_LABEL_RE.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
         try:

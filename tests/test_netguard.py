@@ -7,11 +7,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from clipper import addresses, fetch, netguard
+from clipper import fetch, netguard
 from clipper.addresses import note_url_problem
 from clipper.errors import UnknownHost
 
@@ -78,7 +78,12 @@ def test_only_a_proxys_own_host_and_port_are_trusted(proxied: None, host: str, p
 def test_the_environments_proxies_are_read_once(proxied: None, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     real = urllib.request.getproxies
-    monkeypatch.setattr(urllib.request, "getproxies", lambda: calls.append(1) or real())
+
+    def counted() -> dict[str, str]:
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(urllib.request, "getproxies", counted)
     for _ in range(5):
         with netguard.only_public([None]):
             socket.getaddrinfo("127.0.0.1", 3128)
@@ -155,7 +160,7 @@ def test_a_notes_whole_download_fetches_one_fragment_at_a_time_whatever_the_user
 
 class _FakeResponse:
     status = 200
-    headers = {"Content-Length": "0"}
+    headers: ClassVar[dict[str, str]] = {"Content-Length": "0"}
 
     def read(self, amount: int) -> bytes:
         return b""
@@ -168,8 +173,8 @@ class _FakeSession:
     """A session that records whether the runner's lock was held while it was built (a real one may read a
     browser's cookies and wait for the user)."""
 
-    built: list[bool] = []
-    opened: list[str] = []
+    built: ClassVar[list[bool]] = []
+    opened: ClassVar[list[str]] = []
     runner: Any = None
 
     def __init__(self, argv: list[str]) -> None:
