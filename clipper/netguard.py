@@ -8,8 +8,10 @@ included) must lead to public addresses only, or the connection is refused befor
 ``sources:`` and proxy are trusted and never checked.
 
 Threads yt-dlp starts itself (concurrent fragment downloads) do not carry the mark: a note's whole download
-runs its fragments one at a time (``fetch.download_argv``'s ``public_only``). Not checked: the hosts a proxy
-reaches (it looks them up, not clipper) and requests made with ``--impersonate`` (curl looks names up in C).
+runs its fragments one at a time (``fetch.download_options``), and processes (ffmpeg, rtmpdump) never get a
+note's media to download (``fetch._guard_downloaders``). A proxy is trusted on its own host and port only. Not
+checked: the hosts a proxy reaches (it looks them up, not clipper) and requests made with ``--impersonate``
+(curl looks names up in C).
 """
 
 from __future__ import annotations
