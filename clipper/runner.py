@@ -606,7 +606,7 @@ class Runner:
             # to cut off for the end of the file: a section is never kept then.
             failure = next((found for found in map(media_relay.failure, (s.url for s in local)) if found), None)
             if failure is not None:
-                raise fetch.fetch_error(str(failure), retryable=failure.retryable)
+                raise fetch.fetch_error(str(failure), retryable=failure.retryable, error=failure)
             if error is not None:
                 raise error
         except BaseException:

@@ -213,3 +213,21 @@ def test_a_notes_relay_session_is_built_outside_the_runners_lock_and_guards_its_
         made._close_relay()
     assert _FakeSession.opened == ["guarded http://example.org/True.mp4", "unguarded http://example.org/False.mp4"]
     assert _FakeSession.built == [False, False]  # the user's session, then the notes' one: neither under the lock
+
+
+@pytest.mark.parametrize(("number", "final"), [(11001, True), (11002, False), (socket.EAI_AGAIN, False)])
+def test_a_relay_requests_lookup_failure_is_judged_by_its_number(number: int, final: bool) -> None:
+    from clipper import relay
+
+    def opener(url: str, headers: Any) -> Any:
+        raise socket.gaierror(number, "getaddrinfo failed")
+
+    media_relay = relay.Relay(opener, retries=0, retry_delay=0)
+    try:
+        stream = relay._Stream(relay.Upstream("http://example.org/v.mp4"), None, 0, None)
+        with pytest.raises(relay.RelayError) as failed:
+            media_relay.open_chunk(stream, 0, None)
+    finally:
+        media_relay.close()
+    found = fetch.fetch_error(str(failed.value), retryable=failed.value.retryable, error=failed.value)
+    assert isinstance(found, UnknownHost) is final, found.message
