@@ -204,7 +204,7 @@ def _guard_downloaders() -> None:
 
     def refusing(method: Callable[..., Any], allowed: tuple[type, ...]) -> Callable[..., Any]:
         def checked(self: Any, filename: str, info_dict: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            if netguard.installed() and not isinstance(self, allowed):
+            if netguard.guarded() and not isinstance(self, allowed):
                 # yt-dlp reports a TransportError as "unable to download video data: ..." and stops
                 raise TransportError(downloader_refusal(self.get_basename(), info_dict))
             return method(self, filename, info_dict, *args, **kwargs)

@@ -65,7 +65,7 @@ def install() -> None:
             socket.getaddrinfo = _guarded_getaddrinfo
 
 
-def installed() -> bool:
+def guarded() -> bool:
     """Whether this thread works for a note's URL (inside ``only_public``)."""
     return getattr(_marks, "allowed", None) is not None
 

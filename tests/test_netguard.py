@@ -182,7 +182,7 @@ class _FakeSession:
         self.params: dict[str, Any] = {}
 
     def open(self, url: str, headers: Any) -> Any:
-        _FakeSession.opened.append(f"{'guarded' if netguard.installed() else 'unguarded'} {url}")
+        _FakeSession.opened.append(f"{'guarded' if netguard.guarded() else 'unguarded'} {url}")
         return _FakeResponse()
 
     def close(self) -> None:
