@@ -100,3 +100,36 @@ def test_a_download_as_short_twice_is_final_after_two_downloads(
         assert len(failures) == 1, result.stderr
         assert re.search(r"lasts 6\.\ds again, but the host says the video lasts 20\.0s", failures[0]), failures
         assert not [path for path in (tmp_path / "c").iterdir() if path.suffix == ".mp4"]  # nothing short cached
+
+
+def test_a_short_download_over_http_is_kept_for_yt_dlp_to_resume(tmp_path: Path, short_video: Path) -> None:
+    """One file over HTTP that came short stays as yt-dlp's partial file (the next try asks for the rest only);
+    fragments or merged streams could not be resumed from it and are removed."""
+    import shutil
+
+    from clipper import fetch, runner
+    from clipper.config import Config
+    from clipper.errors import FetchError, Unreachable
+    from clipper.progress import Reporter
+
+    made = runner.Runner(Config(output_dir=tmp_path / "out"), Reporter())
+
+    class Plan:  # the check reads only the video's source
+        source = "http://example.org/v.mp4"
+
+    path = tmp_path / "v-0123456789.mp4"
+    shutil.copy(short_video, path)
+    short: list[float] = []
+    with pytest.raises(FetchError) as first:
+        made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+    assert first.value.retryable and not isinstance(first.value, Unreachable)
+    assert not path.exists() and (tmp_path / "v-0123456789.mp4.part").is_file()
+
+    shutil.copy(short_video, path)  # the next try: yt-dlp resumed, and the host had no more
+    with pytest.raises(Unreachable, match=r"lasts 30\.\ds again, but the host says the video lasts 60\.0s"):
+        made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+
+    shutil.copy(short_video, path)
+    with pytest.raises(FetchError):
+        made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=False), [])  # type: ignore[arg-type]
+    assert not path.exists()
