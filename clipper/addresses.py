@@ -8,7 +8,8 @@ networking (``requests``/``urllib3``), curl and ffmpeg. So no backslash (a brows
 slash: ``http://127.0.0.1\\x/`` names 127.0.0.1), no user name, no percent-escape, space or non-ASCII letter in
 the host, and an address only in its plain form (``127.1``, ``0x7f.1`` and ``2130706433`` all name 127.0.0.1
 to some readers). An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) is
-judged by the IPv4 address it leads to.
+judged by the IPv4 address it leads to. A bracketed host must be an IPv6 address (``[v1.x]``, IPvFuture, is
+not), and site-local addresses (``fec0::/10``) are private.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _NUMERIC_LABEL_RE = re.compile(r"(?:0[xX][0-9A-Fa-f]*|[0-9]+)")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translator, never public
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (SIIT): the last 32 bits are the IPv4 address
 
 
 def note_url_problem(url: str) -> str | None:
@@ -50,7 +52,8 @@ def note_url_problem(url: str) -> str | None:
     if (host, port) in PRETEND_PUBLIC:
         return None
     bracketed = parsed.netloc.startswith("[")
-    if not parsed.netloc.isascii() or "%" in parsed.netloc or not (bracketed or _HOST_NAME_RE.fullmatch(host)):
+    readable = _is_ipv6(host) if bracketed else _HOST_NAME_RE.fullmatch(host)  # urlsplit takes IPvFuture ([v1.x])
+    if not parsed.netloc.isascii() or "%" in parsed.netloc or not readable:
         return f"url {url!r} has a host name readers may take for different hosts"
     if not bracketed and _NUMERIC_LABEL_RE.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
         try:
@@ -62,12 +65,21 @@ def note_url_problem(url: str) -> str | None:
     return address_problem(host)
 
 
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one leads to, where it carries one: mapped (``::ffff:a.b.c.d``), compatible
-    (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``), 6to4 (``2002:AABB:CCDD::``) or Teredo (its client)."""
+    """The IPv4 address an IPv6 one leads to, where it carries one: mapped (``::ffff:a.b.c.d``), translated
+    (``::ffff:0:a.b.c.d``), compatible (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``), 6to4 (``2002:AABB:CCDD::``)
+    or Teredo (its client)."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+    if address in _NAT64 or address in _IPV4_COMPATIBLE or address in _IPV4_TRANSLATED:
         return ipaddress.IPv4Address(address.packed[12:])
     if address.sixtofour is not None:
         return address.sixtofour
@@ -86,6 +98,10 @@ def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
                 return False
             if address.ipv4_mapped is not None or address in _NAT64 or address in _IPV4_COMPATIBLE:
                 return True  # these reach exactly the IPv4 address
+            if address in _IPV4_TRANSLATED:
+                return True
+        if address.is_site_local:  # fec0::/10: deprecated, but a network may still route it inside
+            return False
     return address.is_global and not address.is_multicast
 
 

@@ -12,7 +12,9 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,8 +176,56 @@ def _youtube_dl(options: dict[str, Any], url: str) -> tuple[Any, str | None]:
 
 
 def _guard(public_only: bool, options: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
-    """For a note's URL: every address yt-dlp connects to must be public (``netguard``)."""
-    return netguard.only_public([options.get("proxy")]) if public_only else contextlib.nullcontext()
+    """For a note's URL: every address yt-dlp connects to must be public (``netguard``), and only yt-dlp's own
+    downloaders fetch its media (``_guard_downloaders``)."""
+    if not public_only:
+        return contextlib.nullcontext()
+    _guard_downloaders()
+    return netguard.only_public([options.get("proxy")])
+
+
+_downloaders_lock = threading.Lock()
+
+
+def _guard_downloaders() -> None:
+    """In a thread that works for a note's URL, refuse every yt-dlp downloader but its own HTTP, HLS and DASH
+    ones, which connect through Python (each address checked). yt-dlp hands live HLS and DASH, the ``m3u8`` and
+    ``rtmp`` protocols, and HLS its own downloader cannot read, to ffmpeg or rtmpdump: processes that look the
+    hosts up themselves, unchecked, so a playlist on a public host could list segments on 127.0.0.1. Checked
+    where each download starts (``FileDownloader.download``) and where yt-dlp hands one to ffmpeg directly
+    (``real_download`` of the external downloaders), before any process starts. Other threads are untouched."""
+    from yt_dlp.downloader.common import FileDownloader
+    from yt_dlp.downloader.dash import DashSegmentsFD
+    from yt_dlp.downloader.external import ExternalFD
+    from yt_dlp.downloader.hls import HlsFD
+    from yt_dlp.downloader.http import HttpFD
+    from yt_dlp.downloader.rtmp import RtmpFD
+    from yt_dlp.networking.exceptions import TransportError
+
+    def refusing(method: Callable[..., Any], allowed: tuple[type, ...]) -> Callable[..., Any]:
+        def checked(self: Any, filename: str, info_dict: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if netguard.guarded() and not isinstance(self, allowed):
+                # yt-dlp reports a TransportError as "unable to download video data: ..." and stops
+                raise TransportError(downloader_refusal(self.get_basename(), info_dict))
+            return method(self, filename, info_dict, *args, **kwargs)
+
+        checked.clipper_guarded = True  # type: ignore[attr-defined]
+        return checked
+
+    with _downloaders_lock:
+        for cls, name, allowed in ((FileDownloader, "download", (HttpFD, HlsFD, DashSegmentsFD)),
+                                   (ExternalFD, "real_download", ()), (RtmpFD, "real_download", ())):  # fmt: skip
+            method = cls.__dict__[name]
+            if not getattr(method, "clipper_guarded", False):
+                setattr(cls, name, refusing(method, allowed))
+
+
+def downloader_refusal(downloader: str, info: Mapping[str, Any]) -> str:
+    """Why a note's media is not handed to ``downloader`` (ffmpeg, rtmpdump, ...): one line."""
+    host = urllib.parse.urlsplit(str(info.get("url") or "")).hostname or "its host"
+    what = "a live stream" if info.get("is_live") else f"{info.get('protocol') or 'its'} media"
+    return (f"{netguard.REFUSED} {host} through {downloader} ({what}): only yt-dlp's own downloaders, which check "
+            "every address, fetch a note's media")  # fmt: skip
 
 
 def resolve(argv: list[str], public_only: bool = False) -> list[MediaStream]:
@@ -190,7 +240,7 @@ def resolve(argv: list[str], public_only: bool = False) -> list[MediaStream]:
         with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=False, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
-        raise fetch_error(str(error), url=url) from None
+        raise fetch_error(str(error), url=url, error=error) from None
     if not info:
         raise FetchError(f"yt-dlp found no media at {url}")
     formats = info.get("requested_formats") or [info]
@@ -296,6 +346,7 @@ class Download:
 
     path: str
     duration: float | None
+    resumable: bool = False  # one file over HTTP: yt-dlp resumes its .part from where it ends
 
 
 # How much shorter than the video a whole download may be (containers and hosts round differently); a lost
@@ -304,12 +355,36 @@ SHORT_SLACK = 2.0
 SHORT_SLACK_SHARE = 0.005
 
 
-def short_download_problem(url: str, expected: float | None, actual: float) -> str | None:
-    """Why a whole download of ``url`` that lasts ``actual`` seconds is not the whole video, or None."""
+SAME_SHORT = 0.1  # seconds: two downloads this close in length got the same media
+
+
+def short_download_problem(url: str, expected: float | None, actual: float,
+                           before: float | None = None) -> str | None:  # fmt: skip
+    """Why a whole download of ``url`` that lasts ``actual`` seconds is not the whole video, or None. ``before``:
+    how long the last download of it lasted, when that was short too."""
     if not expected or actual >= expected - SHORT_SLACK - SHORT_SLACK_SHARE * expected:
         return None
+    if before is not None and abs(before - actual) <= SAME_SHORT:
+        return (f"the download of {url} lasts {actual:.1f}s again, but the host says the video lasts "
+                f"{expected:.1f}s: the host serves no more (or says the wrong length); not kept")  # fmt: skip
     return (f"the download of {url} lasts {actual:.1f}s but the video {expected:.1f}s: part of it is missing "
             "(not kept)")  # fmt: skip
+
+
+def same_short(problem: str) -> bool:
+    """Whether ``short_download_problem`` said a download came short twice with the same length (final)."""
+    return "s again, but the host says" in problem
+
+
+def download_options(argv: list[str], public_only: bool = False) -> dict[str, Any]:
+    """The YoutubeDL options ``download`` runs the argv from ``download_argv`` with. ``public_only``: a note's
+    URL, whose fragments are fetched one at a time whatever the argv says (each connection is checked in the
+    thread that asks for it: threads yt-dlp starts carry no mark), and only by yt-dlp's own downloaders."""
+    options = _hardened_options(argv)
+    options.update(simulate=False)
+    if public_only:
+        options["concurrent_fragment_downloads"] = 1
+    return options
 
 
 def download(argv: list[str], on_progress: Callable[[int, int | None], None], public_only: bool = False) -> Download:
@@ -317,9 +392,7 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None], pu
     ``public_only``: as for ``resolve``."""
     import yt_dlp
 
-    options = _hardened_options(argv)
-    options.update(simulate=False)
-
+    options = download_options(argv, public_only)
     started = [False]
 
     def hook(status: dict[str, Any]) -> None:
@@ -337,12 +410,14 @@ def download(argv: list[str], on_progress: Callable[[int, int | None], None], pu
         with ydl, _guard(public_only, options):
             info = ydl.extract_info(url, download=True, ie_key=key)
     except yt_dlp.utils.DownloadError as error:
-        raise fetch_error(str(error), url=url, partway=started[0]) from None
+        raise fetch_error(str(error), url=url, partway=started[0], error=error) from None
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise FetchError(f"yt-dlp downloaded nothing from {url}")
     duration = (info or {}).get("duration")
-    return Download(str(downloads[0]["filepath"]), float(duration) if duration else None)
+    formats = (info or {}).get("requested_formats") or [info or {}]
+    resumable = len(formats) == 1 and formats[0].get("protocol") in RELAYABLE_PROTOCOLS  # not merged, not fragments
+    return Download(str(downloads[0]["filepath"]), float(duration) if duration else None, resumable)
 
 
 _SIGN_IN_HINT = ("the host wants you signed in: pass your browser's cookies with --cookies-from-browser firefox"
@@ -366,37 +441,75 @@ def hint_for(message: str) -> str | None:
     return None
 
 
-# getaddrinfo's answers for a name that does not exist (glibc, musl, macOS, Windows): asking again gets the
-# same answer. "Temporary failure in name resolution" is not among them: that one may pass.
+# getaddrinfo's numbers for a name that does not exist, where asking again gets the same answer: EAI_NONAME and
+# EAI_NODATA of glibc and musl (-2, -5) and of macOS (8, 7), Windows' WSAHOST_NOT_FOUND and WSANO_DATA (11001,
+# 11004). The platforms' numbers do not overlap; any other lookup failure (EAI_AGAIN: -3, 2, 11002) may pass.
+_NO_SUCH_NAME = frozenset({-2, -5, 7, 8, 11001, 11004, socket.EAI_NONAME})
+# getaddrinfo's words for a name that does not exist (glibc, musl, macOS, Windows), for a failure that carries no
+# number. Windows says "getaddrinfo failed" for every lookup failure, final or not: not among them.
 _UNKNOWN_HOST = ("name or service not known", "nodename nor servname", "no address associated",
-                 "name does not resolve", "getaddrinfo failed", "no such host is known")  # fmt: skip
-_ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([^)\]]+)")
+                 "name does not resolve", "no such host is known")  # fmt: skip
+_LOOKUP_WORDS = (*_UNKNOWN_HOST, "getaddrinfo", "name resolution")
+_ERRNO_RE = re.compile(r"\[Errno (-?\d+)\] ([^)\]>]+)")
 _UNKNOWN_HOST_HINT = "check the URL; `sources:` in the config can point this video at a local copy"
 
 
-def unknown_host(message: str) -> bool:
-    """Whether yt-dlp's (or the network's) failure says the host's name does not exist."""
+def _lookup_number(error: BaseException | None) -> int | None:
+    """The number of the name lookup's failure (``socket.gaierror``) somewhere behind ``error``: yt-dlp wraps it
+    in its own errors (``DownloadError.exc_info``, ``TransportError.cause``), urllib and urllib3 in theirs."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen or len(seen) > 50:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) and isinstance(current.errno, int):
+            return current.errno
+        exc_info = getattr(current, "exc_info", None)
+        linked = [current.__cause__, current.__context__, getattr(current, "cause", None),
+                  getattr(current, "reason", None), *(exc_info[1:2] if isinstance(exc_info, tuple) else ()),
+                  *current.args]  # fmt: skip
+        todo.extend(item for item in linked if isinstance(item, BaseException))
+    return None
+
+
+def unknown_host(message: str, error: BaseException | None = None) -> bool | None:
+    """Whether yt-dlp's (or the network's) failure says the host's name does not exist (True), or that looking
+    it up failed for now (False: asking again may find it); None when no lookup failed. Decided by the lookup's
+    error number (behind ``error``, or in the message), by its words only when there is no number."""
     lowered = message.lower()
-    return any(words in lowered for words in _UNKNOWN_HOST)
+    number = _lookup_number(error)
+    if number is None:
+        found = next((match for match in _ERRNO_RE.finditer(message)
+                      if any(words in match.group(2).lower() for words in _LOOKUP_WORDS)), None)  # fmt: skip
+        number = int(found.group(1)) if found else None
+    if number is not None:
+        return number in _NO_SUCH_NAME
+    if any(words in lowered for words in _UNKNOWN_HOST):
+        return True
+    return False if any(words in lowered for words in _LOOKUP_WORDS) else None
 
 
 def fetch_error(message: str, retryable: bool | None = None, url: str | None = None,
-                partway: bool = False) -> FetchError:  # fmt: skip
+                partway: bool = False, error: BaseException | None = None) -> FetchError:  # fmt: skip
     """yt-dlp's (or the host's) reason on one line, with a hint where one helps; ``url``: what was fetched,
     named whole where the reason would not say it (a host that does not exist); ``partway``: the failure
-    came after the download got under way."""
+    came after the download got under way; ``error``: the exception that said ``message`` (its causes tell a
+    name that does not exist from a lookup that failed for now)."""
     short = _short(message)
     refused = netguard.refusal(message)
     if refused is not None:  # a note's URL led to a private address: final
         return Unreachable(f"{url or 'a redirect or media URL'}: {refused} (a note's URL may only lead to public"
                            " hosts; a `sources:` entry in the config may point a video there)")  # fmt: skip
-    if unknown_host(message):  # final: every try would get the same answer
+    lookup = unknown_host(message, error)
+    if lookup:  # final: every try would get the same answer
         found = _ERRNO_RE.search(message)
-        reason = found.group(1).strip() if found else "the name does not resolve"
+        reason = found.group(2).strip() if found else "the name does not resolve"
         where = url or short
         return UnknownHost(f"{where}: the host cannot be found ({reason}; {_UNKNOWN_HOST_HINT})")
     hint = hint_for(short)
-    retry = _is_network(message) if retryable is None else retryable
+    retry = (_is_network(message) or lookup is False) if retryable is None else retryable
     if hint is _SIGN_IN_HINT:
         retry = False  # asking again without cookies gets the same answer
     if partway:

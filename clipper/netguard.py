@@ -8,13 +8,16 @@ included) must lead to public addresses only, or the connection is refused befor
 ``sources:`` and proxy are trusted and never checked.
 
 Threads yt-dlp starts itself (concurrent fragment downloads) do not carry the mark: a note's whole download
-runs its fragments one at a time (``fetch.download_argv``'s ``public_only``). Not checked: the hosts a proxy
-reaches (it looks them up, not clipper) and requests made with ``--impersonate`` (curl looks names up in C).
+runs its fragments one at a time (``fetch.download_options``), and processes (ffmpeg, rtmpdump) never get a
+note's media to download (``fetch._guard_downloaders``). A proxy is trusted on its own host and port only. Not
+checked: the hosts a proxy reaches (it looks them up, not clipper) and requests made with ``--impersonate``
+(curl looks names up in C).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import socket
 import threading
@@ -40,12 +43,12 @@ class NotPublic(OSError):
 
 def _guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
     found = _original_getaddrinfo(host, port, *args, **kwargs)
-    allowed: frozenset[str] | None = getattr(_marks, "allowed", None)
+    allowed: frozenset[tuple[str, int]] | None = getattr(_marks, "allowed", None)
     if allowed is None:  # this thread works for the user's own config, or is not clipper's
         return found
     name = host.decode() if isinstance(host, bytes) else str(host)
     number = int(port) if isinstance(port, int) or (isinstance(port, str) and port.isdigit()) else None
-    if name in allowed or (name, number) in addresses.PRETEND_PUBLIC:
+    if (name, number) in allowed or (name, number) in addresses.PRETEND_PUBLIC:
         return found
     for *_, sockaddr in found:
         problem = addresses.address_problem(str(sockaddr[0]))
@@ -62,14 +65,45 @@ def install() -> None:
             socket.getaddrinfo = _guarded_getaddrinfo
 
 
+def guarded() -> bool:
+    """Whether this thread works for a note's URL (inside ``only_public``)."""
+    return getattr(_marks, "allowed", None) is not None
+
+
+# The port a proxy URL without one listens on, by its scheme (as yt-dlp's and urllib3's proxy handling take it).
+_PROXY_PORTS = {"http": 80, "https": 443, "socks": 1080, "socks4": 1080, "socks4a": 1080, "socks5": 1080,
+                "socks5h": 1080}  # fmt: skip
+
+
+def proxy_address(proxy: str) -> tuple[str, int] | None:
+    """The (host, port) a proxy URL connects to, or None when it names none."""
+    try:
+        parsed = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host, port if port is not None else _PROXY_PORTS.get(parsed.scheme.lower(), 80)
+
+
+@functools.cache
+def environment_proxies() -> tuple[str, ...]:
+    """The environment's proxies yt-dlp would use, read once per process (on Windows they come from the
+    registry, and every relay request of a note's video asks)."""
+    # "no" is the no_proxy list: hosts reached directly, not a proxy.
+    return tuple(proxy for scheme, proxy in urllib.request.getproxies().items() if proxy and scheme != "no")
+
+
 @contextlib.contextmanager
 def only_public(proxies: Iterable[str | None] = ()) -> Iterator[None]:
     """While inside, this thread connects to public addresses only; ``proxies``: the user's proxy URLs (their
-    hosts are trusted, as are the environment's proxies yt-dlp would use: with a proxy, the proxy looks the
-    hosts up, and its own host is the user's choice)."""
+    hosts are trusted on their ports, as are the environment's proxies yt-dlp would use: with a proxy, the proxy
+    looks the hosts up, and its own address is the user's choice; the same host on another port is not the
+    proxy, and a direct connection there is checked like any other)."""
     install()
-    allowed = frozenset(host for proxy in (*proxies, *urllib.request.getproxies().values()) if proxy
-                        for host in [urlsplit(proxy).hostname] if host)  # fmt: skip
+    allowed = frozenset(address for proxy in (*proxies, *environment_proxies()) if proxy
+                        for address in [proxy_address(proxy)] if address)  # fmt: skip
     previous = getattr(_marks, "allowed", None)
     _marks.allowed = allowed if previous is None else previous | allowed
     try:
@@ -78,7 +112,9 @@ def only_public(proxies: Iterable[str | None] = ()) -> Iterator[None]:
         _marks.allowed = previous
 
 
-_REFUSAL_RE = re.compile(rf"{REFUSED} (.+?): not a public address")
+# A refusal runs to the end of its line or to yt-dlp's "(caused by ...)": "... 127.0.0.1: not a public address",
+# or one of a downloader that looks hosts up itself (``fetch.downloader_refusal``).
+_REFUSAL_RE = re.compile(rf"{REFUSED} [^\n]+?(?= \(caused by |\n|$)")
 
 
 def refusal(message: str) -> str | None:

@@ -92,6 +92,7 @@ class _Stream:
     refresh: Callable[[Upstream], Upstream] | None
     chunk_size: int  # 0: no limit
     on_bytes: Callable[[int], None] | None
+    opener: Opener | None = None  # this stream's own (a note's: connections checked), else the relay's
     size: int | None = None
     failure: RelayError | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -194,11 +195,13 @@ class Relay:
         return hmac.compare_digest(given, f"{PROXY_USER}:{self._secret}".encode())
 
     def add(self, upstream: Upstream, *, chunk_size: int, refresh: Callable[[Upstream], Upstream] | None = None,
-            on_bytes: Callable[[int], None] | None = None, name: str = "media") -> str:  # fmt: skip
-        """A local URL that serves ``upstream``'s bytes; ``name`` only makes logs readable."""
+            on_bytes: Callable[[int], None] | None = None, name: str = "media",
+            opener: Opener | None = None) -> str:  # fmt: skip
+        """A local URL that serves ``upstream``'s bytes; ``name`` only makes logs readable; ``opener``: how this
+        stream's requests are made (and its refreshed URLs'), when not as the relay's."""
         key = f"{secrets.token_hex(6)}/{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:60]}"
         with self._lock:
-            self._streams[key] = _Stream(upstream, refresh, chunk_size, on_bytes)
+            self._streams[key] = _Stream(upstream, refresh, chunk_size, on_bytes, opener)
         return f"{self.base}/{key}"
 
     def failure(self, url: str) -> RelayError | None:
@@ -234,7 +237,7 @@ class Relay:
             headers = {**upstream.headers, "Accept-Encoding": "identity",
                        "Range": f"bytes={chunk_start}-{'' if chunk_end is None else chunk_end}"}  # fmt: skip
             try:
-                response = self.opener(upstream.url, headers)
+                response = (stream.opener or self.opener)(upstream.url, headers)
                 return self._positioned(stream, response, start)
             except Exception as error:  # yt-dlp's networking errors, OSError, http.client's
                 status = status_of(error)

@@ -172,10 +172,12 @@ class Runner:
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}
         self._said_fragmented: set[str] = set()
-        self._public_urls: set[str] = set()  # media URLs of notes' videos (see _open)
+        # Starting the relay and its sessions has a lock of its own: building a session may take long (reading a
+        # browser's cookies may wait for the user), and every clip's bookkeeping waits on ``_lock``.
+        self._relay_lock = threading.Lock()
         self._relay: relay.Relay | None = None
         self._session: fetch.Session | None = None
-        self._public_session: fetch.Session | None = None  # notes' media requests (see _open)
+        self._public_session: fetch.Session | None = None  # notes' media requests (see _open_public)
 
     # -- the batch ------------------------------------------------------------------------------------
     def run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
@@ -350,14 +352,11 @@ class Runner:
                     self._unreachable[plan.source] = Unreachable(_noted(plan, error).message)
                     raise self._unreachable[plan.source] from None
                 self._streams[plan.source] = known
-                if public_only(plan):  # a note's media URLs: the relay, too, connects to public hosts only
-                    with self._lock:
-                        self._public_urls.update(stream.url for stream in known)
         return known
 
     def _media_relay(self) -> relay.Relay:
         """The relay ffmpeg reads URL media through (started on first use; one per run)."""
-        with self._lock:
+        with self._relay_lock:
             if self._relay is None:
                 self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
                 params = self._session.params
@@ -367,18 +366,22 @@ class Runner:
             return self._relay
 
     def _open(self, url: str, headers: Mapping[str, str]) -> relay.Response:
-        """The relay's request for ``url``: a note's media URL (and where it redirects) only on public hosts,
-        through a session of its own, whose pooled connections were all checked when they were made (the
-        user's session may hold one to a private host of theirs, which a redirect would reuse unchecked)."""
-        with self._lock:
-            guarded = url in self._public_urls
-            if guarded and self._public_session is None and self._session is not None:
-                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
-            session = self._public_session if guarded else self._session
+        """The relay's request for the user's own media (a ``sources:`` entry's URL): anywhere."""
+        session = self._session
         if session is None:
             raise OSError("the run is stopping")
-        if not guarded:
-            return session.open(url, headers)
+        return session.open(url, headers)
+
+    def _open_public(self, url: str, headers: Mapping[str, str]) -> relay.Response:
+        """The relay's request for a note's media URL (and where it redirects): public hosts only, through a
+        session of its own, whose pooled connections were all checked when they were made (the user's session
+        may hold one to a private host of theirs, which a redirect would reuse unchecked)."""
+        with self._relay_lock:
+            if self._relay is None:
+                raise OSError("the run is stopping")
+            if self._public_session is None:
+                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+            session = self._public_session
         try:
             with netguard.only_public([session.params.get("proxy")]):
                 return session.open(url, headers)
@@ -389,12 +392,13 @@ class Runner:
             raise netguard.NotPublic(refused) from None
 
     def _close_relay(self) -> None:
-        if self._relay is not None:
-            self._relay.close()
-        for session in (self._session, self._public_session):
-            if session is not None:
-                session.close()
-        self._relay = self._session = self._public_session = None
+        with self._relay_lock:
+            if self._relay is not None:
+                self._relay.close()
+            for session in (self._session, self._public_session):
+                if session is not None:
+                    session.close()
+            self._relay = self._session = self._public_session = None
 
     def _wait_until_available(self, plan: VideoPlan, streams: Sequence[fetch.MediaStream]) -> None:
         """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
@@ -449,10 +453,12 @@ class Runner:
             further, reached[1] = reached[0] > reached[1], reached[0]
             return further
 
+        short: list[float] = []  # how long the last download lasted, when it came short
+
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
             downloaded = fetch.download(argv, progress, public_only(plan))  # each try looks it up again: fresh URLs
-            self._check_whole(plan, downloaded)
+            self._check_whole(plan, downloaded, short)
             return downloaded.path
 
         try:
@@ -464,19 +470,32 @@ class Runner:
             path = self._remux_to_mp4(Path(path))
         return _Media(path, None, "full")
 
-    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download) -> None:
+    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download, short: list[float]) -> None:
         """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
-        where every later run would take it for the whole video."""
+        where every later run would take it for the whole video. One file over HTTP is kept as yt-dlp's partial
+        file, which the next try resumes (asking the host for the rest only); a second try that comes as short
+        again is final (``short``: the last short length): the host serves no more, or states a wrong length."""
         problem: str | None
+        path = Path(downloaded.path)
+        resumable = False
         try:
             actual = probe.probe(downloaded.path).duration
         except ClipperError as error:
             problem = f"the download of {plan.source} cannot be read ({error.message}; not kept)"
         else:
-            problem = fetch.short_download_problem(plan.source, downloaded.duration, actual)
-        if problem is not None:
-            self._remove([Path(downloaded.path)])
-            raise FetchError(problem, retryable=True)
+            problem = fetch.short_download_problem(plan.source, downloaded.duration, actual,
+                                                   short[-1] if short else None)  # fmt: skip
+            resumable = downloaded.resumable
+            short.append(actual)
+        if problem is None:
+            return
+        if resumable:
+            os.replace(path, path.with_name(path.name + ".part"))  # yt-dlp's name for a download under way
+        else:
+            self._remove([path])  # fragments or merged streams: yt-dlp could not resume from it
+        if fetch.same_short(problem):
+            raise Unreachable(problem)
+        raise FetchError(problem, retryable=True)
 
     def _remux_to_mp4(self, path: Path) -> str:
         """Keep whole downloads as MP4 (a stream copy): its index makes the smart cut's seeks land exactly,
@@ -572,8 +591,11 @@ class Runner:
                 return relay.Upstream(fresh.url, fresh.headers)
 
             chunk = self.config.http_chunk_size or stream.chunk_size or 0
+            # A note's stream, refreshed URLs included, connects to public hosts only.
+            opener = self._open_public if public_only(plan) else None
             url = media_relay.add(relay.Upstream(stream.url, stream.headers), chunk_size=chunk, refresh=refresh,
-                                  on_bytes=on_bytes, name=f"{plan.video_id}.{stream.format_id or index}")  # fmt: skip
+                                  on_bytes=on_bytes, name=f"{plan.video_id}.{stream.format_id or index}",
+                                  opener=opener)  # fmt: skip
             local.append(replace(stream, url=url, headers={}, via_relay=True))
         step = section_step(local, section, path)
         self.reporter.task_started(key, label, _section_bytes(streams, section), unit="B")
@@ -589,7 +611,7 @@ class Runner:
             # to cut off for the end of the file: a section is never kept then.
             failure = next((found for found in map(media_relay.failure, (s.url for s in local)) if found), None)
             if failure is not None:
-                raise fetch.fetch_error(str(failure), retryable=failure.retryable)
+                raise fetch.fetch_error(str(failure), retryable=failure.retryable, error=failure)
             if error is not None:
                 raise error
         except BaseException:
