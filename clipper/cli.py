@@ -340,6 +340,9 @@ def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bo
     from clipper.outputs import build_gallery
     from clipper.runner import Runner, manifest_entry
 
+    if any(not job.source_is_local for job in jobs):
+        import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
+    gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
     reporter = make_reporter(quiet=_said(ctx, "quiet"), verbose=_said(ctx, "verbose"),
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
     runner = Runner(config, reporter, force=force, companions=companions)
@@ -770,7 +773,7 @@ def doctor(config_path: Path | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the ``clipper`` script and ``python -m clipper``."""
-    # The imports above (yt-dlp above all) leave many long-lived objects: keep the collector off them.
+    # The imports leave many long-lived objects: keep the collector off them (again once a run has loaded more).
     gc.freeze()
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="clipper", standalone_mode=False)
