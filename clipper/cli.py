@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from clipper import __version__, fetch
-from clipper.captions import with_captions
+from clipper import __version__
 from clipper.config import (
     CAPTION_MODES,
     DEFAULT_CONFIG_NAME,
@@ -35,20 +34,19 @@ from clipper.config import (
     find_config,
     load_config,
 )
-from clipper.cut import SMART_ENCODERS, encoders_argv, listed_encoders
 from clipper.errors import ClipperError, Interrupted, NoteError
 from clipper.notes import Note, find_notes, parse_note
-from clipper.outputs import build_gallery, checked_manifest, read_manifest
 from clipper.plan import ClipJob, clip_name, job_for_source, length_warning, plan_jobs, with_container
 from clipper.progress import PROGRESS_STYLES, make_reporter
 from clipper.reframe import ASPECTS, PAD_MODES, parse_aspect
-from clipper.runner import ClipResult, Runner, find_cached, manifest_entry, probe_local_media
-from clipper.script import dry_run_lines
-from clipper.snapping import snap_local
-from clipper.steps import VideoPlan, plan_videos
 from clipper.text import printable
 from clipper.timecode import format_timestamp, parse_range
-from clipper.ytdlp_options import redact
+
+# Each command loads what it runs, inside it: `clipper --help` and `clipper plan` start without the runner, the
+# fetcher, the cutter or the relay's HTTP server (tests/test_startup.py lists what a fresh run imports).
+if TYPE_CHECKING:
+    from clipper.runner import ClipResult
+    from clipper.steps import VideoPlan
 
 EXIT_PROBLEMS = 1
 # What `cut -o` may name: MP4 (and its audio-only and Apple names), Matroska and WebM.
@@ -119,6 +117,8 @@ def _plan(paths: Sequence[Path], config: Config, captions: bool = False) -> tupl
     notes, problems = _load_notes(paths)
     jobs, clashes = plan_jobs(notes, config)
     if captions and (config.captions != "off" or config.snap == "speech"):  # snapping prefers the lines' starts
+        from clipper.captions import with_captions
+
         jobs = with_captions(jobs, notes, margin=_snap_margin(config), cues=config.captions != "off")
     return jobs, [*problems, *clashes]
 
@@ -175,10 +175,15 @@ def clip_status(output_dir: Path, name: str, manifest: dict[str, dict[str, Any]]
 
 def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoPlan]:
     """How each job's video would be fetched (clips already made are counted too: a plan shows the whole)."""
+    from clipper.runner import find_cached
+    from clipper.steps import plan_videos
+
     return {job: plan for plan in plan_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
 
 
 def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
+    from clipper.outputs import read_manifest
+
     manifest = read_manifest(config.output_dir)
     fetches = _fetches(jobs, config)
     rows = [("OUTPUT", "STATUS", "RANGE", "LENGTH", "SIZE", "FETCH", "TITLE", "NOTE")]
@@ -242,6 +247,8 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
     jobs, problems = _plan(paths, config)
     _report(problems)
     if as_json:
+        from clipper.outputs import read_manifest
+
         manifest = read_manifest(config.output_dir)
         fetches = _fetches(jobs, config)
         data = []
@@ -265,6 +272,8 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
 @config_option
 def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None) -> None:
     """List the clips of an output folder (default: the config's) with status, length and size."""
+    from clipper.outputs import checked_manifest
+
     folder = output_dir or _config_or_exit(config_path).output_dir
     manifest, skipped = checked_manifest(folder)
     if not manifest and not skipped:
@@ -297,6 +306,8 @@ def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None)
 @config_option
 def gallery_command(output_dir: Path | None, config_path: Path | None) -> None:
     """Write index.html (posters, players, captions, search) and index.md for the clips of an output folder."""
+    from clipper.outputs import build_gallery, checked_manifest
+
     folder = output_dir or _config_or_exit(config_path).output_dir
     manifest, skipped = checked_manifest(folder)
     if not manifest:  # nothing to show: no manifest, or a line for it (or each of its entries) saying why
@@ -326,6 +337,12 @@ def _config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overr
 def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
               gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
     """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
+    from clipper.outputs import build_gallery
+    from clipper.runner import Runner, manifest_entry
+
+    if any(not job.source_is_local for job in jobs):
+        import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
+    gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
     reporter = make_reporter(quiet=_said(ctx, "quiet"), verbose=_said(ctx, "verbose"),
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
     runner = Runner(config, reporter, force=force, companions=companions)
@@ -503,6 +520,12 @@ def _with_cookies(config_path: Path | None, cookies: Path | None, browser: str |
 def _dry_run(jobs: list[ClipJob], config: Config) -> None:
     """Print the commands; local files are read (ffprobe; with snapping, a few seconds of audio around each edge)
     so their steps are exact."""
+    from clipper import fetch
+    from clipper.runner import find_cached, probe_local_media
+    from clipper.script import dry_run_lines
+    from clipper.snapping import snap_local
+    from clipper.steps import plan_videos
+
     if config.snap == "speech":
         jobs = snap_local(jobs, config)
     _warn_lengths(jobs, config)
@@ -648,6 +671,8 @@ def _single_job(source: str, time_range: str | None, highlight: int | None, conf
                                index=highlight, extension=Path(job.output).suffix.lstrip(".") or "mp4")  # fmt: skip
             job = replace(job, start=start, end=end, output=with_container(output, config.container), captions=())
             if config.captions != "off" or config.snap == "speech":
+                from clipper.captions import with_captions
+
                 job = with_captions([job], [note], margin=_snap_margin(config), cues=config.captions != "off")[0]
         return job
     if time_range is None:
@@ -674,6 +699,8 @@ def cache() -> None:
 def cache_list(config_path: Path | None) -> None:
     """List the downloads kept in the cache."""
     config = _config_or_exit(config_path)
+    from clipper import fetch
+
     entries = fetch.cache_entries(config.cache_dir)
     if not entries:
         _error(f"{config.cache_dir}: the cache is empty")
@@ -687,6 +714,8 @@ def cache_list(config_path: Path | None) -> None:
 def cache_clean(config_path: Path | None) -> None:
     """Delete every download kept in the cache (clips are not touched)."""
     config = _config_or_exit(config_path)
+    from clipper import fetch
+
     removed = fetch.clean_cache(config.cache_dir)
     click.echo(f"clipper: removed {len(removed)} file(s), {sum(size for _, size in removed) / 1e6:.1f} MB,"
                f" from {config.cache_dir}", err=True)  # fmt: skip
@@ -697,8 +726,13 @@ def cache_clean(config_path: Path | None) -> None:
 @config_option
 def doctor(config_path: Path | None) -> None:
     """Report the yt-dlp, ffmpeg and ffprobe that will be used, and what is missing."""
-    missing = False
     import yt_dlp.version
+
+    from clipper import fetch
+    from clipper.cut import SMART_ENCODERS, encoders_argv, listed_encoders
+    from clipper.ytdlp_options import redact
+
+    missing = False
 
     click.echo(f"clipper   {__version__}")
     click.echo(f"yt-dlp    {yt_dlp.version.__version__}")
@@ -739,7 +773,7 @@ def doctor(config_path: Path | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the ``clipper`` script and ``python -m clipper``."""
-    # The imports above (yt-dlp above all) leave many long-lived objects: keep the collector off them.
+    # The imports leave many long-lived objects: keep the collector off them (again once a run has loaded more).
     gc.freeze()
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="clipper", standalone_mode=False)

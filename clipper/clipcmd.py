@@ -14,9 +14,8 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlparse
-
-from yt_dlp.options import create_parser
 
 from clipper.timecode import parse_timestamp
 
@@ -36,6 +35,35 @@ _FORBIDDEN_NAME_PARTS = ("/", "\\", "..", "~", "$", "%(", ":")
 _SIMPLE_WORD_RE = re.compile(r"""(?:[^\s'"\\]+|"[^"\\]*"|'[^']*')+""")
 _SHELL_OPERATORS = {"&&", "||", ";", "|", "&", ">", ">>", "<", "<<", "(", ")"}
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Spelled(NamedTuple):
+    """What yt-dlp's parser holds for one allowed option spelling: its ``dest``, ``action`` and whether it takes a
+    value (tests/test_clipcmd.py checks each row against the installed yt-dlp's own parser)."""
+
+    dest: str
+    action: str
+    takes_value: bool
+
+
+# The allowed options written out in full, as notes write them. optparse takes an exact spelling as itself, before
+# any prefix matching, so a command spelled only with these resolves without yt-dlp's parser: building that
+# parser loads all of yt-dlp (a third of a second), more than planning a folder of notes. Any other spelling
+# (a prefix, an alias not listed, a refused option) goes through the parser as before.
+EXACT_SPELLINGS = {
+    "--download-sections": Spelled("download_ranges", "append", True),
+    "--force-keyframes-at-cuts": Spelled("force_keyframes_at_cuts", "store_true", False),
+    "--no-force-keyframes-at-cuts": Spelled("force_keyframes_at_cuts", "store_false", False),
+    "--merge-output-format": Spelled("merge_output_format", "store", True),
+    "--output": Spelled("outtmpl", "callback", True),
+    "-o": Spelled("outtmpl", "callback", True),
+    "--format": Spelled("format", "store", True),
+    "-f": Spelled("format", "store", True),
+    "--format-sort": Spelled("format_sort", "callback", True),
+    "-S": Spelled("format_sort", "callback", True),
+    "--no-playlist": Spelled("noplaylist", "store_true", False),
+    "--yes-playlist": Spelled("noplaylist", "store_false", False),
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,8 @@ class UnsafeCommand(ValueError):
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> optparse.OptionParser:
+    from yt_dlp.options import create_parser  # here: only a command spelled unusually needs it (see above)
+
     return create_parser()
 
 
@@ -130,6 +160,45 @@ def iter_options(
                     else:
                         raise UnsafeCommand(f"{flag} needs a value")
                 options.append((option, flag, value))
+        else:
+            positionals.append(token)
+    return options, positionals
+
+
+def _exact_options(args: list[str]) -> tuple[list[tuple[Spelled, str, str | None]], list[str]] | None:
+    """``iter_options(args)`` for a command that spells every option exactly as in EXACT_SPELLINGS (the same
+    triples, the same refusals); None for any other, which needs yt-dlp's parser."""
+    options: list[tuple[Spelled, str, str | None]] = []
+    positionals: list[str] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        index += 1
+        if token.startswith("--"):
+            spelling, eq, value = token.partition("=")
+            option = EXACT_SPELLINGS.get(spelling)
+            if option is None:  # also "--" itself: rare, left to the general walk
+                return None
+            if option.takes_value:
+                if value == "" and not eq:
+                    if index >= len(args):
+                        raise UnsafeCommand(f"{spelling} needs a value")
+                    value = args[index]
+                    index += 1
+            elif eq:
+                raise UnsafeCommand(f"{spelling} takes no value")
+            options.append((option, spelling, value if eq or option.takes_value else None))
+        elif token.startswith("-") and token != "-":
+            flag, value = token[:2], token[2:]
+            option = EXACT_SPELLINGS.get(flag)
+            if option is None or not option.takes_value:  # bundles of flags: the general walk
+                return None
+            if not value:
+                if index >= len(args):
+                    raise UnsafeCommand(f"{flag} needs a value")
+                value = args[index]
+                index += 1
+            options.append((option, flag, value))
         else:
             positionals.append(token)
     return options, positionals
@@ -232,7 +301,15 @@ def parse_clip_command(text: str, video_id: str, note_url: str | None) -> ClipOp
             raise UnsafeCommand(f"shell syntax {token!r} is not allowed in a clip command (one yt-dlp command only)")
     if argv[0] not in PROGRAM_NAMES:
         raise UnsafeCommand(f"clip command must start with yt-dlp, not {argv[0]!r}")
-    options, positionals = iter_options(argv[1:])
+    exact = _exact_options(argv[1:])
+    if exact is None:
+        resolved, positionals = iter_options(argv[1:])
+        options = [
+            (Spelled(str(option.dest), str(option.action), option.takes_value()), spelling, value)
+            for option, spelling, value in resolved
+        ]
+    else:
+        options, positionals = exact
 
     if len(positionals) != 1:
         raise UnsafeCommand(f"clip command must name exactly one URL, found {len(positionals)}")

@@ -17,6 +17,9 @@ import yaml
 from clipper.errors import ConfigError
 from clipper.reframe import PAD_MODES, parse_aspect
 
+_BYTE_UNITS = ("", *"KMGTPEZY")  # powers of 1024, as yt-dlp counts
+_SIMPLE_BYTES_RE = re.compile(r"([0-9]+)([KMGTPEZY]?)")
+
 MODES = ("smart", "reencode", "copy")
 FETCH_STRATEGIES = ("auto", "sections", "full")
 CAPTION_MODES = ("sidecar", "embed", "burn", "off")
@@ -301,13 +304,25 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
 
 def _chunk_size(value: int | str, path: Path | None, lines: Mapping[str, int]) -> int:
     """A byte count: 10485760, "10M" or "10MiB" (as yt-dlp's --http-chunk-size); 0 turns chunking off."""
-    from yt_dlp.utils import parse_bytes
-
     size = value if isinstance(value, int) else parse_bytes(value.strip())
     if size is None or size < 0 or 0 < size < 65536:
         raise _fail(f"http_chunk_size must be 0 (off) or a size of 64K or more, like 10M, not {value!r}", path,
                     lines, "http_chunk_size")  # fmt: skip
     return int(size)
+
+
+def parse_bytes(text: str) -> int | None:
+    """yt-dlp's ``parse_bytes`` (what its --http-chunk-size reads): the same count for every text, or None.
+
+    Digits with one unit letter (``10M``, ``65536``) are computed here as yt-dlp computes them; other forms
+    load yt-dlp, whose import costs more than planning a folder of notes.
+    """
+    match = _SIMPLE_BYTES_RE.fullmatch(text.upper())
+    if match is None:
+        from yt_dlp.utils import parse_bytes as yt_dlp_parse_bytes
+
+        return yt_dlp_parse_bytes(text)
+    return round(float(match[1]) * 1024 ** _BYTE_UNITS.index(match[2]))
 
 
 def _yt_dlp_args(value: list[Any] | str, path: Path | None, lines: Mapping[str, int]) -> tuple[str, ...]:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yt_dlp.utils import parse_duration
 
 from clipper.errors import NoteError
 from clipper.text import printable
-from clipper.timecode import MAX_SECONDS
+from clipper.timecode import MAX_SECONDS, parse_duration
 
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Front matter is a few short lines; these bounds keep a hostile note from costing more than a moment.

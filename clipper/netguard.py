@@ -21,7 +21,6 @@ import functools
 import re
 import socket
 import threading
-import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,6 +90,8 @@ def proxy_address(proxy: str) -> tuple[str, int] | None:
 def environment_proxies() -> tuple[str, ...]:
     """The environment's proxies yt-dlp would use, read once per process (on Windows they come from the
     registry, and every relay request of a note's video asks)."""
+    import urllib.request  # here: it loads http.client and email, which planning never needs
+
     # "no" is the no_proxy list: hosts reached directly, not a proxy.
     return tuple(proxy for scheme, proxy in urllib.request.getproxies().items() if proxy and scheme != "no")
 

@@ -16,13 +16,12 @@ from urllib.parse import parse_qs, urlparse
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from yt_dlp.utils import parse_duration
 
 from clipper.clipcmd import ClipOptions, UnsafeCommand, parse_clip_command, video_id_of
 from clipper.errors import NoteError
 from clipper.frontmatter import duration_value, shown, split_front_matter, text_value, value_kind
 from clipper.text import printable
-from clipper.timecode import MAX_SECONDS, parse_timestamp
+from clipper.timecode import MAX_SECONDS, parse_duration, parse_timestamp
 
 # A clip command is one line of a few hundred characters; shlex, which splits those with a backslash, takes
 # quadratic time in a word's length (seconds for a 400 KB one).

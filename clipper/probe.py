@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-import ffmpeg
-
 from clipper.errors import CutError, ToolError
 from clipper.smart import Packet
 
@@ -94,6 +92,8 @@ def _number(value: Any) -> float | None:
 
 def probe(path: str) -> MediaInfo:
     """ffprobe a local file or URL (through ffmpeg-python)."""
+    import ffmpeg  # here: planning never probes
+
     try:
         data = ffmpeg.probe(file_arg(path), v="error")
     except FileNotFoundError:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, TextIO
 
 from clipper.text import printable
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 SECONDS_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f}s [{elapsed}<{remaining}]"
 
@@ -91,12 +92,16 @@ class BarReporter(Reporter):
         self.free_rows: list[int] = []
 
     def start(self, total: int) -> None:
+        from tqdm import tqdm  # here: only bars need it (plans, lines and -q never load it)
+
         with self.lock:
             self.total = total
             self.overall = tqdm(total=total, desc="clips", unit="clip", file=self.stream, position=0,
                                 dynamic_ncols=True)  # fmt: skip
 
     def task_started(self, key: str, label: str, total: float | None, unit: str = "s") -> None:
+        from tqdm import tqdm
+
         label = printable(label)
         with self.lock:
             old = self.bars.pop(key, None)
@@ -132,6 +137,8 @@ class BarReporter(Reporter):
                 bar.close()
 
     def clip_finished(self, name: str, status: str, detail: str = "") -> None:
+        from tqdm import tqdm
+
         with self.lock:
             self.finished += 1
             if status == "failed" or self.verbose:
@@ -140,6 +147,8 @@ class BarReporter(Reporter):
                 self.overall.update(1)
 
     def message(self, text: str) -> None:
+        from tqdm import tqdm
+
         with self.lock:
             tqdm.write(printable(text), file=self.stream)
 

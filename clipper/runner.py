@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from clipper import cut, fetch, hdr, loudness, mpegts, netguard, probe, refresh, relay, snap, snapping, splice
+from clipper import cut, fetch, hdr, loudness, mpegts, netguard, probe, refresh, snap, snapping, splice
 from clipper.addresses import public_host_problem
 from clipper.captions import to_srt, to_vtt
 from clipper.config import Config
@@ -71,6 +71,9 @@ from clipper.steps import (
 )
 from clipper.timecode import format_timestamp
 from clipper.ytdlp_options import redact
+
+if TYPE_CHECKING:  # loaded by the first fetch through it: its http.server is no part of a plan (find_cached)
+    from clipper import relay
 
 T = TypeVar("T")
 
@@ -356,6 +359,8 @@ class Runner:
 
     def _media_relay(self) -> relay.Relay:
         """The relay ffmpeg reads URL media through (started on first use; one per run)."""
+        from clipper import relay
+
         with self._relay_lock:
             if self._relay is None:
                 self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
@@ -574,6 +579,8 @@ class Runner:
     def _fetch_through_relay(self, plan: VideoPlan, section: Section, streams: Sequence[fetch.MediaStream],
                              path: Path) -> None:  # fmt: skip
         """ffmpeg copies the section from the relay, which asks the host for bounded chunks (progress in bytes)."""
+        from clipper import relay
+
         media_relay = self._media_relay()
         label = f"fetch {plan.video_id} {section.start:.0f}-{section.end:.0f}s"
         key = f"{label}#{threading.get_ident()}"

@@ -4,19 +4,44 @@ from __future__ import annotations
 
 import re
 
-from yt_dlp.utils import parse_duration
-
 _TIMESTAMP_RE = re.compile(r"\d+(?::[0-5]?\d){0,2}(?:\.\d+)?", re.ASCII)
+_UNITS_RE = re.compile(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")  # a link's t=38s or t=1h2m3s
 # No video is this long; a bound keeps "99999...9" (a float overflow, an inf) out of names and arithmetic.
 MAX_HOURS = 10_000
 MAX_SECONDS = MAX_HOURS * 3600
 
 
+def parse_duration(text: str) -> int | float | None:
+    """yt-dlp's ``parse_duration``: the same value for every text (``11:39``, ``11m39s``, ``PT1H``), or None.
+
+    Timestamps (``SS``, ``M:SS``, ``H:MM:SS``, with a fraction) and a link's ``t=1h2m3s`` are computed here the
+    way yt-dlp computes them, part by part in the same order, so the float is the same to the last bit; only
+    other forms load yt-dlp, whose import costs more than planning a folder of notes.
+    """
+    stripped = text.strip()
+    ms = None
+    if _TIMESTAMP_RE.fullmatch(stripped):
+        *front, last = stripped.split(":")
+        secs, dot, fraction = last.partition(".")
+        hours, mins = [None, None, *front][-2:]
+        ms = dot + fraction if dot else None
+    elif stripped and (units := _UNITS_RE.fullmatch(stripped)):
+        hours, mins, secs = units.groups()
+    else:
+        from yt_dlp.utils import parse_duration as yt_dlp_parse_duration
+
+        return yt_dlp_parse_duration(text)
+    # yt-dlp: sum(float(part or 0) * mult for (days, 86400), (hours, 3600), (mins, 60), (secs, 1), (ms, 1))
+    parts = ((None, 86400), (hours, 3600), (mins, 60), (secs, 1), (ms, 1))
+    total = sum((float(part or 0) * mult for part, mult in parts), 0.0)  # 0 + x == 0.0 + x for every float x
+    return int(total) if total.is_integer() else total
+
+
 def parse_timestamp(text: str) -> float:
     """Return seconds for ``SS``, ``M:SS``, ``H:MM:SS`` with optional fraction; raise ValueError otherwise.
 
-    The shape is checked here (so ``1:2:3:4`` or ``1h`` are refused) and the value is computed by
-    yt-dlp's own ``parse_duration``, the parser it uses for ``--download-sections``.
+    The shape is checked here (so ``1:2:3:4`` or ``1h`` are refused) and the value is the one yt-dlp's
+    own ``parse_duration`` gives, the parser it uses for ``--download-sections``.
     """
     text = text.strip()
     if not _TIMESTAMP_RE.fullmatch(text):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yt_dlp
@@ -412,3 +414,56 @@ def test_split_command_matches_shlex(text: str) -> None:
 def test_split_command_refuses_unbalanced_quotes_like_shlex(text: str) -> None:
     with pytest.raises(ValueError):
         clipcmd.split_command(text)
+
+
+def test_exact_spellings_are_yt_dlps() -> None:
+    """Each option spelled in full resolves, in yt-dlp's own parser, to the dest, action and arity clipper assumes."""
+    parser = yt_dlp.options.create_parser()
+    for spelling, expected in clipcmd.EXACT_SPELLINGS.items():
+        if spelling.startswith("--"):
+            assert parser._match_long_opt(spelling) == spelling
+            option = parser._long_opt[spelling]
+        else:
+            option = parser._short_opt[spelling]
+        assert (option.dest, option.action, option.takes_value()) == tuple(expected), spelling
+        assert option.dest in clipcmd.ALLOWED_DESTS
+
+
+EXACT_ARGS = [  # (argv after yt-dlp, answered without yt-dlp's parser)
+    (["--download-sections", "*0:38-1:35", URL, "--force-keyframes-at-cuts", "--merge-output-format", "mp4", "-o",
+      "a.mp4"], True),
+    (["--download-sections=*0:38-1:35", URL, "--output=a.mkv", "-fbest", "-S", "res,ext", "--no-playlist"], True),
+    (["--format=", URL, "--output", "--exec", "-o"], True),
+    ([URL, "--force-keyframes-at-cuts=yes"], True),
+    ([URL, "--no-force-keyframes-at-cuts", "--yes-playlist", "-f"], True),
+    ([URL, "--merge-output-format"], True),
+    ([URL, "-", "--format-sort", "x", "--format", "best"], True),
+    ([URL, "--format", "best", "--", "--exec"], False),
+    ([URL, "--download-sec", "*1-2"], False),
+    ([URL, "-x"], False),
+    ([URL, "--exec", "rm"], False),
+    ([URL, "-So", "x"], True),
+    ([URL, "--all-formats"], False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "answered"), EXACT_ARGS)
+def test_exact_options_walk_like_yt_dlps_parser(args: list[str], answered: bool) -> None:
+    """Where the exact-spelling walk answers, it gives what the walk through yt-dlp's parser gives (or its refusal)."""
+
+    def walk(walker: Callable[[list[str]], Any]) -> Any:
+        try:
+            return walker(args)
+        except UnsafeCommand as error:
+            return str(error)
+
+    exact = walk(clipcmd._exact_options)
+    assert (exact is not None) == answered
+    if exact is None:
+        return
+    general = walk(clipcmd.iter_options)
+    if isinstance(general, str) or isinstance(exact, str):
+        assert exact == general
+        return
+    resolved = [((o.dest, o.action, o.takes_value()), spelling, value) for o, spelling, value in general[0]]
+    assert ([(tuple(o), spelling, value) for o, spelling, value in exact[0]], exact[1]) == (resolved, general[1])

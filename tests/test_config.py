@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from clipper.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_config
+from clipper.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_config, parse_bytes
 from clipper.errors import ConfigError
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
@@ -313,3 +314,21 @@ def test_invalid_share_settings_name_their_line(tmp_path: Path, text: str, line:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == f"{path}:{line}: {message}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0", "65536", "10M", "10m", "1K", "2G", "7Y", "010M", "123456789012345678901234567890", "10MiB", "1.5M", "10 M",
+     "1,5M", "M", "", "-1M", "10Q", "１０M", "9" * 400 + "K"],
+)  # fmt: skip
+def test_parse_bytes_is_yt_dlps(text: str) -> None:
+    """The same count (or refusal) as yt-dlp's parse_bytes; digits with a unit letter without loading yt-dlp."""
+    from yt_dlp.utils import parse_bytes as yt_dlp_parse_bytes
+
+    def outcome(parse: Any) -> object:
+        try:
+            return parse(text)
+        except OverflowError as error:  # 400 nines: float("inf") * 1024 cannot be rounded, in both
+            return repr(error)
+
+    assert outcome(parse_bytes) == outcome(yt_dlp_parse_bytes)

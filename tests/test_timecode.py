@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from clipper.timecode import format_timestamp, name_timestamp, parse_range, parse_timestamp
+from clipper.timecode import format_timestamp, name_timestamp, parse_duration, parse_range, parse_timestamp
 
 HINT = "is not a timestamp (use M:SS, H:MM:SS or seconds, e.g. 1:20:00.5)"
 
@@ -168,3 +170,45 @@ def test_parse_timestamp_refuses_times_past_any_video(text: str, message: str) -
 def test_parse_timestamp_keeps_long_but_possible_times() -> None:
     assert parse_timestamp("10000:00:00") == 36_000_000.0
     assert parse_range("9999:59:00-10000:00:00") == (35_999_940.0, 36_000_000.0)
+
+
+DURATION_TEXTS = [
+    "0", "38", "0:38", "1:35", "10:34", "1:20:00", "1:20:00.5", "59.9996", "0.1", "0.30000000000000004", "007:05",
+    "123456789:59:59.123456789", "9" * 400, "1:" + "9" * 400, " 11:39 ", "11:39\n",
+    "38s", "0s", "90s", "1m30s", "1h2m3s", "1h", "2m", "1h0m0s", "007m", "9" * 400 + "s", " 38s ",
+    # Forms only yt-dlp reads (the fallback): units, ISO 8601, days, a colon fraction, refusals.
+    "11m39s", "38S", "1h30", "1m30.5s", "38 s", "1d", "h", "m", "s", "hms",
+    "PT1H2M3S", "1:02:03:04", "1:60", "1:02:03:04.5", "1.5 hours", "5 min", "", "  ", "x", "1:2:3:4:5",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", DURATION_TEXTS)
+def test_parse_duration_is_yt_dlps(text: str) -> None:
+    """The same value (and type) as yt-dlp's parse_duration, to the last bit; timestamps without loading yt-dlp."""
+    from yt_dlp.utils import parse_duration as yt_dlp_parse_duration
+
+    expected = yt_dlp_parse_duration(text)
+    found = parse_duration(text)
+    assert (type(found), repr(found)) == (type(expected), repr(expected))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    parts=st.lists(st.from_regex(r"\A[0-9]{1,3}\Z"), min_size=1, max_size=3),
+    fraction=st.one_of(st.just(""), st.from_regex(r"\A\.[0-9]{1,12}\Z")),
+)
+def test_parse_duration_of_any_timestamp_is_yt_dlps(parts: list[str], fraction: str) -> None:
+    from yt_dlp.utils import parse_duration as yt_dlp_parse_duration
+
+    text = ":".join(parts) + fraction
+    expected = yt_dlp_parse_duration(text)
+    assert repr(parse_duration(text)) == repr(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.tuples(*[st.one_of(st.just(""), st.from_regex(r"\A[0-9]{1,4}\Z"))] * 3))
+def test_parse_duration_of_any_link_time_is_yt_dlps(parts: tuple[str, str, str]) -> None:
+    from yt_dlp.utils import parse_duration as yt_dlp_parse_duration
+
+    text = "".join(number + unit for number, unit in zip(parts, "hms", strict=True) if number)
+    assert repr(parse_duration(text)) == repr(yt_dlp_parse_duration(text))
