@@ -18,6 +18,7 @@ from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 from clipper import cut, gallery
+from clipper.clipcmd import video_id_of
 from clipper.errors import ClipperError
 from clipper.plan import without_moment
 from clipper.progress import Reporter
@@ -87,16 +88,23 @@ def other_clip(entry: Mapping[str, Any], job: ClipJob) -> str | None:
     return f"{entry.get('note')}:{entry.get('line')}, {video_id} {span}"
 
 
+def _moment(url: str, video_id: str) -> tuple[str, str | None]:
+    """What a moment URL names: its video (``video_id`` when the URL is that YouTube video's, in any spelling;
+    else the URL without its ``t=``) and its ``t=`` value."""
+    moment = re.search(r"[?&]t=([^&#]*)", url)
+    video = video_id if video_id_of(url) == video_id else without_moment(url)
+    return video, moment.group(1) if moment else None
+
+
 def other_moment(tag: str | None, job: ClipJob, times_known: bool = True) -> str | None:
     """For a clip found under ``job``'s name with no manifest record: when its ``comment`` tag (where clipper
     writes the clip's moment URL) names another video or moment, that tag; else None. No tag tells nothing.
     ``times_known``: False while the clip's edges are still to snap (only the video is compared then)."""
     if not tag:
         return None
-    wanted = job.moment_url
-    if not times_known:
-        tag, wanted = without_moment(tag), without_moment(wanted)
-    return None if tag == wanted else tag
+    (video, moment), (wanted_video, wanted_moment) = (_moment(url, job.video_id) for url in (tag, job.moment_url))
+    same = video == wanted_video and (moment == wanted_moment or not times_known)
+    return None if same else tag
 
 
 def file_record(path: Path) -> dict[str, Any]:

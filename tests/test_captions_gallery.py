@@ -192,6 +192,12 @@ def test_a_clip_without_a_record_is_another_clip_when_its_tag_names_another_mome
     # Edges still to snap: the moment may move, the video may not.
     assert other_moment("https://example.com/watch?v=v1&t=37s", job, times_known=False) is None
     assert other_moment("https://example.com/watch?v=v2&t=38s", job, times_known=False) is not None
+    # The same YouTube video and moment however the note spells its URL.
+    youtube = ClipJob(video_id="u3HBJVjpXuw", url="https://youtu.be/u3HBJVjpXuw?t=5", source="s", title="t",
+                      start=38.0, end=48.0, output="shared.mp4", note=Path("b.md"), line=7)  # fmt: skip
+    assert other_moment("https://www.youtube.com/watch?v=u3HBJVjpXuw&t=38s", youtube) is None
+    assert other_moment("https://www.youtube.com/watch?v=u3HBJVjpXuw&t=39s", youtube) is not None
+    assert other_moment("https://www.youtube.com/watch?v=otherVideo1&t=38s", youtube) is not None
 
 
 @pytest.mark.parametrize("planted", ["link", "dangling link", "hard link"])
