@@ -302,12 +302,18 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
     return config
 
 
+MAX_CHUNK_SIZE = 1 << 40  # 1 TiB: more is no chunking a host would see, and a typo
+
+
 def _chunk_size(value: int | str, path: Path | None, lines: Mapping[str, int]) -> int:
     """A byte count: 10485760, "10M" or "10MiB" (as yt-dlp's --http-chunk-size); 0 turns chunking off."""
-    size = value if isinstance(value, int) else parse_bytes(value.strip())
-    if size is None or size < 0 or 0 < size < 65536:
-        raise _fail(f"http_chunk_size must be 0 (off) or a size of 64K or more, like 10M, not {value!r}", path,
-                    lines, "http_chunk_size")  # fmt: skip
+    try:
+        size = value if isinstance(value, int) else parse_bytes(value.strip())
+    except OverflowError:  # more digits than a float holds
+        size = None
+    if size is None or size < 0 or 0 < size < 65536 or size > MAX_CHUNK_SIZE:
+        raise _fail(f"http_chunk_size must be 0 (off) or a size of 64K or more (at most 1T), like 10M, not "
+                    f"{value!r}", path, lines, "http_chunk_size")  # fmt: skip
     return int(size)
 
 

@@ -65,7 +65,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def read_manifest(output_dir: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads((output_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
         return {}
     clips = data.get("clips") if isinstance(data, dict) else None
     return {str(k): v for k, v in clips.items() if isinstance(v, dict)} if isinstance(clips, dict) else {}
@@ -229,6 +229,8 @@ def checked_manifest(output_dir: Path) -> tuple[dict[str, dict[str, Any]], list[
         return {}, [f"{path}: cannot be read ({error.strerror or error})"]
     except ValueError as error:  # not JSON, not UTF-8
         return {}, [f"{path}: is not a manifest clipper wrote ({str(error)[:80]})"]
+    except RecursionError:
+        return {}, [f"{path}: is not a manifest clipper wrote (nested too deep)"]
     clips = data.get("clips") if isinstance(data, dict) else None
     if not isinstance(clips, dict):
         return {}, [f"{path}: is not a manifest clipper wrote (no mapping of clips)"]

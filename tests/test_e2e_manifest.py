@@ -108,7 +108,12 @@ def test_a_batch_ends_with_its_gallery_and_one_line_per_tampered_entry(made: Pat
     assert "clipper: gallery " in result.stderr
 
 
-@pytest.mark.parametrize("text", ['[{"output": "clip.mp4"}]', '{"version": 1, "clips": [1]}', '"clips"', "{"])
+@pytest.mark.parametrize(
+    "text",
+    ['[{"output": "clip.mp4"}]', '{"version": 1, "clips": [1]}', '"clips"', "{",
+     '{"clips": ' + "[" * 200_000 + "]" * 200_000 + "}"],  # nested deeper than Python's stack
+    ids=["list", "list of clips", "string", "not JSON", "nested too deep"],
+)  # fmt: skip
 def test_a_manifest_of_another_shape_is_one_line(made: Path, tmp_path: Path, text: str) -> None:
     folder = tmp_path / "copy"
     shutil.copytree(made, folder)

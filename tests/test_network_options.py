@@ -122,6 +122,8 @@ def test_config_yt_dlp_args_and_chunk_size(tmp_path: Path) -> None:
         ("yt_dlp_args: 3\n", "config.yaml:1: yt_dlp_args must be a list or a string, not a whole number"),
         ("http_chunk_size: lots\n", "config.yaml:1: http_chunk_size must be 0 (off) or a size of 64K or more"),
         ("http_chunk_size: 100\n", "config.yaml:1: http_chunk_size must be 0 (off) or a size of 64K or more"),
+        ("http_chunk_size: 2T\n", "config.yaml:1: http_chunk_size must be 0 (off) or a size of 64K or more (at most"),
+        ("http_chunk_size: " + "9" * 400 + "K\n", "config.yaml:1: http_chunk_size must be 0 (off) or a size of 64K"),
     ],
 )  # fmt: skip
 def test_bad_yt_dlp_args_name_the_file_and_line(tmp_path: Path, text: str, message: str) -> None:
