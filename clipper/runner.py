@@ -169,7 +169,7 @@ class Runner:
         self._manifest: dict[str, dict[str, Any]] = {}
         self._infos: dict[str, MediaInfo] = {}
         self._refreshes: dict[str, bool] = {}  # source -> whether it uses intra refresh
-        self._refresh_lock = threading.Lock()  # one reads a source; the others wait for what it found
+        self._refreshing: dict[str, threading.Lock] = {}  # per source: one reads it, its other clips wait
         self._streams: dict[str, list[fetch.MediaStream]] = {}
         self._resolving: dict[str, threading.Lock] = {}
         self._unreachable: dict[str, FetchError] = {}
@@ -494,11 +494,12 @@ class Runner:
             short.append(actual)
         if problem is None:
             return
-        if resumable:
+        final = fetch.same_short(problem)
+        if resumable and not final:
             os.replace(path, path.with_name(path.name + ".part"))  # yt-dlp's name for a download under way
-        else:
-            self._remove([path])  # fragments or merged streams: yt-dlp could not resume from it
-        if fetch.same_short(problem):
+        else:  # fragments or merged streams (yt-dlp could not resume from them), or nothing more to come
+            self._remove([path])
+        if final:
             raise Unreachable(problem)
         raise FetchError(problem, retryable=True)
 
@@ -646,7 +647,9 @@ class Runner:
         if info.video_codec != "h264":
             return False
         key = media.path if media.origin is None else f"video {job.video_id}"
-        with self._refresh_lock:
+        with self._lock:
+            lock = self._refreshing.setdefault(key, threading.Lock())
+        with lock:
             known = self._refreshes.get(key)
             if known is None:
                 found = refresh.uses_refresh(media.path, self._run_probe)

@@ -125,9 +125,10 @@ def test_a_short_download_over_http_is_kept_for_yt_dlp_to_resume(tmp_path: Path,
     assert first.value.retryable and not isinstance(first.value, Unreachable)
     assert not path.exists() and (tmp_path / "v-0123456789.mp4.part").is_file()
 
-    shutil.copy(short_video, path)  # the next try: yt-dlp resumed, and the host had no more
+    (tmp_path / "v-0123456789.mp4.part").replace(path)  # the next try: yt-dlp resumed, and the host had no more
     with pytest.raises(Unreachable, match=r"lasts 30\.\ds again, but the host says the video lasts 60\.0s"):
         made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+    assert list(tmp_path.glob("v-0123456789.mp4*")) == []  # final: no partial file for later runs to resume again
 
     shutil.copy(short_video, path)
     with pytest.raises(FetchError):
