@@ -98,12 +98,15 @@ def environment_proxies() -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def only_public(proxies: Iterable[str | None] = ()) -> Iterator[None]:
-    """While inside, this thread connects to public addresses only; ``proxies``: the user's proxy URLs (their
-    hosts are trusted on their ports, as are the environment's proxies yt-dlp would use: with a proxy, the proxy
-    looks the hosts up, and its own address is the user's choice; the same host on another port is not the
-    proxy, and a direct connection there is checked like any other)."""
+    """While inside, this thread connects to public addresses only; ``proxies``: the user's proxy settings, whose
+    addresses are trusted (without one, the environment's proxies, which yt-dlp then uses): a proxy looks the
+    hosts up, and its own address is the user's choice. The same host on another port is not the proxy: a direct
+    connection there is checked like any other."""
     install()
-    allowed = frozenset(address for proxy in (*proxies, *environment_proxies()) if proxy
+    proxies = list(proxies)
+    # A proxy of the user's own (even "", none at all) is the one yt-dlp uses: the environment's are not.
+    used = proxies if any(proxy is not None for proxy in proxies) else environment_proxies()
+    allowed = frozenset(address for proxy in used if proxy
                         for address in [proxy_address(proxy)] if address)  # fmt: skip
     previous = getattr(_marks, "allowed", None)
     _marks.allowed = allowed if previous is None else previous | allowed

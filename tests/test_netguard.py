@@ -52,22 +52,29 @@ def proxied(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     netguard.environment_proxies.cache_clear()
 
 
+USERS = ["socks5://127.0.0.3", "https://user:secret@127.0.0.4:8888"]
+
+
 @pytest.mark.parametrize(
-    ("host", "port", "allowed"),
+    ("proxies", "host", "port", "allowed"),
     [
-        ("127.0.0.1", 3128, True),  # the environment's proxy, on its port
-        ("127.0.0.1", 8080, False),  # the proxy's host on another port: a direct connection (no_proxy)
-        ("127.0.0.1", 80, False),
-        ("127.0.0.2", 80, True),  # a proxy URL without a port: http's
-        ("127.0.0.2", 443, False),
-        ("127.0.0.3", 1080, True),  # the user's own SOCKS proxy, its default port
-        ("127.0.0.3", 1081, False),
-        ("127.0.0.4", 8888, True),
-        ("127.0.0.4", 443, False),
+        ([None], "127.0.0.1", 3128, True),  # the environment's proxy, on its port
+        ([None], "127.0.0.1", 8080, False),  # the proxy's host on another port: a direct connection (no_proxy)
+        ([None], "127.0.0.1", 80, False),
+        ([None], "127.0.0.2", 80, True),  # a proxy URL without a port: http's
+        ([None], "127.0.0.2", 443, False),
+        (USERS, "127.0.0.3", 1080, True),  # the user's own SOCKS proxy, its default port
+        (USERS, "127.0.0.3", 1081, False),
+        (USERS, "127.0.0.4", 8888, True),
+        (USERS, "127.0.0.4", 443, False),
+        (USERS, "127.0.0.1", 3128, False),  # with a proxy of the user's, yt-dlp does not use the environment's
+        ([""], "127.0.0.1", 3128, False),  # --proxy "": no proxy at all
     ],
 )
-def test_only_a_proxys_own_host_and_port_are_trusted(proxied: None, host: str, port: int, allowed: bool) -> None:
-    with netguard.only_public(["socks5://127.0.0.3", "https://user:secret@127.0.0.4:8888", None]):
+def test_only_a_proxys_own_host_and_port_are_trusted(
+    proxied: None, proxies: list[str | None], host: str, port: int, allowed: bool
+) -> None:
+    with netguard.only_public(proxies):
         if allowed:
             assert socket.getaddrinfo(host, port)
         else:
