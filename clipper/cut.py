@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipper.errors import CutError, ToolError
-from clipper.fetch import MediaStream
 from clipper.probe import SEEK_DTS_MARGIN, MediaInfo, file_arg, is_url
+from clipper.streams import SOCKET_BUFFER, MediaStream
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "webm": "webm"}
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
@@ -105,8 +105,6 @@ def http_args(stream: MediaStream) -> list[str]:
     if not (is_url(stream.url) or stream.url.startswith("$")):
         return []
     if stream.via_relay:  # the relay resumes dropped connections and sends the host's headers
-        from clipper.relay import SOCKET_BUFFER  # here: the relay's module loads http.server
-
         return ["-rw_timeout", "60000000", "-recv_buffer_size", str(SOCKET_BUFFER)]
     args = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4",
             "-rw_timeout", "30000000"]  # fmt: skip

@@ -37,16 +37,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from clipper.streams import SOCKET_BUFFER  # each end of a socket between the relay and ffmpeg
+
 BLOCK = 64 * 1024
 _RANGE_RE = re.compile(r"bytes=(\d+)-(\d*)$")
 _CONTENT_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _NO_RETRY = (400, 401, 404, 405, 416)  # the host's answer will not change by asking again
 FIRST_CHUNK = 512 * 1024  # a read's first upstream request (see next_chunk_size)
 MAX_REFRESHES = 3  # lookups of a fresh URL for one chunk (the runner makes one lookup serve every reader)
-# Each end of a socket between the relay and ffmpeg buffers this much (ffmpeg's ``-recv_buffer_size``): the
-# relay stays this close to what ffmpeg has read, so the host is not asked for what ffmpeg will not read when it
-# seeks away or stops at a section's end. (Loopback sockets' buffers grow to megabytes: 4 MB more per section.)
-SOCKET_BUFFER = 64 * 1024
 PROXY_USER = "clipper"
 # ffmpeg skips the proxy for hosts listed in ``no_proxy``: its environment has none (the relay is the only host),
 # and no other proxy under any spelling (Windows' names ignore case).
