@@ -10,12 +10,11 @@ them starts the clip with none, and players tone-map its first GOP differently, 
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
-from clipper.probe import MediaInfo, file_arg
+from clipper.probe import MediaInfo, file_arg, optional_output
 
 PQ = "smpte2084"
 MASTERING = "Mastering display metadata"
@@ -74,8 +73,5 @@ def with_metadata(info: MediaInfo, path: str) -> MediaInfo:
     source ffprobe cannot read here keeps none (its clip is then cut as before)."""
     if not wants_metadata(info):
         return info
-    try:
-        result = subprocess.run(side_data_argv(path), capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return info
-    return replace(info, hdr10=parse_side_data(result.stdout))
+    found = optional_output(side_data_argv(path))
+    return info if found is None else replace(info, hdr10=parse_side_data(found))

@@ -90,6 +90,16 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def optional_output(argv: Sequence[str], timeout: float = 120) -> str | None:
+    """What an ffprobe argv prints for a check the cut can do without (HDR metadata, intra refresh), or None when
+    it cannot run or fails: the clip is then cut as it would be without the check."""
+    try:
+        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
 def probe(path: str) -> MediaInfo:
     """ffprobe a local file or URL (through ffmpeg-python)."""
     import ffmpeg  # here: planning never probes

@@ -22,7 +22,6 @@ before one. The ffmpeg runs go through the caller's ``Run`` (the runner's: logge
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from clipper import mpegts
 from clipper.cut import FFMPEG, seconds_arg
 from clipper.errors import ClipperError
 from clipper.nal import NalError, Reader, split_nals
-from clipper.probe import file_arg
+from clipper.probe import file_arg, optional_output
 
 SLICE, IDR = 1, 5
 _INTRA = (2, 4)  # slice_type % 5: I, SI
@@ -132,11 +131,8 @@ def uses_refresh(source: str, run: Run) -> bool | None:
     """Whether an H.264 source uses intra refresh: a keyframe after its IDR (see ``telling_keyframe``) is no whole
     picture. One ffprobe run and one small copy. None: it cannot be told from this file (no keyframe but a whole
     one, or none can be read)."""
-    try:
-        listing = subprocess.run(keyframes_argv(source), capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    telling = telling_keyframe(listing.stdout) if listing.returncode == 0 else None
+    listing = optional_output(keyframes_argv(source))
+    telling = telling_keyframe(listing) if listing is not None else None
     found = landing(source, telling[0], run) if telling is not None else None
     if found is None or telling is None:
         return None
