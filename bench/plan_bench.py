@@ -26,9 +26,9 @@ from typing import Any
 
 import yaml
 
-from clipper.config import load_config
-from clipper.notes import find_notes, parse_note
-from clipper.plan import plan_jobs
+from clipper.notes.parse import find_notes, parse_note
+from clipper.plan.config import load_config
+from clipper.plan.jobs import plan_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tests" / "u3HBJVjpXuw.md"

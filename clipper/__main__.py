@@ -1,3 +1,3 @@
-from clipper.cli import main
+from clipper.cli.main import main
 
 raise SystemExit(main())

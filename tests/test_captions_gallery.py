@@ -9,12 +9,12 @@ from urllib.parse import unquote
 import pytest
 from markdown_it import MarkdownIt
 
-from clipper.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
-from clipper.config import Config
-from clipper.gallery import gallery_html, gallery_markdown, groups
-from clipper.notes import Note, TranscriptLine, parse_note, transcript
-from clipper.outputs import name_problem, other_clip, other_moment, write_text_atomic
-from clipper.plan import ClipJob, plan_jobs
+from clipper.notes.parse import Note, TranscriptLine, parse_note, transcript
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob, plan_jobs
+from clipper.run.gallery import gallery_html, gallery_markdown, groups
+from clipper.run.outputs import name_problem, other_clip, other_moment, write_text_atomic
+from clipper.share.captions import Cue, clip_cues, to_srt, to_vtt, with_captions
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 
@@ -108,8 +108,8 @@ def test_a_clip_keeps_the_lines_it_needs_where_its_edges_may_move(example: Note,
 def test_captions_follow_the_clips_own_times() -> None:
     from dataclasses import replace
 
-    from clipper.captions import recaption
-    from clipper.plan import ClipJob
+    from clipper.plan.jobs import ClipJob
+    from clipper.share.captions import recaption
 
     lines = (TranscriptLine(1.0, "One.", 1), TranscriptLine(2.0, "Two.", 2), TranscriptLine(6.0, "Six.", 3))
     clip = ClipJob("v", "u", "/m.mp4", "t", 2.0, 10.0, "v.mp4", Path("n.md"), 1, transcript=lines, video_duration=20)

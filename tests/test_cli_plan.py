@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from clipper import cut, fetch, probe
-from clipper.cli import cli
+from clipper.cli.main import cli
+from clipper.fetch import ytdlp as fetch
+from clipper.media import cut, probe
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"

@@ -7,10 +7,10 @@ from fractions import Fraction
 
 import pytest
 
-from clipper import probe
-from clipper.probe import MediaInfo
-from clipper.smart import Packet
-from clipper.steps import frame_span
+from clipper.media import probe
+from clipper.media.probe import MediaInfo
+from clipper.media.smart import Packet
+from clipper.run.steps import frame_span
 
 TIME_BASE = Fraction(1, 120)
 # 30 fps to 4 s, then 10 fps to 8 s, then 24 fps (time base 1/120: 4, 12, then 5 ticks a frame)

@@ -11,8 +11,8 @@ import pytest
 import yt_dlp
 import yt_dlp.options
 
-from clipper import clipcmd
-from clipper.clipcmd import ClipOptions, UnsafeCommand, parse_clip_command, same_video, video_id_of
+from clipper.policy import clip_command as clipcmd
+from clipper.policy.clip_command import ClipOptions, UnsafeCommand, parse_clip_command, same_video, video_id_of
 
 VIDEO_ID = "u3HBJVjpXuw"
 URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"

@@ -6,9 +6,10 @@ from fractions import Fraction
 
 import pytest
 
-from clipper import cut, fetch, probe
-from clipper.fetch import MediaStream
-from clipper.probe import MediaInfo
+from clipper.fetch import ytdlp as fetch
+from clipper.fetch.ytdlp import MediaStream
+from clipper.media import cut, probe
+from clipper.media.probe import MediaInfo
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from clipper.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_config, parse_bytes
-from clipper.errors import ConfigError
+from clipper.core.errors import ConfigError
+from clipper.plan.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_config, parse_bytes
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
 KNOWN = (
@@ -219,7 +219,7 @@ def test_config_is_frozen() -> None:
 def test_the_config_is_found_here_then_beside_the_notes_then_in_the_users_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_user_config: Path
 ) -> None:
-    from clipper.config import find_config
+    from clipper.plan.config import find_config
 
     here, notes = tmp_path / "here", tmp_path / "project" / "notes"
     here.mkdir()

@@ -20,10 +20,10 @@ from conftest import EXAMPLE_NOTE, FPS, Served
 from hosts import serve_host
 from verify import check_clip, decode_errors, duration_of, frame_md5s, processes_mentioning, run_clipper, stream_kinds
 
-from clipper.config import load_config
-from clipper.notes import parse_note
-from clipper.plan import plan_jobs
-from clipper.steps import plan_videos, section_path, temp_path
+from clipper.notes.parse import parse_note
+from clipper.plan.config import load_config
+from clipper.plan.jobs import plan_jobs
+from clipper.run.steps import plan_videos, section_path, temp_path
 
 pytestmark = pytest.mark.slow
 
@@ -362,9 +362,9 @@ def test_a_disk_that_fills_up_under_the_manifest_stops_the_run_cleanly(
     import errno
     import threading
 
-    from clipper import runner as runner_module
-    from clipper.errors import ClipperError
-    from clipper.progress import Reporter
+    from clipper.core.errors import ClipperError
+    from clipper.run import runner as runner_module
+    from clipper.run.progress import Reporter
 
     notes = two_clip_note(tmp_path)
     config = load_config(write_config(tmp_path, {"u3HBJVjpXuw": str(long_video)}, jobs=1))
@@ -629,8 +629,8 @@ def test_a_notes_public_host_that_redirects_to_a_private_address_is_refused_nami
 ) -> None:
     from click.testing import CliRunner
 
-    from clipper import addresses
-    from clipper.cli import cli
+    from clipper.cli.main import cli
+    from clipper.policy import addresses
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -669,7 +669,9 @@ def test_a_notes_public_host_that_redirects_to_a_private_address_is_refused_nami
 def test_the_users_own_requests_follow_a_redirect_anywhere_and_a_notes_do_not(
     long_video: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clipper import addresses, fetch, netguard
+    from clipper.fetch import netguard
+    from clipper.fetch import ytdlp as fetch
+    from clipper.policy import addresses
 
     with serve_host(long_video.parent) as page, serve_host(long_video.parent) as private:
         monkeypatch.setattr(addresses, "PRETEND_PUBLIC", {("127.0.0.1", page.port)})

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from media import make_media
 from verify import run_clipper
 
-from clipper import gallery
-from clipper.outputs import MANIFEST_NAME, usable_entries
+from clipper.run import gallery
+from clipper.run.outputs import MANIFEST_NAME, usable_entries
 
 pytestmark = pytest.mark.slow
 

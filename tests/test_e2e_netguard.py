@@ -24,8 +24,8 @@ def test_a_notes_playlist_never_hands_its_segments_to_ffmpeg(
     to ffmpeg, which looks the hosts up itself: refused before ffmpeg starts, naming the note and its line."""
     from click.testing import CliRunner
 
-    from clipper import addresses
-    from clipper.cli import cli
+    from clipper.cli.main import cli
+    from clipper.policy import addresses
 
     page_root, private_root = tmp_path / "page", tmp_path / "private"
     page_root.mkdir()
@@ -77,7 +77,7 @@ def test_a_download_as_short_twice_is_final_after_two_downloads(
     the tries (a third, a fourth ... would get the same 6 s), and the one line says both lengths."""
     from click.testing import CliRunner
 
-    from clipper.cli import cli
+    from clipper.cli.main import cli
 
     root = tmp_path / "host"
     root.mkdir()
@@ -107,10 +107,11 @@ def test_a_short_download_over_http_is_kept_for_yt_dlp_to_resume(tmp_path: Path,
     fragments or merged streams could not be resumed from it and are removed."""
     import shutil
 
-    from clipper import fetch, runner
-    from clipper.config import Config
-    from clipper.errors import FetchError, Unreachable
-    from clipper.progress import Reporter
+    from clipper.core.errors import FetchError, Unreachable
+    from clipper.fetch import ytdlp as fetch
+    from clipper.plan.config import Config
+    from clipper.run import runner
+    from clipper.run.progress import Reporter
 
     made = runner.Runner(Config(output_dir=tmp_path / "out"), Reporter())
 

@@ -17,8 +17,8 @@ from media import make_media
 from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_frame_exact, cutter, identical, source
 from verify import THUMB_H, THUMB_W, nearest_frame
 
-from clipper import probe
-from clipper.cut import has_display_rotation
+from clipper.media import probe
+from clipper.media.cut import has_display_rotation
 
 pytestmark = pytest.mark.slow
 

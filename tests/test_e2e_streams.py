@@ -9,11 +9,11 @@ import pytest
 from conftest import FPS, Served
 from verify import beep_onsets, check_clip
 
-from clipper import cut, probe
-from clipper.config import Config
-from clipper.fetch import MediaStream
-from clipper.plan import ClipJob
-from clipper.steps import SECTION_LEAD, SECTION_TAIL, Section, clip_steps, packet_window, temp_path
+from clipper.fetch.ytdlp import MediaStream
+from clipper.media import cut, probe
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob
+from clipper.run.steps import SECTION_LEAD, SECTION_TAIL, Section, clip_steps, packet_window, temp_path
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clipper.config import Config
-from clipper.errors import ClipperError
-from clipper.notes import key_points, parse_note, transcript
-from clipper.plan import plan_jobs
-from clipper.text import printable
+from clipper.core.errors import ClipperError
+from clipper.core.text import printable
+from clipper.notes.parse import key_points, parse_note, transcript
+from clipper.plan.config import Config
+from clipper.plan.jobs import plan_jobs
 
 EXAMPLE = (Path(__file__).parent / "u3HBJVjpXuw.md").read_bytes()
 HIGHLIGHTS_AT = EXAMPLE.index(b"## Highlights")

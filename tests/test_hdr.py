@@ -1,11 +1,11 @@
-"""HDR10 metadata (clipper.hdr): ffprobe's side data of a first frame -> the x265 parameters that write it again."""
+"""HDR10 metadata (clipper.media.hdr): a first frame's side data -> the x265 parameters that write it again."""
 
 from __future__ import annotations
 
 import json
 
-from clipper import hdr
-from clipper.probe import MediaInfo
+from clipper.media import hdr
+from clipper.media.probe import MediaInfo
 
 SIDE_DATA = {
     "frames": [

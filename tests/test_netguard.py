@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from clipper import fetch, netguard
-from clipper.addresses import note_url_problem
-from clipper.errors import UnknownHost
+from clipper.core.errors import UnknownHost
+from clipper.fetch import netguard
+from clipper.fetch import ytdlp as fetch
+from clipper.policy.addresses import note_url_problem
 
 
 @pytest.mark.parametrize(
@@ -199,9 +200,10 @@ class _FakeSession:
 def test_a_notes_relay_session_is_built_outside_the_runners_lock_and_guards_its_streams(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from clipper import relay, runner
-    from clipper.config import Config
-    from clipper.progress import Reporter
+    from clipper.fetch import relay
+    from clipper.plan.config import Config
+    from clipper.run import runner
+    from clipper.run.progress import Reporter
 
     monkeypatch.setattr(fetch, "Session", _FakeSession)
     monkeypatch.setattr(fetch, "js_runtime", lambda: None)
@@ -224,7 +226,7 @@ def test_a_notes_relay_session_is_built_outside_the_runners_lock_and_guards_its_
 
 @pytest.mark.parametrize(("number", "final"), [(11001, True), (11002, False), (socket.EAI_AGAIN, False)])
 def test_a_relay_requests_lookup_failure_is_judged_by_its_number(number: int, final: bool) -> None:
-    from clipper import relay
+    from clipper.fetch import relay
 
     def opener(url: str, headers: Any) -> Any:
         raise socket.gaierror(number, "getaddrinfo failed")

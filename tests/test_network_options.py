@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from clipper import fetch
-from clipper.cli import failure_lines
-from clipper.clipcmd import UnsafeCommand
-from clipper.config import DEFAULT_CHUNK_SIZE, Config, load_config
-from clipper.errors import ConfigError
-from clipper.plan import ClipJob
-from clipper.progress import Reporter
-from clipper.relay import FIRST_CHUNK, chunk_ranges, next_chunk_size, parse_range
-from clipper.runner import ClipResult, Runner
-from clipper.steps import VideoPlan
-from clipper.ytdlp_options import check_user_args, redact, user_params
+from clipper.cli.main import failure_lines
+from clipper.core.errors import ConfigError
+from clipper.fetch import ytdlp as fetch
+from clipper.fetch.relay import FIRST_CHUNK, chunk_ranges, next_chunk_size, parse_range
+from clipper.plan.config import DEFAULT_CHUNK_SIZE, Config, load_config
+from clipper.plan.jobs import ClipJob
+from clipper.policy.clip_command import UnsafeCommand
+from clipper.policy.ytdlp_args import check_user_args, redact, user_params
+from clipper.run.progress import Reporter
+from clipper.run.runner import ClipResult, Runner
+from clipper.run.steps import VideoPlan
 
 URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
 
@@ -297,7 +297,7 @@ def test_a_host_that_asks_to_wait_is_waited_for_and_the_log_says_so() -> None:
 def test_the_dry_run_shows_the_users_options_in_every_yt_dlp_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from clipper.cli import cli
+    from clipper.cli.main import cli
 
     note = Path(__file__).parent / "u3HBJVjpXuw.md"
     config = tmp_path / "config.yaml"
@@ -315,7 +315,7 @@ def test_the_dry_run_shows_the_users_options_in_every_yt_dlp_line(tmp_path: Path
 def test_ctrl_c_before_the_run_starts_exits_130_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from clipper import cli as cli_module
+    from clipper.cli import main as cli_module
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -336,7 +336,7 @@ def test_ctrl_c_before_the_run_starts_exits_130_without_a_traceback(
     ],
 )
 def test_progress_runs_from_0_to_the_steps_length(offset: float, reports: list[float], expected: list[float]) -> None:
-    from clipper.runner import MediaClock
+    from clipper.run.runner import MediaClock
 
     clock = MediaClock(offset, 56.0)
     assert [clock.done(report) for report in reports] == expected
@@ -350,7 +350,7 @@ def test_progress_runs_from_0_to_the_steps_length(offset: float, reports: list[f
 def test_progress_style(progress: str, tty: bool, kind: str) -> None:
     import io
 
-    from clipper.progress import make_reporter
+    from clipper.run.progress import make_reporter
 
     class Stream(io.StringIO):
         def isatty(self) -> bool:
@@ -377,7 +377,7 @@ def test_progress_style(progress: str, tty: bool, kind: str) -> None:
     ],
 )
 def test_plain_urls_skip_yt_dlps_search_through_every_extractor(url: str, extractor: str | None) -> None:
-    from clipper.fetch import extractor_for
+    from clipper.fetch.ytdlp import extractor_for
 
     found = extractor_for(url)
     assert (found.ie_key() if found else None) == extractor

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from clipper.clipcmd import ClipOptions
-from clipper.errors import NoteError
-from clipper.notes import Note, find_notes, key_points, parse_note, transcript
-from clipper.text import printable
+from clipper.core.errors import NoteError
+from clipper.core.text import printable
+from clipper.notes.parse import Note, find_notes, key_points, parse_note, transcript
+from clipper.policy.clip_command import ClipOptions
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"

@@ -8,10 +8,10 @@ from types import MappingProxyType
 
 import pytest
 
-from clipper.addresses import note_url_problem
-from clipper.config import Config
-from clipper.notes import Note, parse_note
-from clipper.plan import ClipJob, clip_name, length_warning, plan_jobs, slug, with_container
+from clipper.notes.parse import Note, parse_note
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob, clip_name, length_warning, plan_jobs, slug, with_container
+from clipper.policy.addresses import note_url_problem
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"

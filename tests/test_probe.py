@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from media import make_media
 
-from clipper import probe
+from clipper.media import probe
 
 
 @pytest.mark.parametrize(("vcodec", "suffix"), [("libx264", ".mp4"), ("libvpx-vp9", ".webm")])

@@ -19,10 +19,10 @@ import pytest
 from hosts import serve_host
 from media import make_media
 
-from clipper.cut import http_args, run_ffmpeg, section_argv
-from clipper.errors import CutError
-from clipper.fetch import MediaStream
-from clipper.relay import FIRST_CHUNK, Relay, Upstream, child_environment
+from clipper.core.errors import CutError
+from clipper.fetch.relay import FIRST_CHUNK, Relay, Upstream, child_environment
+from clipper.fetch.ytdlp import MediaStream
+from clipper.media.cut import http_args, run_ffmpeg, section_argv
 
 
 def _open(url: str, headers: Mapping[str, str]) -> Any:

@@ -9,17 +9,18 @@ import subprocess
 
 import pytest
 
-from clipper import loudness, reframe, speech
-from clipper.captions import phone_cues, phone_line_chars, to_ass
-from clipper.errors import CutError
-from clipper.plan import Cue
+from clipper.core.errors import CutError
+from clipper.plan.config import parse_aspect
+from clipper.plan.jobs import Cue
+from clipper.share import loudness, reframe, speech
+from clipper.share.captions import phone_cues, phone_line_chars, to_ass
 
 # --- shapes ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("text", "shape"), [("9:16", (9, 16)), (" 1:1 ", (1, 1)), ("4:5", (4, 5)), ("source", None)])
 def test_a_shape_is_w_h_or_source(text: str, shape: tuple[int, int] | None) -> None:
-    assert reframe.parse_aspect(text) == shape
+    assert parse_aspect(text) == shape
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,7 @@ def test_a_shape_is_w_h_or_source(text: str, shape: tuple[int, int] | None) -> N
 )
 def test_a_bad_shape_says_what_to_write(text: str, message: str) -> None:
     with pytest.raises(ValueError) as caught:
-        reframe.parse_aspect(text)
+        parse_aspect(text)
     assert str(caught.value) == message
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clipper.errors import CutError
-from clipper.smart import Packet, Piece, plan_smart
+from clipper.core.errors import CutError
+from clipper.media.smart import Packet, Piece, plan_smart
 
 
 def closed_gop(frames: int, gop: int, delay: int = 0, pattern: tuple[int, ...] = ()) -> list[Packet]:

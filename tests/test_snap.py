@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from clipper import snap, snapping
-from clipper.config import Config
-from clipper.notes import TranscriptLine
-from clipper.plan import ClipJob
-from clipper.snap import EdgeAudio, Pause, find_pauses, plan_snap, read_range, silence_threshold, snap_edge
+from clipper.notes.parse import TranscriptLine
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob
+from clipper.share import pauses as snap
+from clipper.share import snap as snapping
+from clipper.share.pauses import EdgeAudio, Pause, find_pauses, plan_snap, read_range, silence_threshold, snap_edge
 
 SPEECH, QUIET = -20.0, -80.0
 
@@ -149,7 +150,7 @@ def test_a_clip_made_before_keeps_the_times_its_manifest_records() -> None:
 
 
 def test_the_manifest_gives_the_clips_own_times_and_the_notes() -> None:
-    from clipper.runner import ClipResult, manifest_entry
+    from clipper.run.runner import ClipResult, manifest_entry
 
     config = Config(snap="speech", aspect="9:16", loudnorm=-14.0, captions="burn")
     edges = (snap.Edge(2.0, 1.56, "0:02 -> 0:01.56, in ..."), snap.Edge(9.5, 9.5, "kept"))

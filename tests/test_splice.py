@@ -1,4 +1,4 @@
-"""The open-GOP rewrite of a copied H.264 piece (clipper.splice) and the MPEG-TS it reads and writes.
+"""The open-GOP rewrite of a copied H.264 piece (clipper.media.bitstream.splice) and the MPEG-TS it reads and writes.
 
 Pure tests for the bit and packet layers; then real x264 streams (CABAC and CAVLC, one and several slices
 per picture): a piece copied from an open GOP's keyframe, rewritten, must decode cleanly on its own and after
@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clipper import mpegts, splice
-from clipper.errors import CutError
-from clipper.nal import NalError, Reader, Writer, escape, split_nals, unescape
-from clipper.runner import check_piece
-from clipper.splice import SpliceError
-from clipper.steps import Piece
+from clipper.core.errors import CutError
+from clipper.media.bitstream import mpegts, splice
+from clipper.media.bitstream.nal import NalError, Reader, Writer, escape, split_nals, unescape
+from clipper.media.bitstream.splice import SpliceError
+from clipper.run.runner import check_piece
+from clipper.run.steps import Piece
 
 # --- bits -------------------------------------------------------------------------------------------------------
 
@@ -372,7 +372,7 @@ def test_a_damaged_piece_is_rewritten_or_refused_in_one_line(open_piece: bytes, 
 
 def test_intra_refresh_points_are_told_from_whole_keyframes(tmp_path: Path) -> None:
     """x264's intra refresh marks P pictures as keyframes; its IDR and an open GOP's I picture are whole."""
-    from clipper import refresh
+    from clipper.media import refresh
 
     source = tmp_path / "refresh.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=3",

@@ -21,7 +21,14 @@ EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 # Loaded only to fetch (yt-dlp and what it pulls in), to write captions, or to draw bars.
 HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "websockets", "http.server")
 # clipper's own modules that only running clips needs: help text loads none of them.
-RUN_ONLY = {"clipper.runner", "clipper.fetch", "clipper.cut", "clipper.outputs", "clipper.steps", "clipper.relay"}
+RUN_ONLY = {
+    "clipper.run.runner",
+    "clipper.fetch.ytdlp",
+    "clipper.media.cut",
+    "clipper.run.outputs",
+    "clipper.run.steps",
+    "clipper.fetch.relay",
+}
 
 # Runs clipper's entry point as `clipper ARGS...` would, then writes the imported modules' names to a file.
 WRAPPER = """
@@ -29,9 +36,9 @@ import atexit, json, sys
 out = sys.argv[1]
 atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
 if sys.argv[2:] == ["--import-only"]:
-    import clipper.cli
+    import clipper.cli.main
 else:
-    from clipper.cli import main
+    from clipper.cli.main import main
     sys.exit(main(sys.argv[2:]))
 """
 
@@ -65,7 +72,7 @@ def notes(tmp_path: Path) -> Path:
 def test_import_cli_loads_nothing_heavy(tmp_path: Path) -> None:
     modules, result = imported(["--import-only"], tmp_path, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "clipper.cli" in modules
+    assert "clipper.cli.main" in modules
     assert heavy_among(modules) == []
     assert sorted(RUN_ONLY & modules) == []
 

@@ -14,19 +14,20 @@ from types import MappingProxyType
 
 import pytest
 
-from clipper import loudness, reframe
-from clipper.config import Config
-from clipper.plan import ClipJob
-from clipper.probe import MediaInfo
-from clipper.script import LocalMedia, dry_run_lines
-from clipper.smart import Packet
-from clipper.steps import (
+from clipper.cli.dry_run import dry_run_lines
+from clipper.media.probe import MediaInfo
+from clipper.media.smart import Packet
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob
+from clipper.run.steps import (
+    LocalMedia,
     clip_steps,
     covered_seconds,
     merge_sections,
     plan_videos,
     poster_path,
 )
+from clipper.share import loudness, reframe
 
 URL = "https://www.youtube.com/watch?v=abcdefghijk"
 
@@ -74,7 +75,7 @@ def test_fetch_strategy_and_why(config: Config, jobs: list[ClipJob], fetch: str,
 
 
 def test_a_cached_download_is_reused(config: Config) -> None:
-    from clipper import fetch
+    from clipper.fetch import ytdlp as fetch
 
     key = fetch.cache_key(URL, config.format, config.format_sort)
     [plan] = plan_videos([job(10, 20)], config, {key: Path("/cache/abcdefghijk.mkv")})
@@ -95,9 +96,9 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
 ) -> None:
     """A whole download made with one format (or format sort) is another file than with another: the second
     setting must not find the first's file in the cache and cut from it."""
-    from clipper import fetch
-    from clipper.runner import find_cached
-    from clipper.steps import full_target
+    from clipper.fetch import ytdlp as fetch
+    from clipper.run.runner import find_cached
+    from clipper.run.steps import full_target
 
     first = replace(config, fetch="full", format="bv*+ba/b")
     second = replace(first, format=other, format_sort=first.format_sort if other_sort is None else other_sort)
@@ -122,7 +123,7 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
 
 def test_the_cache_key_stays_what_earlier_runs_named_their_downloads(config: Config) -> None:
     """A download cached by an earlier version is found by this one: the key (source, format, sort) is unchanged."""
-    from clipper import fetch
+    from clipper.fetch import ytdlp as fetch
 
     assert fetch.cache_key(URL, config.format, config.format_sort) == "04863549a8"
     assert len({fetch.cache_key(source, "b", ()) for source in (URL, URL + "&t=1", "http://127.0.0.1/v.mp4")}) == 3
@@ -183,7 +184,7 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
     assert (copied.kind, copied.starts_at, copied.frames, copied.output) == ("copy", 34.0, 678, copy[-1][5:])
     assert steps[0].outputs == (head.output, copied.output)
     # An open GOP's keyframe would start a new sequence after the splice (a closed one is left as it is).
-    assert splice[-4:] == ["-m", "clipper.splice", copied.output, steps[1].output]
+    assert splice[-4:] == ["-m", "clipper.media.bitstream.splice", copied.output, steps[1].output]
     assert join[join.index("-i") + 1] == f"concat:{head.output}|{steps[1].output}"
     assert join[join.index("-t") + 1] == "27.78"
     assert join[-1] == f"file:{config.output_dir / '.c33.32.mp4.part'}"
@@ -248,8 +249,8 @@ def test_dry_run_of_a_full_download(config: Config) -> None:
 def test_a_reencode_is_cut_at_the_sources_own_frame_times() -> None:
     from fractions import Fraction
 
-    from clipper.smart import Packet
-    from clipper.steps import snap_to_packets
+    from clipper.media.smart import Packet
+    from clipper.run.steps import snap_to_packets
 
     # Frames at 0, 33, 66 ms (30 fps), then 106, 146 ms (25 fps): no constant grid; the file starts at 10 s.
     packets = [Packet(pts, None, pts == 10_000) for pts in (10_000, 10_033, 10_066, 10_106, 10_146)]
@@ -264,7 +265,7 @@ def test_a_reencode_is_cut_at_the_sources_own_frame_times() -> None:
 @pytest.mark.parametrize(("start", "lead"), [(10.0, 1.0), (0.4, 0.4), (0.0, 0.0)])
 def test_burnt_captions_count_from_where_the_filters_timeline_starts(config: Config, start: float, lead: float) -> None:
     # ffmpeg trims an output (its -ss after -i) after the filters: the subtitles filter sees the seek's lead too.
-    from clipper.captions import Cue
+    from clipper.share.captions import Cue
 
     clip = replace(job(start, start + 5, source="/m/v.mp4"), captions=(Cue(0.0, 2.0, "First."), Cue(2.0, 5.0, "Then.")))
     [step] = clip_steps(clip, replace(config, captions="burn"), "/m/v.mp4", 0.0, H264, []).steps
@@ -295,7 +296,7 @@ def test_a_picture_already_of_the_shape_is_kept(config: Config) -> None:
 
 
 def test_burnt_captions_on_a_new_shape_are_styled_for_a_phone(config: Config) -> None:
-    from clipper.captions import Cue
+    from clipper.share.captions import Cue
 
     clip = replace(job(10, 15, source="/m/v.mp4"), captions=(Cue(0.0, 5.0, "Said."),))
     [step] = clip_steps(clip, replace(config, aspect="9:16", captions="burn"), "/m/v.mp4", 0.0, H264, []).steps
@@ -343,7 +344,7 @@ def test_sections_are_wider_where_edges_may_snap(config: Config) -> None:
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to check the script's syntax")
 @pytest.mark.parametrize("mode", ["smart", "reencode", "copy"])
 def test_a_dry_run_with_share_settings_is_valid_shell(config: Config, tmp_path: Path, mode: str) -> None:
-    from clipper.captions import Cue
+    from clipper.share.captions import Cue
 
     shared = replace(config, mode=mode, aspect="9:16", pad="blur", captions="burn", loudnorm=-14.0, snap="speech",
                      preset="shorts")  # fmt: skip
@@ -370,7 +371,7 @@ def test_a_dry_run_with_share_settings_is_valid_shell(config: Config, tmp_path: 
 def test_a_cut_that_would_start_on_an_intra_refresh_point_decodes_from_the_keyframe_before(
     config: Config, mode: str
 ) -> None:
-    from clipper.refresh import Refresh
+    from clipper.media.refresh import Refresh
 
     clip = job(11.2, 14.0, source="/m/v.mp4")
     # A re-encode's seek (10.2) lands on the refresh point at 10.04; a seek to 9.79 lands on the keyframe before.

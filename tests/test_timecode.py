@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipper.timecode import format_timestamp, name_timestamp, parse_duration, parse_range, parse_timestamp
+from clipper.core.timecode import format_timestamp, name_timestamp, parse_duration, parse_range, parse_timestamp
 
 HINT = "is not a timestamp (use M:SS, H:MM:SS or seconds, e.g. 1:20:00.5)"
 

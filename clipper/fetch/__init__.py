@@ -1,0 +1,1 @@
+"""Fetch: yt-dlp (formats, sections, downloads), the network guard and the local relay."""

@@ -1,0 +1,1 @@
+"""Bitstreams: H.264/HEVC NAL units, MPEG-TS packets and splicing pieces of a smart cut."""

@@ -1,0 +1,1 @@
+"""Notes: reading a markdown note (front matter, highlights, clip commands, transcript); text only."""

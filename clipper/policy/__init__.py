@@ -1,0 +1,1 @@
+"""Policy: what clipper allows (public addresses, the clip command's options, yt-dlp arguments)."""

@@ -1,0 +1,91 @@
+"""Snapping clip edges to pauses in the speech, on media that is local: the audio around each edge is read
+(``speech``), the edges are placed (``snap``, pure), and the clip's captions follow its new times.
+
+The runner snaps each clip once its media is local (a URL's section or download, or the user's file); a dry run
+snaps the clips of local files before it prints their commands (it reads a few seconds of audio per clip, and
+writes nothing). A clip made before keeps the times its manifest entry records (``recorded``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from clipper.core.errors import ClipperError
+from clipper.media import probe
+from clipper.media.probe import MediaInfo
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob
+from clipper.share import pauses as snap
+from clipper.share import speech
+from clipper.share.captions import recaption
+
+
+def end_of_media(info: MediaInfo, origin: float) -> float | None:
+    """The last player time the file holds (a section's file keeps the source's timeline)."""
+    if info.duration <= 0:
+        return None
+    return info.start_time + info.duration - origin
+
+
+def snap_to_speech(job: ClipJob, source: str, origin: float, info: MediaInfo, config: Config) -> ClipJob:
+    """``job`` at the clip's own times: each edge moved into the nearest pause in the speech (see ``snap``);
+    kept, and why, when there is none or the audio cannot be read."""
+    if not info.has_audio:
+        return snap.kept(job, "the source has no audio")
+    end = end_of_media(info, origin)
+    if job.video_duration:
+        end = min(end, job.video_duration) if end is not None else job.video_duration
+    ranges = (snap.read_range(job.note_start, config.snap_window, end),
+              snap.read_range(job.note_end, config.snap_window, end))  # fmt: skip
+    try:
+        levels = speech.read_levels(source, origin, ranges)
+    except ClipperError as error:
+        return snap.kept(job, f"the audio around the edges cannot be read ({error.message})")
+    audio = (snap.EdgeAudio(ranges[0][0], levels[0]), snap.EdgeAudio(ranges[1][0], levels[1]))
+    edges = snap.plan_snap(job, config.snap_window, audio, info.frame_rate, end)
+    return _with_captions(snap.snapped(job, edges), config)
+
+
+def _with_captions(job: ClipJob, config: Config) -> ClipJob:
+    return recaption(job) if config.captions != "off" else job
+
+
+def snap_local(jobs: Sequence[ClipJob], config: Config) -> list[ClipJob]:
+    """For a dry run: the jobs whose source is a local file, snapped (each file probed once); the others as they
+    are (theirs are snapped once fetched). A file ffprobe cannot read leaves its jobs as they are (the dry run's
+    own probe says why)."""
+    infos: dict[str, MediaInfo | ClipperError] = {}
+    result: list[ClipJob] = []
+    for job in jobs:
+        if not job.source_is_local or job.note_range is not None or not Path(job.source).is_file():
+            result.append(job)
+            continue
+        if job.source not in infos:
+            try:
+                infos[job.source] = probe.probe(job.source)
+            except ClipperError as error:
+                infos[job.source] = error
+        info = infos[job.source]
+        result.append(job if isinstance(info, ClipperError) else snap_to_speech(job, job.source, info.origin, info,
+                                                                                  config))  # fmt: skip
+    return result
+
+
+def recorded(job: ClipJob, entry: Mapping[str, Any], config: Config) -> ClipJob | None:
+    """The job at the times its clip was made at, when its manifest ``entry`` says the clip was snapped from the
+    same note times with the same window (snapping the same audio again would give the same times)."""
+    snapped = entry.get("snap")
+    if not isinstance(snapped, Mapping) or snapped.get("window") != config.snap_window:
+        return None
+    numbers = [entry.get(key) for key in ("note_start", "note_end", "start", "end")]
+    if not all(isinstance(number, (int, float)) and math.isfinite(number) for number in numbers):
+        return None
+    note_start, note_end, start, end = (float(number) for number in numbers)  # type: ignore[arg-type]
+    if (note_start, note_end) != (job.note_start, job.note_end) or not 0 <= start < end:
+        return None
+    reasons = (str(snapped.get("start") or ""), str(snapped.get("end") or ""))
+    edges = (snap.Edge(note_start, start, reasons[0]), snap.Edge(note_end, end, reasons[1]))
+    return _with_captions(snap.snapped(job, edges), config)
