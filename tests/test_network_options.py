@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clipper.cli.main import failure_lines
+from clipper.cli.batch import failure_lines
 from clipper.core.errors import ConfigError
 from clipper.fetch import ytdlp as fetch
 from clipper.fetch.relay import FIRST_CHUNK, chunk_ranges, next_chunk_size, parse_range
@@ -315,14 +315,15 @@ def test_the_dry_run_shows_the_users_options_in_every_yt_dlp_line(tmp_path: Path
 def test_ctrl_c_before_the_run_starts_exits_130_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from clipper.cli import main as cli_module
+    from clipper.cli import listing
+    from clipper.cli.main import main
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module, "_plan", interrupted)
+    monkeypatch.setattr(listing, "plan_notes", interrupted)
     note = Path(__file__).parent / "u3HBJVjpXuw.md"
-    assert cli_module.main(["plan", str(note)]) == 130
+    assert main(["plan", str(note)]) == 130
     assert capsys.readouterr().err.strip() == "clipper: interrupted"  # after the line ^C was typed on
 
 

@@ -1,0 +1,180 @@
+"""The batch command, and the run of clip jobs it shares with cut: progress, Ctrl-C and SIGTERM, the summary and
+the gallery; or, with --dry-run, the commands printed as a script."""
+
+from __future__ import annotations
+
+import gc
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, report, said, show_error
+from clipper.cli.options import (
+    browser_cookies_option,
+    captions_option,
+    config_option,
+    cookies_option,
+    fetch_option,
+    mode_option,
+    output_options,
+    share_options,
+    share_overrides,
+    with_cookies,
+    with_loudness,
+)
+from clipper.cli.planning import plan_notes, warn_lengths
+from clipper.core.errors import ClipperError, Interrupted
+from clipper.core.text import printable
+from clipper.plan.config import Config
+from clipper.plan.jobs import ClipJob
+from clipper.run.progress import make_reporter
+
+# The runner, the fetcher and the cutter are loaded inside the functions that run them (tests/test_startup.py).
+if TYPE_CHECKING:
+    from clipper.run.runner import ClipResult
+
+
+def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
+             gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
+    """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
+    from clipper.run.outputs import build_gallery
+    from clipper.run.runner import Runner, manifest_entry
+
+    if any(not job.source_is_local for job in jobs):
+        import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
+    gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
+    reporter = make_reporter(quiet=said(ctx, "quiet"), verbose=said(ctx, "verbose"),
+                             progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
+    runner = Runner(config, reporter, force=force, companions=companions)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C stops the run even when clipper was started with SIGINT ignored (by a script, a service manager).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        results = runner.run(jobs)
+    except Interrupted as error:
+        show_error(str(error))
+        return EXIT_INTERRUPTED
+    except ClipperError as error:  # the output folder cannot be used, the disk is full, ...
+        show_error(str(error))
+        return EXIT_PROBLEMS
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+    counts = {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
+    if as_json:
+        click.echo(json.dumps([manifest_entry(r, config) for r in results], indent=2, ensure_ascii=False))
+    if not said(ctx, "quiet") or counts["failed"]:
+        click.echo(
+            f"clipper: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+            f" -> {config.output_dir}",
+            err=True,
+        )
+        for line in failure_lines(results):
+            click.echo(printable(line), err=True)
+    if gallery and (counts["done"] or counts["skipped"]):
+        try:
+            page, skipped = build_gallery(config.output_dir, reporter)
+            for line in skipped:
+                show_error(line)
+            if not said(ctx, "quiet"):
+                click.echo(f"clipper: gallery {page}", err=True)
+        except (ClipperError, OSError) as error:
+            show_error(f"gallery not written: {error}")
+    return EXIT_PROBLEMS if counts["failed"] else 0
+
+
+def failure_lines(results: Sequence[ClipResult]) -> list[str]:
+    """The summary's failures: a video that could not be fetched once, with its clips; other failures per clip."""
+    lines: list[str] = []
+    unfetched: dict[tuple[str, str], list[ClipJob]] = {}
+    for result in results:
+        if result.status != "failed":
+            continue
+        if result.fetch_failed:
+            unfetched.setdefault((result.job.video_id, result.error or ""), []).append(result.job)
+        else:
+            lines.append(f"  failed {result.job.output} ({result.job.note}:{result.job.line}): {result.error}")
+    for (video_id, error), jobs in unfetched.items():
+        notes = sorted({str(job.note) for job in jobs})
+        source = notes[0] if len(notes) == 1 else f"{len(notes)} notes"
+        names = ", ".join(job.output for job in jobs)
+        lines.append(f"  failed {video_id} ({len(jobs)} clip(s) of {source}: {names}): {error}")
+    return lines
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
+    """Print the commands; local files are read (ffprobe; with snapping, a few seconds of audio around each edge)
+    so their steps are exact."""
+    from clipper.cli.dry_run import dry_run_lines
+    from clipper.fetch import ytdlp as fetch
+    from clipper.run.runner import find_cached, probe_local_media
+    from clipper.run.steps import plan_videos
+    from clipper.share.snap import snap_local
+
+    if config.snap == "speech":
+        jobs = snap_local(jobs, config)
+    warn_lengths(jobs, config)
+    plans = plan_videos(jobs, config, find_cached(jobs, config))
+    media, problems = probe_local_media(plans, config)
+    report(problems)
+    for line in dry_run_lines(plans, config, fetch.js_runtime(), media):
+        click.echo(line)
+
+
+@click.command()
+@output_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-n", "--dry-run", is_flag=True, help="Print the commands as a script; run nothing, write nothing.")
+@config_option
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
+@mode_option
+@fetch_option
+@captions_option
+@share_options
+@cookies_option
+@browser_cookies_option
+@click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
+@click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    dry_run: bool,
+    config_path: Path | None,
+    output_dir: Path | None,
+    jobs: int | None,
+    mode: str | None,
+    fetch: str | None,
+    captions: str | None,
+    cookies: Path | None,
+    cookies_from_browser: str | None,
+    force: bool,
+    no_gallery: bool,
+    as_json: bool,
+    **share: Any,
+) -> None:
+    """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
+    config = with_cookies(config_path, cookies, cookies_from_browser, paths, output_dir=output_dir, jobs=jobs,
+                          mode=mode, fetch=fetch, captions=captions, **share_overrides(share))  # fmt: skip
+    config = with_loudness(config, share)
+    clip_jobs, problems = plan_notes(paths, config, captions=True)
+    report(problems)
+    if not dry_run:
+        warn_lengths(clip_jobs, config)
+    if dry_run:
+        print_dry_run(clip_jobs, config)
+        sys.exit(EXIT_PROBLEMS if problems else 0)
+    status = run_jobs(ctx, clip_jobs, config, force, as_json, gallery=not no_gallery)
+    sys.exit(status or (EXIT_PROBLEMS if problems else 0))

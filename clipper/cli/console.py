@@ -1,0 +1,37 @@
+"""What the commands say on stderr (one-line errors, warnings -q hides), the exit statuses, and the -v/-q state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import click
+
+from clipper.core.errors import ClipperError
+from clipper.core.text import printable
+
+EXIT_PROBLEMS = 1
+EXIT_INTERRUPTED = 130
+
+
+def show_error(message: str) -> None:
+    """One line on stderr; note text in it is shown with its control characters escaped."""
+    message = printable(message)
+    click.echo(f"clipper: {message}" if not re.match(r"^\S+:\d*:? ", message) else message, err=True)
+
+
+def show_warning(message: str) -> None:
+    """A line worth knowing that is no problem (the exit status stays 0); -q hides it."""
+    if not said(click.get_current_context(silent=True), "quiet"):
+        show_error(message)
+
+
+def report(problems: Sequence[ClipperError]) -> None:
+    """Each problem as one line on stderr."""
+    for problem in problems:
+        show_error(str(problem))
+
+
+def said(ctx: click.Context | None, name: str) -> bool:
+    """Whether -v, -q (``name``: verbose, quiet) was given, before the command or after it."""
+    return bool(ctx is not None and (ctx.obj or {}).get(name))
