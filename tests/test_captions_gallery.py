@@ -9,7 +9,8 @@ from urllib.parse import unquote
 import pytest
 from markdown_it import MarkdownIt
 
-from clipper.notes.parse import Note, TranscriptLine, parse_note, transcript
+from clipper.notes.parse import Note, parse_note
+from clipper.notes.transcript import TranscriptLine, transcript
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob, plan_jobs
 from clipper.run.gallery import gallery_html, gallery_markdown, groups

@@ -6,8 +6,9 @@ from fractions import Fraction
 
 import pytest
 
+from clipper.core.streams import MediaStream
+from clipper.fetch import failures
 from clipper.fetch import ytdlp as fetch
-from clipper.fetch.ytdlp import MediaStream
 from clipper.media import cut, probe
 from clipper.media.probe import MediaInfo
 
@@ -344,7 +345,7 @@ def test_smart_joins_copy_audio_only_where_it_stays_exact(codec: str, container:
     ],
 )  # fmt: skip
 def test_yt_dlp_errors_are_shown_on_one_short_line(message: str, short: str) -> None:
-    assert fetch._short(message) == short
+    assert failures._short(message) == short
 
 
 def test_the_encoders_ffmpeg_lists_are_read_from_its_table() -> None:

@@ -9,7 +9,7 @@ import pytest
 from conftest import FPS, Served
 from verify import beep_onsets, check_clip
 
-from clipper.fetch.ytdlp import MediaStream
+from clipper.core.streams import MediaStream
 from clipper.media import cut, probe
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from clipper.core.errors import ClipperError
 from clipper.core.text import printable
-from clipper.notes.parse import key_points, parse_note, transcript
+from clipper.notes.key_points import key_points
+from clipper.notes.parse import parse_note
+from clipper.notes.transcript import transcript
 from clipper.plan.config import Config
 from clipper.plan.jobs import plan_jobs
 

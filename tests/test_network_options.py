@@ -11,6 +11,7 @@ from clipper.cli.batch import failure_lines
 from clipper.core.errors import ConfigError
 from clipper.fetch import ytdlp as fetch
 from clipper.fetch.relay import FIRST_CHUNK, chunk_ranges, next_chunk_size, parse_range
+from clipper.fetch.youtubedl import hardened_options
 from clipper.plan.config import DEFAULT_CHUNK_SIZE, Config, load_config
 from clipper.plan.jobs import ClipJob
 from clipper.policy.clip_command import UnsafeCommand
@@ -169,7 +170,7 @@ def test_yt_dlp_commands_carry_the_users_options_and_the_chunk_size() -> None:
 
 def test_an_argv_with_a_second_separator_is_refused() -> None:
     with pytest.raises(ValueError, match="not built by clipper"):
-        fetch._hardened_options(["yt-dlp", *fetch.HARDENING, "--", "-o", "--", URL])
+        hardened_options(["yt-dlp", *fetch.HARDENING, "--", "-o", "--", URL])
 
 
 @pytest.mark.parametrize(
@@ -378,7 +379,7 @@ def test_progress_style(progress: str, tty: bool, kind: str) -> None:
     ],
 )
 def test_plain_urls_skip_yt_dlps_search_through_every_extractor(url: str, extractor: str | None) -> None:
-    from clipper.fetch.ytdlp import extractor_for
+    from clipper.fetch.youtubedl import extractor_for
 
     found = extractor_for(url)
     assert (found.ie_key() if found else None) == extractor

@@ -10,7 +10,9 @@ import pytest
 
 from clipper.core.errors import NoteError
 from clipper.core.text import printable
-from clipper.notes.parse import Note, find_notes, key_points, parse_note, transcript
+from clipper.notes.key_points import key_points
+from clipper.notes.parse import Note, find_notes, parse_note
+from clipper.notes.transcript import transcript
 from clipper.policy.clip_command import ClipOptions
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"

@@ -20,8 +20,8 @@ from hosts import serve_host
 from media import make_media
 
 from clipper.core.errors import CutError
+from clipper.core.streams import MediaStream
 from clipper.fetch.relay import FIRST_CHUNK, Relay, Upstream, child_environment
-from clipper.fetch.ytdlp import MediaStream
 from clipper.media.cut import http_args, run_ffmpeg, section_argv
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clipper.notes.parse import TranscriptLine
+from clipper.notes.transcript import TranscriptLine
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.share import pauses as snap

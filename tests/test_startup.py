@@ -24,6 +24,13 @@ HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "webs
 RUN_ONLY = {
     "clipper.run.runner",
     "clipper.fetch.ytdlp",
+    "clipper.fetch.ytdlp_argv",
+    "clipper.fetch.youtubedl",
+    "clipper.fetch.downloader_guard",
+    "clipper.fetch.resolve",
+    "clipper.fetch.download",
+    "clipper.fetch.cache",
+    "clipper.fetch.failures",
     "clipper.media.cut",
     "clipper.run.outputs",
     "clipper.run.steps",

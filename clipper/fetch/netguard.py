@@ -8,8 +8,8 @@ included) must lead to public addresses only, or the connection is refused befor
 ``sources:`` and proxy are trusted and never checked.
 
 Threads yt-dlp starts itself (concurrent fragment downloads) do not carry the mark: a note's whole download
-runs its fragments one at a time (``fetch.download_options``), and processes (ffmpeg, rtmpdump) never get a
-note's media to download (``fetch._guard_downloaders``). A proxy is trusted on its own host and port only. Not
+runs its fragments one at a time (``download.download_options``), and processes (ffmpeg, rtmpdump) never get a
+note's media to download (``downloader_guard``). A proxy is trusted on its own host and port only. Not
 checked: the hosts a proxy reaches (it looks them up, not clipper) and requests made with ``--impersonate``
 (curl looks names up in C).
 """
@@ -117,7 +117,7 @@ def only_public(proxies: Iterable[str | None] = ()) -> Iterator[None]:
 
 
 # A refusal runs to the end of its line or to yt-dlp's "(caused by ...)": "... 127.0.0.1: not a public address",
-# or one of a downloader that looks hosts up itself (``fetch.downloader_refusal``).
+# or one of a downloader that looks hosts up itself (``downloader_guard.downloader_refusal``).
 _REFUSAL_RE = re.compile(rf"{REFUSED} [^\n]+?(?= \(caused by |\n|$)")
 
 

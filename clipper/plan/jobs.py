@@ -10,7 +10,9 @@ from pathlib import Path
 
 from clipper.core.errors import PlanError
 from clipper.core.timecode import format_timestamp, name_timestamp
-from clipper.notes.parse import Highlight, Note, TranscriptLine
+from clipper.notes.highlights import Highlight
+from clipper.notes.parse import Note
+from clipper.notes.transcript import TranscriptLine
 from clipper.plan.config import Config
 from clipper.policy.addresses import note_url_problem
 from clipper.policy.clip_command import video_id_of

@@ -16,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipper.notes.parse import Note, TranscriptLine, transcript
+from clipper.notes.parse import Note
+from clipper.notes.transcript import TranscriptLine, transcript
 from clipper.plan.jobs import ClipJob, Cue
 
 if TYPE_CHECKING:
