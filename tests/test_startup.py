@@ -24,7 +24,8 @@ HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "webs
 RUN_ONLY = {
     "clipper.run.runner",
     "clipper.fetch.ytdlp",
-    "clipper.media.cut",
+    "clipper.media.ffmpeg",
+    "clipper.media.smart_args",
     "clipper.run.outputs",
     "clipper.run.steps",
     "clipper.fetch.relay",

@@ -731,7 +731,7 @@ def doctor(config_path: Path | None) -> None:
     import yt_dlp.version
 
     from clipper.fetch import ytdlp as fetch
-    from clipper.media.cut import SMART_ENCODERS, encoders_argv, listed_encoders
+    from clipper.media.smart_args import SMART_ENCODERS, encoders_argv, listed_encoders
     from clipper.policy.ytdlp_args import redact
 
     missing = False
