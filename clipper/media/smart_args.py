@@ -29,6 +29,7 @@ SMART_ENCODERS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av
 
 
 def encoders_argv() -> list[str]:
+    """ffmpeg argv listing the encoders this ffmpeg has (``listed_encoders`` reads it)."""
     return ["ffmpeg", "-hide_banner", "-encoders"]
 
 
