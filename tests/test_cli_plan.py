@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from clipper.cli.main import cli
 from clipper.fetch import ytdlp as fetch
-from clipper.media import cut, probe
+from clipper.media import ffmpeg, probe
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 EXAMPLE_URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
@@ -39,7 +39,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(fetch, "resolve", forbidden)
     monkeypatch.setattr(fetch, "download", forbidden)
-    monkeypatch.setattr(cut, "run_ffmpeg", forbidden)
+    monkeypatch.setattr(ffmpeg, "run_ffmpeg", forbidden)
     monkeypatch.setattr(probe, "probe", forbidden)
     monkeypatch.setattr(probe, "packets", forbidden)
     monkeypatch.setattr(fetch, "js_runtime", lambda: None)

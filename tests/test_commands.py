@@ -9,7 +9,7 @@ import pytest
 from clipper.core.streams import MediaStream
 from clipper.fetch import failures
 from clipper.fetch import ytdlp as fetch
-from clipper.media import cut, probe
+from clipper.media import cut_args, probe, smart_args
 from clipper.media.probe import MediaInfo
 
 
@@ -17,7 +17,7 @@ from clipper.media.probe import MediaInfo
     ("value", "text"), [(38, "38"), (34.5, "34.5"), (0.04, "0.04"), (1 / 3, "0.333333"), (4800.5, "4800.5")]
 )
 def test_seconds_arg(value: float, text: str) -> None:
-    assert cut.seconds_arg(value) == text
+    assert cut_args.seconds_arg(value) == text
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ RECONNECT = ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_
 
 
 def test_reencode_argv_for_a_local_file() -> None:
-    argv = cut.cut_argv("/v/src.mp4", 0.0, 38, 57, "reencode", "/out/.a.mp4.part", metadata=[("title", "A = b")])
+    argv = cut_args.cut_argv("/v/src.mp4", 0.0, 38, 57, "reencode", "/out/.a.mp4.part", metadata=[("title", "A = b")])
     assert argv == [
         *FF, "-seek_timestamp", "1", "-ss", "37", "-i", "file:/v/src.mp4",
         "-map", "0:v:0?", "-map", "0:a:0?", "-ss", "1", "-t", "57",
@@ -51,26 +51,26 @@ def test_reencode_argv_for_a_local_file() -> None:
 
 
 def test_reencode_near_the_start_seeks_from_zero() -> None:
-    argv = cut.cut_argv("/v/src.mp4", 0.0, 0.4, 2, "reencode", "/o/x.mp4")
+    argv = cut_args.cut_argv("/v/src.mp4", 0.0, 0.4, 2, "reencode", "/o/x.mp4")
     assert argv[len(FF):len(FF) + 11] == ["-seek_timestamp", "1", "-ss", "0", "-i", "file:/v/src.mp4", "-map",
                                           "0:v:0?", "-map", "0:a:0?", "-ss"]  # fmt: skip
     assert argv[len(FF) + 11] == "0.4"
 
 
 def test_a_temporary_name_does_not_change_the_container() -> None:
-    argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/.x.webm.part", container="webm")
+    argv = cut_args.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/.x.webm.part", container="webm")
     assert argv[-2:] == ["webm", "file:/o/.x.webm.part"] and "libvpx-vp9" in argv
 
 
 def test_embedded_captions_are_a_soft_track() -> None:
-    argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "copy", "/o/x.mp4", subtitles="/o/.s.srt")
+    argv = cut_args.cut_argv("/v/src.mp4", 0.0, 1, 2, "copy", "/o/x.mp4", subtitles="/o/.s.srt")
     assert argv[len(FF) + 6 : len(FF) + 18] == ["-i", "file:/o/.s.srt", "-map", "0:v:0?", "-map", "0:a:0?",
                                                 "-map", "1:s:0", "-c:s", "mov_text", "-metadata:s:s:0",
                                                 "title=Transcript"]  # fmt: skip
 
 
 def test_copy_argv_into_webm_seeks_from_the_files_origin() -> None:
-    argv = cut.cut_argv("-odd:name.mkv", 1.4, 1.5, 2, "copy", "clip.webm")
+    argv = cut_args.cut_argv("-odd:name.mkv", 1.4, 1.5, 2, "copy", "clip.webm")
     assert argv[len(FF):] == [
         "-seek_timestamp", "1", "-ss", "2.9", "-i", "file:-odd:name.mkv", "-map", "0:v:0?", "-map", "0:a:0?",
         "-t", "2", "-c:v", "copy", "-c:a", "copy", "-avoid_negative_ts", "make_zero",
@@ -83,7 +83,7 @@ def test_section_argv_fetches_separate_streams_into_one_file() -> None:
         MediaStream("https://h/v", {"User-Agent": "x"}, has_video=True, has_audio=False),
         MediaStream("https://h/a", has_video=False, has_audio=True),
     ]
-    argv = cut.section_argv(streams, 37, 97.5, "/o/.s.mp4")
+    argv = cut_args.section_argv(streams, 37, 97.5, "/o/.s.mp4")
     assert argv[len(FF):] == [
         "-copyts", "-start_at_zero",
         *RECONNECT, "-headers", "User-Agent: x\r\n", "-ss", "37", "-to", "97.5", "-i", "https://h/v",
@@ -93,7 +93,7 @@ def test_section_argv_fetches_separate_streams_into_one_file() -> None:
 
 
 def test_webm_is_reencoded_to_vp9_and_opus() -> None:
-    argv = cut.cut_argv("in.mkv", 0, 0, 3, "reencode", "x.webm")
+    argv = cut_args.cut_argv("in.mkv", 0, 0, 3, "reencode", "x.webm")
     assert argv[argv.index("-c:v") + 1] == "libvpx-vp9" and argv[argv.index("-c:a") + 1] == "libopus"
 
 
@@ -105,7 +105,7 @@ H264 = MediaInfo(
 
 
 def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
-    argv = cut.encode_piece_argv("/s.mp4", H264, 33.32, 17, 0.08, "/o/.p.head.ts")
+    argv = smart_args.encode_piece_argv("/s.mp4", H264, 33.32, 17, 0.08, "/o/.p.head.ts")
     assert argv[len(FF):] == [
         "-copyts", "-noautorotate", "-ss", "32.32", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", "trim=start=33.3", "-frames:v", "17",
@@ -117,7 +117,7 @@ def test_encode_piece_matches_the_source_and_keeps_its_decode_delay() -> None:
 
 
 def test_copy_piece_drops_leading_pictures_by_index() -> None:
-    argv = cut.copy_piece_argv("/s.mp4", H264, 32.3, 25, 680, (1, 2), "/o/.p.mid.ts")
+    argv = smart_args.copy_piece_argv("/s.mp4", H264, 32.3, 25, 680, (1, 2), "/o/.p.mid.ts")
     assert argv[len(FF):] == [
         "-copyts", "-seek_timestamp", "1", "-ss", "32.3", "-i", "file:/s.mp4", "-map", "0:v:0", "-an", "-sn", "-dn",
         "-c:v", "copy",
@@ -128,7 +128,7 @@ def test_copy_piece_drops_leading_pictures_by_index() -> None:
 
 
 def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
-    argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, H264, "/s.mp4", 33.32, 27.78, "/o/.c.mp4.part")
+    argv = smart_args.join_argv(["/o/h.ts", "/o/m.ts"], None, H264, "/s.mp4", 33.32, 27.78, "/o/.c.mp4.part")
     assert argv[len(FF):] == [
         "-i", "concat:/o/h.ts|/o/m.ts", "-seek_timestamp", "1", "-ss", "33.32", "-t", "27.78", "-i", "file:/s.mp4",
         "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "copy",
@@ -172,7 +172,7 @@ def test_join_reads_ts_pieces_back_to_back_with_the_sources_audio() -> None:
 def test_what_smart_cut_can_match(changes: dict[str, object], output: str, reason: str | None) -> None:
     from dataclasses import replace
 
-    assert cut.smart_unsupported(replace(H264, **changes), output) == reason  # type: ignore[arg-type]
+    assert smart_args.smart_unsupported(replace(H264, **changes), output) == reason  # type: ignore[arg-type]
 
 
 def test_the_matching_encoders_of_hevc_and_av1_are_set_up_like_the_source() -> None:
@@ -181,11 +181,11 @@ def test_the_matching_encoders_of_hevc_and_av1_are_set_up_like_the_source() -> N
     hevc = replace(H264, video_codec="hevc", profile="Main 10", pix_fmt="yuv420p10le", level=123, color=())
     av1 = replace(H264, video_codec="av1", profile="Main", pix_fmt="yuv420p", level=None, color=())
 
-    assert cut.matching_encoder(hevc) == [
+    assert smart_args.matching_encoder(hevc) == [
         "-c:v", "libx265", "-preset", "ultrafast", "-crf", "16", "-bf", "0",
         "-x265-params", "log-level=error:level-idc=4.1", "-profile:v", "main10", "-pix_fmt", "yuv420p10le",
     ]  # fmt: skip
-    assert cut.matching_encoder(av1) == [
+    assert smart_args.matching_encoder(av1) == [
         "-c:v", "libsvtav1", "-preset", "10", "-crf", "20", "-g", "300", "-pix_fmt", "yuv420p",
     ]  # fmt: skip
 
@@ -203,7 +203,7 @@ def test_the_matching_encoders_of_hevc_and_av1_are_set_up_like_the_source() -> N
 def test_the_matching_encoder_keeps_the_profile_and_pixel_format(profile: str, pix_fmt: str, x264_profile: str) -> None:
     from dataclasses import replace
 
-    argv = cut.matching_encoder(replace(H264, profile=profile, pix_fmt=pix_fmt))
+    argv = smart_args.matching_encoder(replace(H264, profile=profile, pix_fmt=pix_fmt))
     assert argv[argv.index("-profile:v") :] == ["-profile:v", x264_profile, "-level:v", "3.1", "-pix_fmt", pix_fmt,
                                                 "-colorspace", "bt709"]  # fmt: skip
 
@@ -228,21 +228,21 @@ def test_the_matching_encoder_keeps_the_profile_and_pixel_format(profile: str, p
 def test_a_reencode_keeps_pixel_format_colour_and_timestamps(container: str, pix_fmt: str, video: list[str]) -> None:
     from dataclasses import replace
 
-    argv = cut.encoder_args(container, replace(H264, pix_fmt=pix_fmt, color=(("-color_range", "pc"),)))
-    audio = cut.audio_encoder(container)
+    argv = cut_args.encoder_args(container, replace(H264, pix_fmt=pix_fmt, color=(("-color_range", "pc"),)))
+    audio = cut_args.audio_encoder(container)
     assert argv == [*video, "-color_range", "pc", "-fps_mode", "passthrough", "-enc_time_base:v", "1:12800", *audio]
 
 
 def test_a_reencode_without_media_information_leaves_the_pixel_format_to_ffmpeg() -> None:
-    assert cut.encoder_args("mp4") == ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode",
-                                       "passthrough", *cut.audio_encoder("mp4")]  # fmt: skip
+    assert cut_args.encoder_args("mp4") == ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-fps_mode",
+                                       "passthrough", *cut_args.audio_encoder("mp4")]  # fmt: skip
 
 
 def test_cut_argv_hands_the_media_information_to_the_encoder() -> None:
     from dataclasses import replace
 
     source = replace(H264, pix_fmt="yuv422p10le", profile="High 4:2:2")
-    argv = cut.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/x.mkv", info=source)
+    argv = cut_args.cut_argv("/v/src.mp4", 0.0, 1, 2, "reencode", "/o/x.mkv", info=source)
     assert argv[argv.index("-c:v") : argv.index("-c:a")] == [
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-profile:v", "high422", "-pix_fmt", "yuv422p10le",
         "-colorspace", "bt709", "-fps_mode", "passthrough", "-enc_time_base:v", "1:12800"]  # fmt: skip
@@ -251,12 +251,13 @@ def test_cut_argv_hands_the_media_information_to_the_encoder() -> None:
 def test_a_rotated_source_is_joined_with_its_rotation() -> None:
     from dataclasses import replace
 
-    argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78, "/o/c.mp4")
+    argv = smart_args.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78,
+                                "/o/c.mp4")  # fmt: skip
     assert argv[argv.index("-video_track_timescale") : argv.index("-map_metadata")] == [
         "-video_track_timescale", "12800", "-movie_timescale", "1000", "-metadata:s:v:0", "rotate=270"]  # fmt: skip
     # ffmpeg 6 and later: the input option instead (7 and later ignore the tag)
-    argv = cut.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78, "/o/c.mp4",
-                         display_rotation=True)  # fmt: skip
+    argv = smart_args.join_argv(["/o/h.ts", "/o/m.ts"], None, replace(H264, rotation=270), "/s.mp4", 33.32, 27.78,
+                                "/o/c.mp4", display_rotation=True)  # fmt: skip
     assert argv[len(FF) : argv.index("-i") + 2] == ["-display_rotation:v:0", "270", "-i", "concat:/o/h.ts|/o/m.ts"]
     assert "-metadata:s:v:0" not in argv
 
@@ -332,7 +333,7 @@ def test_only_hardened_argv_reach_yt_dlp(argv: list[str]) -> None:
     ],
 )
 def test_smart_joins_copy_audio_only_where_it_stays_exact(codec: str, container: str, audio: list[str]) -> None:
-    assert cut.audio_copy_or_encode(codec, container) == audio
+    assert cut_args.audio_copy_or_encode(codec, container) == audio
 
 
 @pytest.mark.parametrize(
@@ -357,4 +358,4 @@ def test_the_encoders_ffmpeg_lists_are_read_from_its_table() -> None:
  V..... libsvtav1            SVT-AV1(Scalable Video Technology for AV1) encoder (codec av1)
  A....D aac                  AAC (Advanced Audio Coding)
 """
-    assert cut.listed_encoders(listing) == {"libx264", "libsvtav1", "aac"}
+    assert smart_args.listed_encoders(listing) == {"libx264", "libsvtav1", "aac"}

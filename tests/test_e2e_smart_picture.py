@@ -18,7 +18,7 @@ from test_e2e_smart import SIZE, Clip, Cutter, Source, assert_copied, assert_fra
 from verify import THUMB_H, THUMB_W, nearest_frame
 
 from clipper.media import probe
-from clipper.media.cut import has_display_rotation
+from clipper.media.ffmpeg import has_display_rotation
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from conftest import FPS, Served
 from verify import beep_onsets, check_clip
 
 from clipper.core.streams import MediaStream
-from clipper.media import cut, probe
+from clipper.media import cut_args, ffmpeg, probe
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.run.steps import SECTION_LEAD, SECTION_TAIL, Section, clip_steps, packet_window, temp_path
@@ -42,7 +42,7 @@ def test_separate_video_and_audio_urls_are_merged_in_sync(
     fetched = tmp_path / "section.mp4"
 
     # The runner's two steps: fetch the section from both URLs into one file, then cut the clip from it.
-    cut.run_ffmpeg(cut.section_argv(streams, section.start, section.end, str(fetched)))
+    ffmpeg.run_ffmpeg(cut_args.section_argv(streams, section.start, section.end, str(fetched)))
     info = probe.probe(str(fetched))
     packets = probe.packets(str(fetched), *packet_window(job, 0.0)) if mode == "smart" else None
     cut_plan = clip_steps(job, config, str(fetched), 0.0, info, packets)
@@ -50,7 +50,7 @@ def test_separate_video_and_audio_urls_are_merged_in_sync(
     for step in cut_plan.steps:
         for path, text in step.files:
             Path(path).write_text(text)
-        cut.run_ffmpeg(step.argv)
+        ffmpeg.run_ffmpeg(step.argv)
     clip = tmp_path / "merged.mp4"
     temp_path(job, config).rename(clip)
 

@@ -22,7 +22,8 @@ from media import make_media
 from clipper.core.errors import CutError
 from clipper.core.streams import MediaStream
 from clipper.fetch.relay import FIRST_CHUNK, Relay, Upstream, child_environment
-from clipper.media.cut import http_args, run_ffmpeg, section_argv
+from clipper.media.cut_args import http_args, section_argv
+from clipper.media.ffmpeg import run_ffmpeg
 
 
 def _open(url: str, headers: Mapping[str, str]) -> Any:

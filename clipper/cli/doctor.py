@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +23,8 @@ def doctor(config_path: Path | None) -> None:
     import yt_dlp.version
 
     from clipper.fetch import ytdlp as fetch
-    from clipper.media.cut import SMART_ENCODERS, encoders_argv, listed_encoders
+    from clipper.media.ffmpeg import capture
+    from clipper.media.smart_args import SMART_ENCODERS, encoders_argv, listed_encoders
     from clipper.policy.ytdlp_args import redact
 
     missing = False
@@ -43,10 +43,10 @@ def doctor(config_path: Path | None) -> None:
             missing = True
             click.echo(f"{tool:<9} MISSING: install ffmpeg (Debian/Ubuntu: sudo apt-get install ffmpeg)")
             continue
-        first = subprocess.run([found, "-version"], capture_output=True, text=True).stdout.splitlines()
+        first = capture([found, "-version"], timeout=60).text.splitlines()
         click.echo(f"{tool:<9} {first[0] if first else '?'} ({found})")
         if tool == "ffmpeg":
-            listing = subprocess.run(encoders_argv(), capture_output=True, text=True).stdout
+            listing = capture(encoders_argv(), timeout=60).text
             have = listed_encoders(listing)
             for codec, encoder in SMART_ENCODERS.items():
                 state = "yes" if encoder in have else f"MISSING: {codec} clips are re-encoded whole"

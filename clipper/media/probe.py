@@ -1,17 +1,18 @@
-"""ffprobe: what a media file holds (streams, codecs, timing) and its video packets around a clip."""
+"""ffprobe: what a media file holds (streams, codecs, timing) and its video packets around a clip, and whether a
+finished clip decodes cleanly. The runs go through ``clipper.media.ffmpeg``, which tracks them."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from clipper.core.errors import CutError, ToolError
+from clipper.core.errors import ClipperError, CutError
+from clipper.media import ffmpeg
 from clipper.media.smart import Packet
 
 
@@ -94,24 +95,23 @@ def optional_output(argv: Sequence[str], timeout: float = 120) -> str | None:
     """What an ffprobe argv prints for a check the cut can do without (HDR metadata, intra refresh), or None when
     it cannot run or fails: the clip is then cut as it would be without the check."""
     try:
-        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError):
+        result = ffmpeg.capture(argv, timeout=timeout)
+    except (OSError, ClipperError):
         return None
-    return result.stdout if result.returncode == 0 else None
+    return result.text if result.returncode == 0 else None
 
 
 def probe(path: str) -> MediaInfo:
-    """ffprobe a local file or URL (through ffmpeg-python)."""
-    import ffmpeg  # here: planning never probes
+    """ffprobe a local file or URL: its format and streams."""
+    result = ffmpeg.capture(probe_argv(path), timeout=None)
+    if result.returncode != 0:
+        raise CutError(f"ffprobe cannot read it: {result.last_error}", path)
+    return media_info(json.loads(result.text))
 
-    try:
-        data = ffmpeg.probe(file_arg(path), v="error")
-    except FileNotFoundError:
-        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
-    except ffmpeg.Error as error:
-        message = (error.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise CutError(f"ffprobe cannot read it: {message[-1] if message else 'no message'}", path) from None
-    return media_info(data)
+
+def probe_argv(path: str) -> list[str]:
+    """ffprobe argv printing a file's format and streams as JSON."""
+    return ["ffprobe", "-show_format", "-show_streams", "-of", "json", "-v", "error", file_arg(path)]
 
 
 def rotation(video: dict[str, Any]) -> int:
@@ -212,14 +212,10 @@ def probe_with_packets(path: str, start: float, end: float) -> tuple[MediaInfo, 
     argv = ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", "-show_entries",
             "packet=stream_index,pts,dts,flags", "-read_intervals", f"{max(0.0, start):.6f}%{end:.6f}",
             file_arg(path)]  # fmt: skip
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    except FileNotFoundError:
-        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
+    result = ffmpeg.capture(argv, timeout=300)
     if result.returncode != 0:
-        message = result.stderr.strip().splitlines()
-        raise CutError(f"ffprobe cannot read it: {message[-1] if message else 'no message'}", path)
-    data = json.loads(result.stdout)
+        raise CutError(f"ffprobe cannot read it: {result.last_error}", path)
+    data = json.loads(result.text)
     info = media_info(data)
     video = next((stream.get("index") for stream in data.get("streams") or [] if _is_picture(stream)), None)
     found = [Packet(int(packet["pts"]), int(packet["dts"]) if "dts" in packet else None, "K" in packet["flags"])
@@ -230,10 +226,10 @@ def probe_with_packets(path: str, start: float, end: float) -> tuple[MediaInfo, 
 
 def packets(path: str, start: float, end: float) -> list[Packet]:
     """Run ``packets_argv``."""
-    result = subprocess.run(packets_argv(path, start, end), capture_output=True, text=True, timeout=300)
+    result = ffmpeg.capture(packets_argv(path, start, end), timeout=300)
     if result.returncode != 0:
         raise CutError(f"ffprobe cannot list packets: {result.stderr.strip()[-200:]}", path)
-    return parse_packets(result.stdout)
+    return parse_packets(result.text)
 
 
 def tolerance(info: MediaInfo) -> float:
@@ -286,9 +282,9 @@ def missing_streams(source: MediaInfo, clip: MediaInfo) -> str | None:
 def packet_times(path: str) -> list[float]:
     """pts (seconds) of every video packet of a (small) file, in file order."""
     argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"]
-    result = subprocess.run([*argv, file_arg(path)], capture_output=True, text=True, timeout=300)
+    result = ffmpeg.capture([*argv, file_arg(path)], timeout=300)
     times = []
-    for line in result.stdout.split():
+    for line in result.text.split():
         try:
             times.append(float(line.strip(",")))
         except ValueError:
@@ -319,13 +315,10 @@ def probe_clip(path: str, seams: Sequence[float], packets: int = 4) -> tuple[Med
     intervals = ",".join(f"{seam + 0.0005:.6f}%+#{packets}" for seam in seams)
     argv = ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", "-select_streams", "v:0",
             "-threads", "1", "-show_entries", "frame=pts", "-read_intervals", intervals, file_arg(path)]  # fmt: skip
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=300)
-    except FileNotFoundError:
-        raise ToolError("ffprobe not found: install ffmpeg (e.g. apt-get install ffmpeg)") from None
+    result = ffmpeg.capture(argv, timeout=300)
     message = result.stderr.strip()
     try:
-        data = json.loads(result.stdout or "{}")
+        data = json.loads(result.text or "{}")
     except json.JSONDecodeError:
         data = {}
     if result.returncode != 0 or not data.get("streams"):
@@ -342,8 +335,8 @@ def decode_problems(path: str) -> str | None:
     """Decode the whole file (video and audio); the first decoder error, or None when it decodes cleanly."""
     argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", file_arg(path), *_NULL_OUTPUT]
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=3600)
-    except (OSError, subprocess.SubprocessError) as error:
+        result = ffmpeg.capture(argv, timeout=3600)
+    except (OSError, ClipperError) as error:
         return str(error)
     message = result.stderr.strip()
     if result.returncode != 0 or message:

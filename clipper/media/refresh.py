@@ -30,7 +30,7 @@ from pathlib import Path
 from clipper.core.errors import ClipperError
 from clipper.media.bitstream import mpegts
 from clipper.media.bitstream.nal import NalError, Reader, split_nals
-from clipper.media.cut import FFMPEG, seconds_arg
+from clipper.media.cut_args import FFMPEG, seconds_arg
 from clipper.media.probe import file_arg, optional_output
 
 SLICE, IDR = 1, 5

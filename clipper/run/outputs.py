@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from clipper.core.errors import ClipperError
 from clipper.core.timecode import format_timestamp
-from clipper.media import cut
+from clipper.media import ffmpeg, smart_args
 from clipper.plan.jobs import without_moment
 from clipper.policy.clip_command import video_id_of
 from clipper.run import gallery
@@ -265,7 +265,7 @@ def make_poster(output_dir: Path, name: str, duration: float, made: Path | None 
             os.replace(made, temp)  # same folder tree; then into place like a fresh one
             os.utime(temp)  # taken before the clip was joined: dated now, so it is not taken again
         else:
-            cut.run_ffmpeg(cut.poster_argv(str(clip), poster_time(duration), str(temp)))
+            ffmpeg.run_ffmpeg(smart_args.poster_argv(str(clip), poster_time(duration), str(temp)))
         os.replace(temp, poster)
     except ClipperError as error:
         return error.message

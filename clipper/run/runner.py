@@ -26,7 +26,7 @@ from clipper.core.errors import ClipperError, CutError, FetchError, Interrupted,
 from clipper.core.timecode import format_timestamp
 from clipper.fetch import netguard
 from clipper.fetch import ytdlp as fetch
-from clipper.media import cut, hdr, probe, refresh
+from clipper.media import cut_args, ffmpeg, hdr, probe, refresh
 from clipper.media.bitstream import mpegts, splice
 from clipper.media.probe import MediaInfo
 from clipper.media.smart import Packet
@@ -168,7 +168,7 @@ class Runner:
         self.reporter = reporter
         self.force = force
         self.companions = companions
-        self.children = cut.ChildProcesses()
+        self.children = ffmpeg.ChildProcesses()
         self.runtime = fetch.js_runtime()
         self._lock = threading.Lock()
         self._manifest: dict[str, dict[str, Any]] = {}
@@ -515,7 +515,7 @@ class Runner:
         temp = path.with_name(f".{target.name}.part")
         try:
             info = self._info(str(path))
-            self._run_step(Step("fetch", tuple(cut.remux_argv(str(path), str(temp))), str(temp), info.duration),
+            self._run_step(Step("fetch", tuple(cut_args.remux_argv(str(path), str(temp))), str(temp), info.duration),
                            f"remux {path.name}")  # fmt: skip
         except ClipperError as error:
             self.reporter.message(f"{path.name}: kept as it is ({error.message})")
@@ -617,7 +617,7 @@ class Runner:
             error: CutError | None = None
             try:
                 # The relay's secret reaches ffmpeg in its environment, never in its argv (see relay).
-                cut.run_ffmpeg(step.argv, None, self.children, env=media_relay.environment(os.environ))
+                ffmpeg.run_ffmpeg(step.argv, None, self.children, env=media_relay.environment(os.environ))
             except CutError as failed:
                 error = failed
             # The host's reason, not ffmpeg's view of a broken read; and ffmpeg may take a read the relay had
@@ -666,7 +666,7 @@ class Runner:
     def _run_probe(self, argv: Sequence[str]) -> None:
         """Run a small ffmpeg that reads (an intra refresh check) as the cuts run: logged, ended with clipper."""
         self.reporter.debug("$ " + shlex.join(argv))
-        cut.run_ffmpeg(argv, None, self.children)
+        ffmpeg.run_ffmpeg(argv, None, self.children)
 
     def _clip(self, job: ClipJob, media: _Media) -> ClipResult:
         config = self.config
@@ -794,7 +794,7 @@ class Runner:
                 except (OSError, splice.SpliceError) as error:
                     raise CutError(f"the open GOP cannot be spliced: {error}") from None
                 return ""
-            return cut.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, clock.done(seconds)),
+            return ffmpeg.run_ffmpeg(step.argv, lambda seconds: self.reporter.task_progress(key, clock.done(seconds)),
                                   self.children, cwd=step.cwd)  # fmt: skip
         finally:
             self.reporter.task_finished(key)
@@ -1000,7 +1000,7 @@ def intra_refresh(job: ClipJob, source: str, origin: float, info: MediaInfo, mod
         if found is None or not found[1]:
             return refresh.WHOLE
         copy_point = found[0]
-    found = refresh.landing(source, origin + job.start - cut.seek_lead("reencode", job.start), run)
+    found = refresh.landing(source, origin + job.start - cut_args.seek_lead("reencode", job.start), run)
     decode_seek = refresh.seek_before(source, found[0], run) if found is not None and found[1] else None
     return refresh.Refresh(decode_seek, copy_point)
 
@@ -1058,4 +1058,4 @@ def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[Local
 
 def _run_read(argv: Sequence[str]) -> None:
     """Run a small ffmpeg that reads, for a dry run (nothing of the user's is written)."""
-    cut.run_ffmpeg(argv)
+    ffmpeg.run_ffmpeg(argv)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from clipper.fetch import ytdlp as fetch
 from clipper.fetch.ytdlp import MediaStream
-from clipper.media import cut
+from clipper.media import cut_args, ffmpeg, smart_args
 from clipper.media.bitstream import splice
 from clipper.media.probe import MediaInfo
 from clipper.media.refresh import WHOLE, Refresh
@@ -213,7 +213,7 @@ def remux_path(plan: VideoPlan, config: Config) -> Path:
 def remux_step(source: str, output: Path, seconds: float) -> Step:
     """Copy a file's video and audio into MP4 (unchanged), its timeline counted from the file's start: MP4's index
     makes every seek of the cut land on the keyframe it asks for."""
-    return Step("fetch", tuple(cut.remux_argv(source, str(output))), str(output), seconds)
+    return Step("fetch", tuple(cut_args.remux_argv(source, str(output))), str(output), seconds)
 
 
 def full_target(plan: VideoPlan, config: Config) -> str:
@@ -273,7 +273,7 @@ def public_only(plan: VideoPlan) -> bool:
 
 
 def section_step(streams: Sequence[MediaStream], section: Section, output: Path) -> Step:
-    argv = cut.section_argv(streams, section.start, section.end, str(output))
+    argv = cut_args.section_argv(streams, section.start, section.end, str(output))
     return Step("fetch", tuple(argv), str(output), section.end - section.start, offset=section.start)
 
 
@@ -342,7 +342,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
     if config.loudnorm is not None and (info is None or info.has_audio):
         audio_filter = loudness.apply_filter(config.loudnorm)
     if mode == "smart":
-        why = "no media information" if info is None else cut.smart_unsupported(info, job.output)
+        why = "no media information" if info is None else smart_args.smart_unsupported(info, job.output)
         if why is None and not packets:
             why = "no video packets found in the clip's range"
         if why is None:
@@ -360,7 +360,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         # Cut at frame boundaries (the first frame at or after each time), so the output's timestamps start
         # at 0 on the frame grid: off-grid ones make ffmpeg drop or repeat a frame to keep the rate constant.
         start, end = snap_to_frame(start, info.frame_rate), snap_to_frame(end, info.frame_rate)
-    lead = cut.seek_lead(mode, start)
+    lead = cut_args.seek_lead(mode, start)
     if mode == "reencode" and refresh.decode_seek is not None:
         # Decode from the keyframe before the refresh point the seek would land on: the picture is whole by
         # then, and ffmpeg's decoder drops the frames before it is.
@@ -374,8 +374,8 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
             path, text = piece_prefix(job, config) + ".srt", to_srt(cues)
         files, burnt = ((path, text),), Path(path).name
     video_filter = reframe.video_filter(shape, config.pad, config.crop_x) if shape is not None else None
-    argv = cut.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
-                        subtitles=subtitles, burn=burnt, container=cut.container_for(job.output),
+    argv = cut_args.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
+                        subtitles=subtitles, burn=burnt, container=cut_args.container_for(job.output),
                         video_filter=video_filter, audio_filter=audio_filter, info=info, lead=lead)  # fmt: skip
     cwd = str(config.output_dir) if burnt else None
     frames, span = None, None
@@ -394,7 +394,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
 
 
 def _poster(packets: Sequence[Packet], first: float, last: float, duration: float, info: MediaInfo, source: str,
-            output: str) -> cut.Part:  # fmt: skip
+            output: str) -> smart_args.Part:  # fmt: skip
     """The poster frame of a smart cut from ``first`` to ``last`` (timestamps): the first keyframe from
     ``poster_time`` on, which is decoded alone (a frame a GOP into the clip at most; often a shot's first, where
     encoders put keyframes); the frame at ``poster_time`` when no keyframe comes before the clip's end."""
@@ -403,8 +403,8 @@ def _poster(packets: Sequence[Packet], first: float, last: float, duration: floa
     keys = [packet.pts * info.time_base for packet in packets if packet.key]
     later = [float(key) for key in keys if at - _FRAME_SLACK <= key < last]
     if later:
-        return cut.poster_part(source, cut.keyframe_seek(info, min(later)), output, keyframe_only=True)
-    return cut.poster_part(source, at - info.start_time, output)
+        return smart_args.poster_part(source, smart_args.keyframe_seek(info, min(later)), output, keyframe_only=True)
+    return smart_args.poster_part(source, at - info.start_time, output)
 
 
 _FRAME_SLACK = 0.0005
@@ -473,9 +473,9 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     clip_start = origin + job.start
     plan = plan_smart(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
     prefix = piece_prefix(job, config)
-    suffix = "ts" if cut.piece_container(info) == "mpegts" else "nut"
+    suffix = "ts" if smart_args.piece_container(info) == "mpegts" else "nut"
     delay = float(plan.decode_delay * time_base)
-    parts: list[cut.Part] = []
+    parts: list[smart_args.Part] = []
     written: list[Piece] = []
     splices: list[Step] = []
     pieces: list[str] = []
@@ -487,31 +487,31 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
         if piece.kind == "encode":
             keys = [packet.pts for packet in packets if packet.key and packet.pts <= piece.start]
             keyframe = float(max(keys) * time_base) if keys else None
-            parts.append(cut.encode_piece(source, info, start, piece.frames, delay, path, keyframe))
+            parts.append(smart_args.encode_piece(source, info, start, piece.frames, delay, path, keyframe))
             written.append(Piece("encode", path, piece.frames, start))
         else:
             seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
-            copied = f"{prefix}.copy.{suffix}" if info.video_codec in cut.ANNEX_B_CODECS else path
-            parts.append(cut.copy_piece(source, info, seek, piece.skip, piece.packets, piece.drop, copied))
+            copied = f"{prefix}.copy.{suffix}" if info.video_codec in smart_args.ANNEX_B_CODECS else path
+            parts.append(smart_args.copy_piece(source, info, seek, piece.skip, piece.packets, piece.drop, copied))
             written.append(Piece("copy", copied, piece.frames, start))
             if copied != path:  # an open GOP's keyframe starts a new sequence after the head (else a no-op copy)
                 splices.append(Step("splice", tuple(splice.splice_argv(copied, path)), path, seconds))
         pieces.append(path)
     first = float(plan.pieces[0].start * time_base)
     last = float(plan.pieces[-1].end * time_base)
-    if poster:  # first: see cut.poster_part
+    if poster:  # first: see smart_args.poster_part
         parts.insert(0, _poster(packets, first, last, job.duration, info, source, str(poster_path(job, config))))
-    steps = [Step("pieces", tuple(cut.pieces_argv(parts)), written[0].output, last - first, offset=clip_start,
+    steps = [Step("pieces", tuple(smart_args.pieces_argv(parts)), written[0].output, last - first, offset=clip_start,
                   pieces=tuple(written)), *splices]  # fmt: skip
     list_file = None
     if suffix == "nut":
         list_file = prefix + ".list"
         lengths = [float((piece.end - piece.start) * time_base) for piece in plan.pieces]
-        files = (*files, (list_file, cut.concat_list(list(zip(pieces, lengths, strict=True)))))
+        files = (*files, (list_file, smart_args.concat_list(list(zip(pieces, lengths, strict=True)))))
     temp = str(temp_path(job, config))
-    join = cut.join_argv(pieces, list_file, info, source, first, last - first, temp, metadata=clip_metadata(job),
-                         subtitles=subtitles, container=cut.container_for(job.output), audio_filter=audio_filter,
-                         display_rotation=bool(info.rotation) and cut.has_display_rotation(),  # a cached look
+    join = smart_args.join_argv(pieces, list_file, info, source, first, last - first, temp, metadata=clip_metadata(job),
+                         subtitles=subtitles, container=cut_args.container_for(job.output), audio_filter=audio_filter,
+                         display_rotation=bool(info.rotation) and ffmpeg.has_display_rotation(),  # a cached look
                          encoded=any(piece.kind == "encode" for piece in plan.pieces))  # fmt: skip
     joins = tuple(float((piece.start - plan.pieces[0].start) * time_base) for piece in plan.pieces)
     frames = sum(piece.frames for piece in plan.pieces)

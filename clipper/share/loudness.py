@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 
 from clipper.core.errors import CutError
-from clipper.media.cut import seconds_arg
+from clipper.media.cut_args import seconds_arg
 from clipper.media.probe import file_arg
 
 TRUE_PEAK = -1.0  # dBTP: what phone feeds ask for

@@ -1,4 +1,5 @@
-"""Where a clip's edges go when they snap to pauses in the speech (pure: fed the measured audio levels).
+"""Where a clip's edges go when they snap to pauses in the speech: the pure side of ``clipper.share.snap``, which
+reads the audio and feeds its levels here.
 
 A note's times are whole seconds, so a clip often starts mid-word. With ``snap: speech`` each edge moves, at most
 ``snap_window`` seconds either way, into the nearest pause: a stretch of at least MIN_PAUSE whose level stays

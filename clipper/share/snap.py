@@ -1,5 +1,10 @@
-"""Snapping clip edges to pauses in the speech, on media that is local: the audio around each edge is read
-(``speech``), the edges are placed (``snap``, pure), and the clip's captions follow its new times.
+"""Snapping clip edges to pauses in the speech, on media that is local (the I/O side): the audio around both edges
+is read in one short ffmpeg run and measured, the edges are placed by ``clipper.share.pauses`` (pure), and the
+clip's captions follow its new times.
+
+The audio read: each range is its own input (a seek, then a few seconds decoded: never the whole video), turned to
+16 kHz mono with the hum and rumble under 100 Hz filtered out (they would hide a pause), and the ranges go side by
+side as the channels of one raw stream; ``frame_levels`` turns those samples into the level of every 10 ms.
 
 The runner snaps each clip once its media is local (a URL's section or download, or the user's file); a dry run
 snaps the clips of local files before it prints their commands (it reads a few seconds of audio per clip, and
@@ -13,14 +18,66 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from clipper.core.errors import ClipperError
-from clipper.media import probe
-from clipper.media.probe import MediaInfo
+from clipper.core.errors import ClipperError, CutError
+from clipper.media import ffmpeg, probe
+from clipper.media.cut_args import seconds_arg
+from clipper.media.probe import MediaInfo, file_arg
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.share import pauses as snap
-from clipper.share import speech
 from clipper.share.captions import recaption
+from clipper.share.pauses import FRAME_SECONDS
+
+RATE = 16000  # speech's energy, fricatives included, lies under 8 kHz
+_QUIET = 1e-12  # a level's floor (digital silence is -120 dBFS, not minus infinity)
+
+
+def edge_audio_argv(source: str, origin: float, ranges: Sequence[tuple[float, float]]) -> list[str]:
+    """ffmpeg argv writing the audio of each (start, seconds) range of ``source`` (player times; ``origin`` is the
+    timestamp of player time 0) to stdout: 16-bit samples at RATE, one channel per range (a shorter range is
+    padded with silence to the longest)."""
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"]
+    for start, seconds in ranges:
+        argv += ["-seek_timestamp", "1", "-ss", seconds_arg(origin + start), "-t", seconds_arg(seconds),
+                 "-i", file_arg(source)]  # fmt: skip
+    mono = f"highpass=f=100,aresample={RATE},aformat=sample_fmts=s16:channel_layouts=mono,apad"
+    chains = [f"[{index}:a:0]{mono}[e{index}]" for index in range(len(ranges))]
+    joined = "".join(f"[e{index}]" for index in range(len(ranges)))
+    graph = ";".join(chains) + (f";{joined}amerge=inputs={len(ranges)}[out]" if len(ranges) > 1 else "")
+    output = "[out]" if len(ranges) > 1 else "[e0]"
+    longest = max(seconds for _, seconds in ranges)
+    return [*argv, "-filter_complex", graph, "-map", output, "-t", seconds_arg(longest), "-f", "s16le", "pipe:1"]
+
+
+def frame_levels(pcm: bytes, seconds: Sequence[float]) -> list[tuple[float, ...]]:
+    """The level (dBFS, RMS) of every FRAME_SECONDS of each channel of ``pcm`` (16-bit little-endian,
+    interleaved, one channel per range), each channel cut to its range's ``seconds``."""
+    channels = len(seconds)
+    samples = memoryview(pcm[: len(pcm) - len(pcm) % (2 * channels)]).cast("h")
+    size = round(RATE * FRAME_SECONDS)
+    full_scale = 32768.0**2
+    result = []
+    for channel, length in enumerate(seconds):
+        values = samples[channel::channels]
+        count = min(len(values), round(length * RATE)) // size
+        levels = []
+        for frame in range(count):
+            chunk = values[frame * size : (frame + 1) * size]
+            power = sum(sample * sample for sample in chunk) / size
+            levels.append(round(10 * math.log10(power / full_scale + _QUIET), 2))
+        result.append(tuple(levels))
+    return result
+
+
+def read_levels(source: str, origin: float, ranges: Sequence[tuple[float, float]]) -> list[tuple[float, ...]]:
+    """Run ``edge_audio_argv`` and measure its output (a few seconds of audio: a fraction of a second's work)."""
+    try:
+        result = ffmpeg.capture(edge_audio_argv(source, origin, ranges), timeout=300)
+    except ffmpeg.TookTooLong:
+        raise CutError("reading the audio around the clip's edges took too long") from None
+    if result.returncode != 0:
+        raise CutError(f"ffmpeg cannot read the audio: {result.last_error}")
+    return frame_levels(result.stdout, [seconds for _, seconds in ranges])
 
 
 def end_of_media(info: MediaInfo, origin: float) -> float | None:
@@ -41,7 +98,7 @@ def snap_to_speech(job: ClipJob, source: str, origin: float, info: MediaInfo, co
     ranges = (snap.read_range(job.note_start, config.snap_window, end),
               snap.read_range(job.note_end, config.snap_window, end))  # fmt: skip
     try:
-        levels = speech.read_levels(source, origin, ranges)
+        levels = read_levels(source, origin, ranges)
     except ClipperError as error:
         return snap.kept(job, f"the audio around the edges cannot be read ({error.message})")
     audio = (snap.EdgeAudio(ranges[0][0], levels[0]), snap.EdgeAudio(ranges[1][0], levels[1]))
