@@ -23,7 +23,7 @@ from verify import check_clip, decode_errors, duration_of, frame_md5s, processes
 from clipper.notes.parse import parse_note
 from clipper.plan.config import load_config
 from clipper.plan.jobs import plan_jobs
-from clipper.run.steps import plan_videos, section_path, temp_path
+from clipper.run.steps import group_videos, section_path, temp_path
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +150,7 @@ def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: 
     assert note is not None
     jobs, _ = plan_jobs([note], config)
     planted = [temp_path(job, config) for job in jobs]
-    planted += [section_path(plan, section, config) for plan in plan_videos(jobs, config) for section in plan.sections]
+    planted += [section_path(plan, section, config) for plan in group_videos(jobs, config) for section in plan.sections]
     for path in planted:
         path.symlink_to(victim)
     (out / "posters").symlink_to(elsewhere, target_is_directory=True)

@@ -17,7 +17,7 @@ from clipper.policy.clip_command import UnsafeCommand
 from clipper.policy.ytdlp_args import check_user_args, redact, user_params
 from clipper.run.progress import Reporter
 from clipper.run.runner import ClipResult, Runner
-from clipper.run.steps import VideoPlan
+from clipper.run.steps import VideoJobs
 
 URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
 
@@ -283,7 +283,7 @@ class _Collect(Reporter):
 def test_a_host_that_asks_to_wait_is_waited_for_and_the_log_says_so() -> None:
     reporter = _Collect()
     runner = Runner(Config(), reporter)
-    plan = VideoPlan("vid", URL, "sections", "", ())
+    plan = VideoJobs("vid", URL, "sections", "", ())
     streams = [fetch.MediaStream("https://x/v", available_at=time.time() + 1.5), fetch.MediaStream("https://x/a")]
     began = time.monotonic()
     runner._wait_until_available(plan, streams)

@@ -22,7 +22,7 @@ from clipper.run.steps import (
     PIECE_PHASES,
     LocalMedia,
     Step,
-    VideoPlan,
+    VideoJobs,
     caption_paths,
     clip_steps,
     download_command,
@@ -95,7 +95,7 @@ def settings_comment(config: Config) -> str | None:
     return comment(("preset " + config.preset + ": " if config.preset else "") + "; ".join(parts))
 
 
-def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str, str] | None,
+def dry_run_lines(plans: Sequence[VideoJobs], config: Config, runtime: tuple[str, str] | None,
                   local_media: LocalMedia) -> list[str]:  # fmt: skip
     """The commands a batch runs, as a shell script.
 

@@ -48,7 +48,7 @@ from clipper.run.progress import PROGRESS_STYLES, make_reporter
 # fetcher, the cutter or the relay's HTTP server (tests/test_startup.py lists what a fresh run imports).
 if TYPE_CHECKING:
     from clipper.run.runner import ClipResult
-    from clipper.run.steps import VideoPlan
+    from clipper.run.steps import VideoJobs
 
 EXIT_PROBLEMS = 1
 # What `cut -o` may name: MP4 (and its audio-only and Apple names), Matroska and WebM.
@@ -175,12 +175,12 @@ def clip_status(output_dir: Path, name: str, manifest: dict[str, dict[str, Any]]
     return ("failed" if manifest.get(name, {}).get("status") == "failed" else "missing"), None
 
 
-def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoPlan]:
+def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoJobs]:
     """How each job's video would be fetched (clips already made are counted too: a plan shows the whole)."""
     from clipper.run.runner import find_cached
-    from clipper.run.steps import plan_videos
+    from clipper.run.steps import group_videos
 
-    return {job: plan for plan in plan_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
+    return {job: plan for plan in group_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
 
 
 def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
@@ -525,13 +525,13 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
     from clipper.cli.dry_run import dry_run_lines
     from clipper.fetch import ytdlp as fetch
     from clipper.run.runner import find_cached, probe_local_media
-    from clipper.run.steps import plan_videos
+    from clipper.run.steps import group_videos
     from clipper.share.snap import snap_local
 
     if config.snap == "speech":
         jobs = snap_local(jobs, config)
     _warn_lengths(jobs, config)
-    plans = plan_videos(jobs, config, find_cached(jobs, config))
+    plans = group_videos(jobs, config, find_cached(jobs, config))
     media, problems = probe_local_media(plans, config)
     _report(problems)
     for line in dry_run_lines(plans, config, fetch.js_runtime(), media):

@@ -48,21 +48,21 @@ from clipper.run.outputs import (
 from clipper.run.progress import Reporter
 from clipper.run.steps import (
     PIECE_PHASES,
-    CutPlan,
+    ClipSteps,
     LocalMedia,
     Piece,
     Section,
     Step,
-    VideoPlan,
+    VideoJobs,
     caption_paths,
     cleanup_paths,
     clip_metadata,
     clip_steps,
     download_command,
     final_path,
+    group_videos,
     leftovers,
     packet_window,
-    plan_videos,
     poster_path,
     public_only,
     remux_path,
@@ -229,7 +229,7 @@ class Runner:
                 self._finish(results[job])
             else:
                 todo.append(current)
-        plans = plan_videos(todo, config, find_cached(todo, config))
+        plans = group_videos(todo, config, find_cached(todo, config))
         for plan in plans:
             self.reporter.message(f"{plan.video_id}: {plan.strategy}: {plan.reason}")
         section_files: list[Path] = []
@@ -333,7 +333,7 @@ class Runner:
                 self.reporter.message(f"{label}: {shown}; {again} in {delay:g}s ({attempt}/{self.config.retries})")
                 time.sleep(delay)
 
-    def _resolve(self, plan: VideoPlan, expired: str | None = None) -> list[fetch.MediaStream]:
+    def _resolve(self, plan: VideoJobs, expired: str | None = None) -> list[fetch.MediaStream]:
         """The media URLs of a video: found once per run, however many sections ask at the same time.
 
         ``expired``: a URL the host refused (403/410): when it is still the one known, look the video up
@@ -410,7 +410,7 @@ class Runner:
                     session.close()
             self._relay = self._session = self._public_session = None
 
-    def _wait_until_available(self, plan: VideoPlan, streams: Sequence[fetch.MediaStream]) -> None:
+    def _wait_until_available(self, plan: VideoJobs, streams: Sequence[fetch.MediaStream]) -> None:
         """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
         wait_seconds = max((stream.available_at or 0) for stream in streams) - time.time()
         if wait_seconds > 0:
@@ -419,7 +419,7 @@ class Runner:
             if self.children.stopping.wait(wait_seconds):
                 raise FetchError("interrupted")
 
-    def _fetch_full(self, plan: VideoPlan) -> _Media:
+    def _fetch_full(self, plan: VideoJobs) -> _Media:
         with self._lock:
             lock = self._downloading.setdefault(plan.source, threading.Lock())
         with lock:  # sections that fall back to a whole download share one
@@ -428,7 +428,7 @@ class Runner:
             except FetchError as error:
                 raise _noted(plan, error) from None
 
-    def _check_public(self, plan: VideoPlan) -> None:
+    def _check_public(self, plan: VideoJobs) -> None:
         """A note's own URL must lead to a public host, its name looked up now (the user's ``sources:`` may
         point anywhere)."""
         if not any(job.public_only for job in plan.jobs):
@@ -440,7 +440,7 @@ class Runner:
                 self._unreachable[plan.source] = Unreachable(f"{job.note}:{job.line}: {problem}")
             raise self._unreachable[plan.source]
 
-    def _download_whole(self, plan: VideoPlan) -> _Media:
+    def _download_whole(self, plan: VideoJobs) -> _Media:
         key = fetch.cache_key(plan.source, plan.format, plan.format_sort)
         cached = fetch.cached_download(self.config.cache_dir, plan.video_id, key)
         if cached is not None:
@@ -480,7 +480,7 @@ class Runner:
             path = self._remux_to_mp4(Path(path))
         return _Media(path, None, "full")
 
-    def _check_whole(self, plan: VideoPlan, downloaded: fetch.Download, short: list[float]) -> None:
+    def _check_whole(self, plan: VideoJobs, downloaded: fetch.Download, short: list[float]) -> None:
         """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
         where every later run would take it for the whole video. One file over HTTP is kept as yt-dlp's partial
         file, which the next try resumes (asking the host for the rest only); a second try that comes as short
@@ -534,7 +534,7 @@ class Runner:
         except ClipperError:
             return True
 
-    def _remux_local(self, plan: VideoPlan) -> _Media:
+    def _remux_local(self, plan: VideoJobs) -> _Media:
         """A local MPEG-TS file, copied into MP4 for this run: a seek in MPEG-TS lands between keyframes, where
         the frames up to the next keyframe cannot be decoded (MP4's index makes every seek exact)."""
         target = remux_path(plan, self.config)
@@ -552,7 +552,7 @@ class Runner:
             raise
         return _Media(str(target), None, "local", temporary=True)
 
-    def _fetch_section(self, plan: VideoPlan, section: Section) -> _Media:
+    def _fetch_section(self, plan: VideoJobs, section: Section) -> _Media:
         def attempt() -> _Media:
             streams = self._resolve(plan)
             if not all(stream.relayable for stream in streams):
@@ -582,7 +582,7 @@ class Runner:
         except FetchError as error:
             raise _noted(plan, error) from None
 
-    def _fetch_through_relay(self, plan: VideoPlan, section: Section, streams: Sequence[fetch.MediaStream],
+    def _fetch_through_relay(self, plan: VideoJobs, section: Section, streams: Sequence[fetch.MediaStream],
                              path: Path) -> None:  # fmt: skip
         """ffmpeg copies the section from the relay, which asks the host for bounded chunks (progress in bytes)."""
         from clipper.fetch import relay
@@ -902,7 +902,7 @@ class Runner:
                 path.unlink()
 
 
-def _noted(plan: VideoPlan, error: FetchError) -> FetchError:
+def _noted(plan: VideoJobs, error: FetchError) -> FetchError:
     """A refused connection for a note's URL, said with the note's file and line (once)."""
     job = plan.jobs[0]
     where = f"{job.note}:{job.line}: "
@@ -1007,7 +1007,7 @@ def intra_refresh(job: ClipJob, source: str, origin: float, info: MediaInfo, mod
 
 def plan_cut(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo,
              packets: Sequence[Packet] | None, refreshes: Callable[[], bool], run: refresh.Run, *,
-             poster: bool = False) -> tuple[CutPlan, refresh.Refresh]:  # fmt: skip
+             poster: bool = False) -> tuple[ClipSteps, refresh.Refresh]:  # fmt: skip
     """The steps that make ``job`` from a local file (``clip_steps``) and the intra refresh points they start from
     (``intra_refresh``), as the run and its dry run (``probe_local_media``) both plan them. A smart cut re-encoded
     whole for another reason (a new shape, burnt captions) also decodes from a whole picture. ``refreshes``:
@@ -1022,7 +1022,7 @@ def plan_cut(job: ClipJob, config: Config, source: str, origin: float, info: Med
     return cut_plan, refreshing
 
 
-def probe_local_media(plans: Sequence[VideoPlan], config: Config) -> tuple[LocalMedia, list[ClipperError]]:
+def probe_local_media(plans: Sequence[VideoJobs], config: Config) -> tuple[LocalMedia, list[ClipperError]]:
     """For a dry run: what ffprobe says of the local files and their packets around each clip (reads only)."""
     media: dict[str, tuple[MediaInfo, dict[ClipJob, Sequence[Packet]], dict[ClipJob, refresh.Refresh]]] = {}
     problems: list[ClipperError] = []

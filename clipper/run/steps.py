@@ -18,7 +18,7 @@ from clipper.media import cut
 from clipper.media.bitstream import splice
 from clipper.media.probe import MediaInfo
 from clipper.media.refresh import WHOLE, Refresh
-from clipper.media.smart import Packet, plan_smart
+from clipper.media.smart import Packet, smart_cut
 from clipper.plan.config import Config, parse_aspect
 from clipper.plan.jobs import ClipJob
 from clipper.share import loudness, reframe
@@ -47,7 +47,7 @@ class Section:
 
 
 @dataclass(frozen=True)
-class VideoPlan:
+class VideoJobs:
     """How one video's clips get their media: ``local`` file, one ``full`` download, or ``sections``."""
 
     video_id: str
@@ -97,7 +97,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class CutPlan:
+class ClipSteps:
     """The steps that make a clip, the mode they cut it in, and what the log says of it (why a re-encode)."""
 
     steps: list[Step]
@@ -135,7 +135,7 @@ def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None, margin
     return tuple(Section(start, end, tuple(group)) for start, end, group in sections)
 
 
-def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Path] | None = None) -> list[VideoPlan]:
+def group_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Path] | None = None) -> list[VideoJobs]:
     """Group the jobs by video and choose how each video is fetched, saying why."""
     cached = cached or {}
     groups: dict[tuple[str, str, str, tuple[str, ...]], list[ClipJob]] = {}
@@ -145,7 +145,7 @@ def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Pa
     plans = []
     for (video_id, source, fmt, sort), group in groups.items():
         if group[0].source_is_local is not False:
-            plans.append(VideoPlan(video_id, source, "local", "a local file", tuple(group), format=fmt))
+            plans.append(VideoJobs(video_id, source, "local", "a local file", tuple(group), format=fmt))
             continue
         duration = group[0].video_duration
         covered = covered_seconds([(job.start, job.end) for job in group])
@@ -169,7 +169,7 @@ def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Pa
         else:
             strategy, reason = "sections", "the video's length is unknown: fetching only the sections"
         sections = merge_sections(group, duration, snap_margin(config)) if strategy == "sections" else ()
-        plans.append(VideoPlan(video_id, source, strategy, reason, tuple(group), sections, fmt, sort))
+        plans.append(VideoJobs(video_id, source, strategy, reason, tuple(group), sections, fmt, sort))
     return plans
 
 
@@ -199,13 +199,13 @@ def piece_prefix(job: ClipJob, config: Config) -> str:
     return str(config.output_dir / f".clipper-{_tag(job.output)}{_run(config)}")
 
 
-def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
+def section_path(plan: VideoJobs, section: Section, config: Config) -> Path:
     """A fetched section: its own file per video id (two ids may name one source) and per run."""
     tag = _tag(plan.video_id, plan.source, section.start, section.end)
     return config.output_dir / f".clipper-{tag}{_run(config)}.section.mp4"
 
 
-def remux_path(plan: VideoPlan, config: Config) -> Path:
+def remux_path(plan: VideoJobs, config: Config) -> Path:
     """A local file whose seeks land between keyframes (MPEG-TS), copied into MP4 for this run."""
     return config.output_dir / f".clipper-{_tag(plan.video_id, plan.source)}{_run(config)}.remux.mp4"
 
@@ -216,7 +216,7 @@ def remux_step(source: str, output: Path, seconds: float) -> Step:
     return Step("fetch", tuple(cut.remux_argv(source, str(output))), str(output), seconds)
 
 
-def full_target(plan: VideoPlan, config: Config) -> str:
+def full_target(plan: VideoJobs, config: Config) -> str:
     """yt-dlp output template for a whole download in the cache (yt-dlp fills in the extension)."""
     return str(
         config.cache_dir / f"{plan.video_id}-{fetch.cache_key(plan.source, plan.format, plan.format_sort)}.%(ext)s"
@@ -256,18 +256,18 @@ def leftovers(config: Config) -> list[Path]:
 # --- steps ------------------------------------------------------------------------------------------------
 
 
-def resolve_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
+def resolve_command(plan: VideoJobs, config: Config, runtime: tuple[str, str] | None) -> list[str]:
     """yt-dlp's lookup of the video's media, with the user's own yt-dlp options."""
     return fetch.resolve_argv(plan.source, plan.format, plan.format_sort, runtime, config.yt_dlp_args)
 
 
-def download_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
+def download_command(plan: VideoJobs, config: Config, runtime: tuple[str, str] | None) -> list[str]:
     """yt-dlp's whole download into the cache, in requests of at most ``http_chunk_size`` bytes."""
     return fetch.download_argv(plan.source, plan.format, plan.format_sort, full_target(plan, config), runtime,
                                config.yt_dlp_args, config.http_chunk_size, public_only(plan))  # fmt: skip
 
 
-def public_only(plan: VideoPlan) -> bool:
+def public_only(plan: VideoJobs) -> bool:
     """Whether the video's URL is a note's (untrusted: it may lead to public hosts only)."""
     return any(job.public_only for job in plan.jobs)
 
@@ -295,7 +295,7 @@ def caption_paths(job: ClipJob, config: Config) -> tuple[Path, Path]:
 
 def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
                packets: Sequence[Packet] | None, *, poster: bool = False,
-               refresh: Refresh = WHOLE) -> CutPlan:  # fmt: skip
+               refresh: Refresh = WHOLE) -> ClipSteps:  # fmt: skip
     """The ffmpeg steps that make ``job`` from a local file, the mode they cut it in, and notes for the log.
 
     ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
@@ -348,7 +348,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         if why is None:
             assert info is not None and packets is not None
             steps = _smart_steps(job, config, source, origin, info, packets, subtitles, files, audio_filter, poster)
-            return CutPlan(steps, "smart", (*notes, *_loudness_note(audio_filter, config)))
+            return ClipSteps(steps, "smart", (*notes, *_loudness_note(audio_filter, config)))
         mode = "reencode"
         notes.append(f"re-encoding the whole clip: {why}")
     start, end = job.start, job.end
@@ -390,7 +390,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         steps.insert(0, _measure_step(job, config, source, origin + start, end - start))
     if mode != "reencode":
         notes += _loudness_note(audio_filter, config)
-    return CutPlan(steps, mode, tuple(notes))
+    return ClipSteps(steps, mode, tuple(notes))
 
 
 def _poster(packets: Sequence[Packet], first: float, last: float, duration: float, info: MediaInfo, source: str,
@@ -471,7 +471,7 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     assert info.time_base is not None
     time_base = info.time_base
     clip_start = origin + job.start
-    plan = plan_smart(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
+    plan = smart_cut(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
     prefix = piece_prefix(job, config)
     suffix = "ts" if cut.piece_container(info) == "mpegts" else "nut"
     delay = float(plan.decode_delay * time_base)
