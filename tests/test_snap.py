@@ -150,7 +150,7 @@ def test_a_clip_made_before_keeps_the_times_its_manifest_records() -> None:
 
 
 def test_the_manifest_gives_the_clips_own_times_and_the_notes() -> None:
-    from clipper.run.runner import ClipResult, manifest_entry
+    from clipper.run.manifest import ClipResult, manifest_entry
 
     config = Config(snap="speech", aspect="9:16", loudnorm=-14.0, captions="burn")
     edges = (snap.Edge(2.0, 1.56, "0:02 -> 0:01.56, in ..."), snap.Edge(9.5, 9.5, "kept"))

@@ -19,14 +19,9 @@ from clipper.media.probe import MediaInfo
 from clipper.media.smart import Packet
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.run.steps import (
-    LocalMedia,
-    clip_steps,
-    covered_seconds,
-    group_videos,
-    merge_sections,
-    poster_path,
-)
+from clipper.run.paths import poster_path
+from clipper.run.steps import LocalMedia, clip_steps
+from clipper.run.videos import covered_seconds, group_videos, merge_sections
 from clipper.share import loudness, reframe
 
 URL = "https://www.youtube.com/watch?v=abcdefghijk"
@@ -97,8 +92,8 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
     """A whole download made with one format (or format sort) is another file than with another: the second
     setting must not find the first's file in the cache and cut from it."""
     from clipper.fetch import ytdlp as fetch
-    from clipper.run.runner import find_cached
-    from clipper.run.steps import full_target
+    from clipper.run.manifest import find_cached
+    from clipper.run.videos import full_target
 
     first = replace(config, fetch="full", format="bv*+ba/b")
     second = replace(first, format=other, format_sort=first.format_sort if other_sort is None else other_sort)

@@ -47,8 +47,8 @@ from clipper.run.progress import PROGRESS_STYLES, make_reporter
 # Each command loads what it runs, inside it: `clipper --help` and `clipper plan` start without the runner, the
 # fetcher, the cutter or the relay's HTTP server (tests/test_startup.py lists what a fresh run imports).
 if TYPE_CHECKING:
-    from clipper.run.runner import ClipResult
-    from clipper.run.steps import VideoJobs
+    from clipper.run.manifest import ClipResult
+    from clipper.run.videos import VideoJobs
 
 EXIT_PROBLEMS = 1
 # What `cut -o` may name: MP4 (and its audio-only and Apple names), Matroska and WebM.
@@ -177,8 +177,8 @@ def clip_status(output_dir: Path, name: str, manifest: dict[str, dict[str, Any]]
 
 def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoJobs]:
     """How each job's video would be fetched (clips already made are counted too: a plan shows the whole)."""
-    from clipper.run.runner import find_cached
-    from clipper.run.steps import group_videos
+    from clipper.run.manifest import find_cached
+    from clipper.run.videos import group_videos
 
     return {job: plan for plan in group_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
 
@@ -339,8 +339,9 @@ def _config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overr
 def _run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
               gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
     """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
+    from clipper.run.manifest import manifest_entry
     from clipper.run.outputs import build_gallery
-    from clipper.run.runner import Runner, manifest_entry
+    from clipper.run.pool import Runner
 
     if any(not job.source_is_local for job in jobs):
         import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
@@ -524,8 +525,9 @@ def _dry_run(jobs: list[ClipJob], config: Config) -> None:
     so their steps are exact."""
     from clipper.cli.dry_run import dry_run_lines
     from clipper.fetch import ytdlp as fetch
-    from clipper.run.runner import find_cached, probe_local_media
-    from clipper.run.steps import group_videos
+    from clipper.run.clipping import probe_local_media
+    from clipper.run.manifest import find_cached
+    from clipper.run.videos import group_videos
     from clipper.share.snap import snap_local
 
     if config.snap == "speech":
