@@ -23,7 +23,8 @@ from verify import check_clip, decode_errors, duration_of, frame_md5s, processes
 from clipper.notes.parse import parse_note
 from clipper.plan.config import load_config
 from clipper.plan.jobs import plan_jobs
-from clipper.run.steps import plan_videos, section_path, temp_path
+from clipper.run.paths import section_path, temp_path
+from clipper.run.videos import group_videos
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,9 @@ def test_links_planted_in_the_output_folder_are_never_written_through(tmp_path: 
     assert note is not None
     jobs, _ = plan_jobs([note], config)
     planted = [temp_path(job, config) for job in jobs]
-    planted += [section_path(plan, section, config) for plan in plan_videos(jobs, config) for section in plan.sections]
+    planted += [
+        section_path(video, section, config) for video in group_videos(jobs, config) for section in video.sections
+    ]
     for path in planted:
         path.symlink_to(victim)
     (out / "posters").symlink_to(elsewhere, target_is_directory=True)
@@ -363,7 +366,7 @@ def test_a_disk_that_fills_up_under_the_manifest_stops_the_run_cleanly(
     import threading
 
     from clipper.core.errors import ClipperError
-    from clipper.run import runner as runner_module
+    from clipper.run import manifest, pool
     from clipper.run.progress import Reporter
 
     notes = two_clip_note(tmp_path)
@@ -375,10 +378,10 @@ def test_a_disk_that_fills_up_under_the_manifest_stops_the_run_cleanly(
     def full_disk(path: Path, data: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(runner_module, "write_json_atomic", full_disk)
+    monkeypatch.setattr(manifest, "write_json_atomic", full_disk)
     threads_before = threading.active_count()
     with pytest.raises(ClipperError) as error:
-        runner_module.Runner(config, Reporter()).run(jobs)
+        pool.Runner(config, Reporter()).run(jobs)
     assert (
         str(error.value)
         == f"{config.output_dir / 'manifest.json'}: No space left on device; stopped (finished clips kept)"

@@ -109,29 +109,25 @@ def test_a_short_download_over_http_is_kept_for_yt_dlp_to_resume(tmp_path: Path,
 
     from clipper.core.errors import FetchError, Unreachable
     from clipper.fetch import ytdlp as fetch
-    from clipper.plan.config import Config
-    from clipper.run import runner
-    from clipper.run.progress import Reporter
+    from clipper.run.fetching import check_whole
 
-    made = runner.Runner(Config(output_dir=tmp_path / "out"), Reporter())
-
-    class Plan:  # the check reads only the video's source
+    class Video:  # the check reads only the video's source
         source = "http://example.org/v.mp4"
 
     path = tmp_path / "v-0123456789.mp4"
     shutil.copy(short_video, path)
     short: list[float] = []
     with pytest.raises(FetchError) as first:
-        made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+        check_whole(Video(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
     assert first.value.retryable and not isinstance(first.value, Unreachable)
     assert not path.exists() and (tmp_path / "v-0123456789.mp4.part").is_file()
 
     (tmp_path / "v-0123456789.mp4.part").replace(path)  # the next try: yt-dlp resumed, and the host had no more
     with pytest.raises(Unreachable, match=r"lasts 30\.\ds again, but the host says the video lasts 60\.0s"):
-        made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+        check_whole(Video(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
     assert list(tmp_path.glob("v-0123456789.mp4*")) == []  # final: no partial file for later runs to resume again
 
     shutil.copy(short_video, path)
     with pytest.raises(FetchError):
-        made._check_whole(Plan(), fetch.Download(str(path), 60.0, resumable=False), [])  # type: ignore[arg-type]
+        check_whole(Video(), fetch.Download(str(path), 60.0, resumable=False), [])  # type: ignore[arg-type]
     assert not path.exists()

@@ -13,7 +13,9 @@ from clipper.core.streams import MediaStream
 from clipper.media import cut_args, ffmpeg, probe
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.run.steps import SECTION_LEAD, SECTION_TAIL, Section, clip_steps, packet_window, temp_path
+from clipper.run.paths import temp_path
+from clipper.run.steps import clip_steps, packet_window
+from clipper.run.videos import SECTION_LEAD, SECTION_TAIL, Section
 
 pytestmark = pytest.mark.slow
 

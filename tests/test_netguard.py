@@ -178,7 +178,7 @@ class _FakeResponse:
 
 
 class _FakeSession:
-    """A session that records whether the runner's lock was held while it was built (a real one may read a
+    """A session that records whether a runner's lock was held while it was built (a real one may read a
     browser's cookies and wait for the user)."""
 
     built: ClassVar[list[bool]] = []
@@ -186,7 +186,8 @@ class _FakeSession:
     runner: Any = None
 
     def __init__(self, argv: list[str]) -> None:
-        _FakeSession.built.append(_FakeSession.runner._lock.locked())
+        runner = _FakeSession.runner  # its bookkeeping locks: the fetcher's and the manifest's
+        _FakeSession.built.append(runner.fetcher._lock.locked() or runner.manifest._lock.locked())
         self.params: dict[str, Any] = {}
 
     def open(self, url: str, headers: Any) -> Any:
@@ -202,24 +203,24 @@ def test_a_notes_relay_session_is_built_outside_the_runners_lock_and_guards_its_
 ) -> None:
     from clipper.fetch import relay
     from clipper.plan.config import Config
-    from clipper.run import runner
+    from clipper.run import pool
     from clipper.run.progress import Reporter
 
     monkeypatch.setattr(fetch, "Session", _FakeSession)
     monkeypatch.setattr(fetch, "js_runtime", lambda: None)
-    made = runner.Runner(Config(output_dir=tmp_path), Reporter())
+    made = pool.Runner(Config(output_dir=tmp_path), Reporter())
     _FakeSession.runner, _FakeSession.built, _FakeSession.opened = made, [], []
-    media_relay = made._media_relay()
+    media_relay = made.fetcher.relay.media_relay()
     try:
         for public in (True, False):
             # A note's stream asks through the notes' session, guarded, whatever URL it is refreshed to.
             url = media_relay.add(relay.Upstream(f"http://example.org/{public}.mp4"), chunk_size=0,
-                                  opener=made._open_public if public else None)  # fmt: skip
+                                  opener=made.fetcher.relay.open_public if public else None)  # fmt: skip
             stream = media_relay._lookup(url.removeprefix(f"{media_relay.base}/"))
             assert stream is not None
             media_relay.open_chunk(stream, 0, None)
     finally:
-        made._close_relay()
+        made.fetcher.relay.close()
     assert _FakeSession.opened == ["guarded http://example.org/True.mp4", "unguarded http://example.org/False.mp4"]
     assert _FakeSession.built == [False, False]  # the user's session, then the notes' one: neither under the lock
 

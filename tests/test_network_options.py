@@ -16,9 +16,10 @@ from clipper.plan.config import DEFAULT_CHUNK_SIZE, Config, load_config
 from clipper.plan.jobs import ClipJob
 from clipper.policy.clip_command import UnsafeCommand
 from clipper.policy.ytdlp_args import check_user_args, redact, user_params
+from clipper.run.manifest import ClipResult
+from clipper.run.pool import Runner
 from clipper.run.progress import Reporter
-from clipper.run.runner import ClipResult, Runner
-from clipper.run.steps import VideoPlan
+from clipper.run.videos import VideoJobs
 
 URL = "https://www.youtube.com/watch?v=u3HBJVjpXuw"
 
@@ -284,14 +285,14 @@ class _Collect(Reporter):
 def test_a_host_that_asks_to_wait_is_waited_for_and_the_log_says_so() -> None:
     reporter = _Collect()
     runner = Runner(Config(), reporter)
-    plan = VideoPlan("vid", URL, "sections", "", ())
+    video = VideoJobs("vid", URL, "sections", "", ())
     streams = [fetch.MediaStream("https://x/v", available_at=time.time() + 1.5), fetch.MediaStream("https://x/a")]
     began = time.monotonic()
-    runner._wait_until_available(plan, streams)
+    runner.fetcher.wait_until_available(video, streams)
     assert time.monotonic() - began >= 1.0
     assert any("the host asks to wait" in line for line in reporter.lines), reporter.lines
     reporter.lines.clear()
-    runner._wait_until_available(plan, [fetch.MediaStream("https://x/v", available_at=time.time() - 5)])
+    runner.fetcher.wait_until_available(video, [fetch.MediaStream("https://x/v", available_at=time.time() - 5)])
     assert reporter.lines == []
 
 
@@ -338,7 +339,7 @@ def test_ctrl_c_before_the_run_starts_exits_130_without_a_traceback(
     ],
 )
 def test_progress_runs_from_0_to_the_steps_length(offset: float, reports: list[float], expected: list[float]) -> None:
-    from clipper.run.runner import MediaClock
+    from clipper.run.running import MediaClock
 
     clock = MediaClock(offset, 56.0)
     assert [clock.done(report) for report in reports] == expected

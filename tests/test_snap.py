@@ -11,7 +11,7 @@ from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.share import pauses as snap
 from clipper.share import snap as snapping
-from clipper.share.pauses import EdgeAudio, Pause, find_pauses, plan_snap, read_range, silence_threshold, snap_edge
+from clipper.share.pauses import EdgeAudio, Pause, find_pauses, place_edges, read_range, silence_threshold, snap_edge
 
 SPEECH, QUIET = -20.0, -80.0
 
@@ -112,13 +112,13 @@ def test_frames_far_apart_still_land_in_the_pause() -> None:
 def test_both_edges_of_a_clip() -> None:
     start = EdgeAudio(0.5, levels((0.7, SPEECH), (0.6, QUIET), (1.7, SPEECH)))  # a pause 1.2-1.8
     end = EdgeAudio(8.5, levels((0.5, SPEECH), (0.6, QUIET), (1.9, SPEECH)))  # speech until 9.0, then a pause
-    first, last = plan_snap(job(2.0, 9.5), 1.0, (start, end), 25.0)
+    first, last = place_edges(job(2.0, 9.5), 1.0, (start, end), 25.0)
     assert (first.time, last.time) == (1.56, 9.24)
 
 
 def test_edges_in_a_recording_without_speech_stay() -> None:
     silent = EdgeAudio(0.0, levels((3, QUIET)))
-    assert plan_snap(job(1.5, 30.0), 1.0, (silent, silent), 25.0) == (
+    assert place_edges(job(1.5, 30.0), 1.0, (silent, silent), 25.0) == (
         snap.Edge(1.5, 1.5, "kept: no speech around the clip's edges"),
         snap.Edge(30.0, 30.0, "kept: no speech around the clip's edges"),
     )
@@ -126,7 +126,7 @@ def test_edges_in_a_recording_without_speech_stay() -> None:
 
 def test_edges_that_would_leave_too_short_a_clip_stay() -> None:
     audio = EdgeAudio(9.0, levels((0.3, SPEECH), (0.9, QUIET), (1.8, SPEECH)))  # one pause, 9.3-10.2
-    first, last = plan_snap(job(10.0, 10.6), 1.0, (audio, audio), 25.0)
+    first, last = place_edges(job(10.0, 10.6), 1.0, (audio, audio), 25.0)
     assert (first.time, last.time, last.reason) == (10.0, 10.6, "kept: snapped, the clip would be too short")
 
 
@@ -150,7 +150,7 @@ def test_a_clip_made_before_keeps_the_times_its_manifest_records() -> None:
 
 
 def test_the_manifest_gives_the_clips_own_times_and_the_notes() -> None:
-    from clipper.run.runner import ClipResult, manifest_entry
+    from clipper.run.manifest import ClipResult, manifest_entry
 
     config = Config(snap="speech", aspect="9:16", loudnorm=-14.0, captions="burn")
     edges = (snap.Edge(2.0, 1.56, "0:02 -> 0:01.56, in ..."), snap.Edge(9.5, 9.5, "kept"))

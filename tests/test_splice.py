@@ -20,7 +20,7 @@ from clipper.core.errors import CutError
 from clipper.media.bitstream import mpegts, splice
 from clipper.media.bitstream.nal import NalError, Reader, Writer, escape, split_nals, unescape
 from clipper.media.bitstream.splice import SpliceError
-from clipper.run.runner import check_piece
+from clipper.run.checks import check_piece
 from clipper.run.steps import Piece
 
 # --- bits -------------------------------------------------------------------------------------------------------

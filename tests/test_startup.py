@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "websockets", "http.server")
 # clipper's own modules that only running clips needs: help text loads none of them.
 RUN_ONLY = {
-    "clipper.run.runner",
+    "clipper.run.pool",
     "clipper.fetch.ytdlp",
     "clipper.fetch.ytdlp_argv",
     "clipper.fetch.youtubedl",

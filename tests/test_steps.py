@@ -19,14 +19,9 @@ from clipper.media.probe import MediaInfo
 from clipper.media.smart import Packet
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.run.steps import (
-    LocalMedia,
-    clip_steps,
-    covered_seconds,
-    merge_sections,
-    plan_videos,
-    poster_path,
-)
+from clipper.run.paths import poster_path
+from clipper.run.steps import LocalMedia, clip_steps
+from clipper.run.videos import covered_seconds, group_videos, merge_sections
 from clipper.share import loudness, reframe
 
 URL = "https://www.youtube.com/watch?v=abcdefghijk"
@@ -69,7 +64,7 @@ def test_sections_are_padded_and_merged_when_they_touch() -> None:
     ],
 )  # fmt: skip
 def test_fetch_strategy_and_why(config: Config, jobs: list[ClipJob], fetch: str, strategy: str, reason: str) -> None:
-    [plan] = plan_videos(jobs, replace(config, fetch=fetch))
+    [plan] = group_videos(jobs, replace(config, fetch=fetch))
     assert (plan.strategy, plan.reason) == (strategy, reason)
     assert bool(plan.sections) == (strategy == "sections")
 
@@ -78,7 +73,7 @@ def test_a_cached_download_is_reused(config: Config) -> None:
     from clipper.fetch import ytdlp as fetch
 
     key = fetch.cache_key(URL, config.format, config.format_sort)
-    [plan] = plan_videos([job(10, 20)], config, {key: Path("/cache/abcdefghijk.mkv")})
+    [plan] = group_videos([job(10, 20)], config, {key: Path("/cache/abcdefghijk.mkv")})
     assert (plan.strategy, plan.reason) == ("full", "downloaded before (in the cache)")
 
 
@@ -97,13 +92,13 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
     """A whole download made with one format (or format sort) is another file than with another: the second
     setting must not find the first's file in the cache and cut from it."""
     from clipper.fetch import ytdlp as fetch
-    from clipper.run.runner import find_cached
-    from clipper.run.steps import full_target
+    from clipper.run.manifest import find_cached
+    from clipper.run.videos import full_target
 
     first = replace(config, fetch="full", format="bv*+ba/b")
     second = replace(first, format=other, format_sort=first.format_sort if other_sort is None else other_sort)
     jobs = [job(10, 20)]
-    [first_plan], [second_plan] = plan_videos(jobs, first), plan_videos(jobs, second)
+    [first_plan], [second_plan] = group_videos(jobs, first), group_videos(jobs, second)
     first_file, second_file = full_target(first_plan, first), full_target(second_plan, second)
     assert first_file != second_file
     assert fetch.cache_key(URL, first.format, first.format_sort) != fetch.cache_key(URL, second.format,
@@ -114,10 +109,10 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
     made.write_bytes(b"the first format's download")
     assert list(find_cached(jobs, first).values()) == [made]
     assert find_cached(jobs, second) == {}
-    [again] = plan_videos(jobs, second, find_cached(jobs, second))
+    [again] = group_videos(jobs, second, find_cached(jobs, second))
     assert again.reason == "fetch: full in the config"  # not "downloaded before": it is downloaded in its format
     # A clip command's own format (``-f``, ``-S``) is its own key too.
-    own = plan_videos([replace(job(10, 20), format="b"), replace(job(30, 40), format_sort=("res:720",))], first)
+    own = group_videos([replace(job(10, 20), format="b"), replace(job(30, 40), format_sort=("res:720",))], first)
     assert len(own) == 2 and len({first_file, *(full_target(plan, first) for plan in own)}) == 3
 
 
@@ -130,7 +125,7 @@ def test_the_cache_key_stays_what_earlier_runs_named_their_downloads(config: Con
 
 
 def test_one_plan_per_video_and_source(config: Config) -> None:
-    plans = plan_videos([job(1, 2), job(3, 4), job(5, 6, source="http://127.0.0.1/v.mp4")], config)
+    plans = group_videos([job(1, 2), job(3, 4), job(5, 6, source="http://127.0.0.1/v.mp4")], config)
     assert [(p.source, len(p.jobs)) for p in plans] == [(URL, 2), ("http://127.0.0.1/v.mp4", 1)]
 
 
@@ -228,7 +223,7 @@ def test_dry_run_is_valid_shell(config: Config, tmp_path: Path, mode: str) -> No
     weird = replace(config, output_dir=tmp_path / "out $HOME `x`", mode=mode)
     local_file = str(tmp_path / "it's; rm -rf ~.mp4")
     jobs = [job(10, 20), job(300, 320), job(40, 45, source=local_file, name="-x.mp4")]
-    plans = plan_videos(jobs, weird)
+    plans = group_videos(jobs, weird)
     media: LocalMedia = {local_file: (H264, {jobs[2]: gop_packets(200, 1200)}, {})}
     script = "\n".join(dry_run_lines(plans, weird, None, media)) + "\n"
     checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
@@ -238,7 +233,7 @@ def test_dry_run_is_valid_shell(config: Config, tmp_path: Path, mode: str) -> No
 
 
 def test_dry_run_of_a_full_download(config: Config) -> None:
-    plans = plan_videos([job(0, 400)], config)
+    plans = group_videos([job(0, 400)], config)
     lines = dry_run_lines(plans, config, None, MappingProxyType({}))
     download = next(shlex.split(line) for line in lines if line.startswith("yt-dlp "))
     assert download[-2:] == ["--", URL]
@@ -337,7 +332,7 @@ def test_a_clip_without_audio_is_not_measured(config: Config) -> None:
 
 
 def test_sections_are_wider_where_edges_may_snap(config: Config) -> None:
-    [plan] = plan_videos([job(100, 130)], replace(config, fetch="sections", snap="speech", snap_window=1.0))
+    [plan] = group_videos([job(100, 130)], replace(config, fetch="sections", snap="speech", snap_window=1.0))
     assert [(s.start, s.end) for s in plan.sections] == [(97.5, 133.5)]  # 1 s lead + 1 s window + 0.5 s read past it
 
 
@@ -355,7 +350,7 @@ def test_a_dry_run_with_share_settings_is_valid_shell(config: Config, tmp_path: 
                       captions=said)  # fmt: skip
     jobs = [replace(job(10, 20), captions=said), job(300, 320), snapped]
     media: LocalMedia = {local_file: (H264, {snapped: gop_packets(950, 1200)}, {})}
-    script = "\n".join(dry_run_lines(plan_videos(jobs, shared), shared, None, media)) + "\n"
+    script = "\n".join(dry_run_lines(group_videos(jobs, shared), shared, None, media)) + "\n"
     checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
     assert checked.returncode == 0, checked.stderr
     assert "# preset shorts: edges snap to pauses in the speech (within 1s); the whole picture on a 9:16 blurred " \

@@ -37,14 +37,15 @@ from clipper.run.progress import make_reporter
 
 # The runner, the fetcher and the cutter are loaded inside the functions that run them (tests/test_startup.py).
 if TYPE_CHECKING:
-    from clipper.run.runner import ClipResult
+    from clipper.run.manifest import ClipResult
 
 
 def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
              gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
     """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
+    from clipper.run.manifest import manifest_entry
     from clipper.run.outputs import build_gallery
-    from clipper.run.runner import Runner, manifest_entry
+    from clipper.run.pool import Runner
 
     if any(not job.source_is_local for job in jobs):
         import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
@@ -117,14 +118,15 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
     so their steps are exact."""
     from clipper.cli.dry_run import dry_run_lines
     from clipper.fetch import ytdlp as fetch
-    from clipper.run.runner import find_cached, probe_local_media
-    from clipper.run.steps import plan_videos
+    from clipper.run.clipping import probe_local_media
+    from clipper.run.manifest import find_cached
+    from clipper.run.videos import group_videos
     from clipper.share.snap import snap_local
 
     if config.snap == "speech":
         jobs = snap_local(jobs, config)
     warn_lengths(jobs, config)
-    plans = plan_videos(jobs, config, find_cached(jobs, config))
+    plans = group_videos(jobs, config, find_cached(jobs, config))
     media, problems = probe_local_media(plans, config)
     report(problems)
     for line in dry_run_lines(plans, config, fetch.js_runtime(), media):

@@ -18,24 +18,9 @@ from clipper.media.probe import packets_argv
 from clipper.media.refresh import WHOLE
 from clipper.plan.config import Config, parse_aspect
 from clipper.plan.jobs import ClipJob
-from clipper.run.steps import (
-    PIECE_PHASES,
-    LocalMedia,
-    Step,
-    VideoPlan,
-    caption_paths,
-    clip_steps,
-    download_command,
-    final_path,
-    full_target,
-    packet_window,
-    remux_path,
-    remux_step,
-    resolve_command,
-    section_path,
-    section_step,
-    temp_path,
-)
+from clipper.run.paths import caption_paths, final_path, remux_path, section_path, temp_path
+from clipper.run.steps import PIECE_PHASES, LocalMedia, Step, clip_steps, packet_window, remux_step, section_step
+from clipper.run.videos import VideoJobs, download_command, full_target, resolve_command
 from clipper.share import loudness, reframe
 from clipper.share import pauses as snap
 from clipper.share.captions import to_srt, to_vtt
@@ -95,7 +80,7 @@ def settings_comment(config: Config) -> str | None:
     return comment(("preset " + config.preset + ": " if config.preset else "") + "; ".join(parts))
 
 
-def dry_run_lines(plans: Sequence[VideoPlan], config: Config, runtime: tuple[str, str] | None,
+def dry_run_lines(plans: Sequence[VideoJobs], config: Config, runtime: tuple[str, str] | None,
                   local_media: LocalMedia) -> list[str]:  # fmt: skip
     """The commands a batch runs, as a shell script.
 

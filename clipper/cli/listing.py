@@ -21,7 +21,7 @@ from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 
 if TYPE_CHECKING:
-    from clipper.run.steps import VideoPlan
+    from clipper.run.videos import VideoJobs
 
 
 def job_json(job: ClipJob) -> dict[str, Any]:
@@ -59,12 +59,12 @@ def clip_status(output_dir: Path, name: str, manifest: dict[str, dict[str, Any]]
     return ("failed" if manifest.get(name, {}).get("status") == "failed" else "missing"), None
 
 
-def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoPlan]:
+def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoJobs]:
     """How each job's video would be fetched (clips already made are counted too: a plan shows the whole)."""
-    from clipper.run.runner import find_cached
-    from clipper.run.steps import plan_videos
+    from clipper.run.manifest import find_cached
+    from clipper.run.videos import group_videos
 
-    return {job: plan for plan in plan_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
+    return {job: plan for plan in group_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
 
 
 def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:

@@ -37,7 +37,7 @@ class Piece:
 
 
 @dataclass(frozen=True)
-class SmartPlan:
+class SmartCut:
     pieces: tuple[Piece, ...]
     decode_delay: int  # pts - dts of the keyframe copied (B-frame reorder delay), 0 without B-frames
 
@@ -50,7 +50,7 @@ class SmartPlan:
         return sum(piece.frames for piece in self.pieces if piece.kind == "copy")
 
 
-def plan_smart(packets: list[Packet], start: int, end: int) -> SmartPlan:
+def smart_cut(packets: list[Packet], start: int, end: int) -> SmartCut:
     """Split the clip [start, end) (time-base units) into encode and copy pieces.
 
     ``packets`` must hold every video packet from the keyframe at or before ``start`` to past ``end`` in
@@ -65,7 +65,7 @@ def plan_smart(packets: list[Packet], start: int, end: int) -> SmartPlan:
 
     keyframe = next((i for i, p in enumerate(packets) if p.key and start <= p.pts < end), None)
     if keyframe is None:
-        return SmartPlan((Piece("encode", first_pts, end, end_index - first_index),), 0)
+        return SmartCut((Piece("encode", first_pts, end, end_index - first_index),), 0)
     key_pts = packets[keyframe].pts
 
     # Walk the decode order from the keyframe; the middle ends at the longest clean prefix.
@@ -89,7 +89,7 @@ def plan_smart(packets: list[Packet], start: int, end: int) -> SmartPlan:
     if head_frames:
         pieces.append(Piece("encode", first_pts, key_pts, head_frames))
     if best is None:  # nothing copyable (should not happen: the keyframe alone is a clean run)
-        return SmartPlan((Piece("encode", first_pts, end, end_index - first_index),), 0)
+        return SmartCut((Piece("encode", first_pts, end, end_index - first_index),), 0)
     taken, frames, drop = best
     middle_start_index = bisect.bisect_left(all_pts, key_pts)
     after_middle = middle_start_index + frames
@@ -101,4 +101,4 @@ def plan_smart(packets: list[Packet], start: int, end: int) -> SmartPlan:
         pieces.append(Piece("encode", all_pts[after_middle], end, tail_frames))
     key_dts = packets[keyframe].dts
     delay = key_pts - key_dts if key_dts is not None else 0
-    return SmartPlan(tuple(pieces), max(0, delay))
+    return SmartCut(tuple(pieces), max(0, delay))

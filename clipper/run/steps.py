@@ -1,63 +1,31 @@
-"""Which commands make each clip (pure): how each video is fetched, and the ffmpeg steps of each clip.
-
-``--dry-run`` prints these steps (``script.py``) and the runner runs them: one place builds them.
+"""The ffmpeg steps that make each clip from a local file (pure): a copy, a re-encode or a smart cut's pieces and
+their join, with the loudness measured first when it is normalised; and the steps that fetch a section or copy a
+file into MP4. ``--dry-run`` prints these steps (``cli/dry_run.py``) and the run runs them: one place builds them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
-from clipper.fetch import ytdlp as fetch
 from clipper.fetch.ytdlp import MediaStream
 from clipper.media import cut_args, ffmpeg, smart_args
 from clipper.media.bitstream import splice
 from clipper.media.probe import MediaInfo
 from clipper.media.refresh import WHOLE, Refresh
-from clipper.media.smart import Packet, plan_smart
+from clipper.media.smart import Packet, smart_cut
 from clipper.plan.config import Config, parse_aspect
 from clipper.plan.jobs import ClipJob
+from clipper.run.paths import piece_prefix, poster_path, temp_path
+from clipper.run.videos import SECTION_LEAD, SECTION_TAIL, Section
 from clipper.share import loudness, reframe
-from clipper.share import pauses as snap
 from clipper.share.captions import shifted, to_ass, to_srt
-
-# A section starts this long before its first clip, so the keyframe the clip needs is in it, and ends this
-# long after its last clip, so the B-frames around the end are in it.
-SECTION_LEAD = 1.0
-SECTION_TAIL = 2.0
-# Clips whose sections come closer than this share one section.
-SECTION_MERGE_GAP = 2.0
-# `auto` downloads the whole video once when the clips cover this share of it (or more).
-FULL_SHARE = 0.5
-
 
 # per local file: what ffprobe says, the video packets around each clip, the intra refresh points each starts from
 LocalMedia = Mapping[str, tuple[MediaInfo, Mapping[ClipJob, Sequence[Packet]], Mapping[ClipJob, Refresh]]]
-
-
-@dataclass(frozen=True)
-class Section:
-    start: float
-    end: float
-    jobs: tuple[ClipJob, ...]
-
-
-@dataclass(frozen=True)
-class VideoPlan:
-    """How one video's clips get their media: ``local`` file, one ``full`` download, or ``sections``."""
-
-    video_id: str
-    source: str
-    strategy: str
-    reason: str
-    jobs: tuple[ClipJob, ...]
-    sections: tuple[Section, ...] = ()
-    format: str = ""
-    format_sort: tuple[str, ...] = ()
 
 
 PIECE_PHASES = ("pieces", "splice")  # steps that write the pieces of a smart cut (removed after the join)
@@ -97,117 +65,12 @@ class Step:
 
 
 @dataclass(frozen=True)
-class CutPlan:
+class ClipSteps:
     """The steps that make a clip, the mode they cut it in, and what the log says of it (why a re-encode)."""
 
     steps: list[Step]
     mode: str
     notes: tuple[str, ...] = ()
-
-
-def covered_seconds(ranges: Sequence[tuple[float, float]]) -> float:
-    total, reach = 0.0, float("-inf")
-    for start, end in sorted(ranges):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total
-
-
-def snap_margin(config: Config) -> float:
-    """How far a clip's edges may move when they snap to speech, plus the audio read past that to measure it."""
-    return config.snap_window + snap.CONTEXT if config.snap == "speech" else 0.0
-
-
-def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None, margin: float = 0.0) -> tuple[Section, ...]:
-    """Padded ranges to fetch (``margin`` more on each side: where edges may snap to); clips whose ranges touch
-    share a section."""
-    sections: list[tuple[float, float, list[ClipJob]]] = []
-    for job in sorted(jobs, key=lambda j: (j.start, j.end)):
-        start = max(0.0, job.start - SECTION_LEAD - margin)
-        end = job.end + SECTION_TAIL + margin
-        if video_duration:
-            end = min(end, video_duration + SECTION_TAIL)
-        if sections and start <= sections[-1][1] + SECTION_MERGE_GAP:
-            sections[-1] = (sections[-1][0], max(end, sections[-1][1]), [*sections[-1][2], job])
-        else:
-            sections.append((start, end, [job]))
-    return tuple(Section(start, end, tuple(group)) for start, end, group in sections)
-
-
-def plan_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, Path] | None = None) -> list[VideoPlan]:
-    """Group the jobs by video and choose how each video is fetched, saying why."""
-    cached = cached or {}
-    groups: dict[tuple[str, str, str, tuple[str, ...]], list[ClipJob]] = {}
-    for job in jobs:
-        key = (job.video_id, job.source, job.format or config.format, job.format_sort or config.format_sort)
-        groups.setdefault(key, []).append(job)
-    plans = []
-    for (video_id, source, fmt, sort), group in groups.items():
-        if group[0].source_is_local is not False:
-            plans.append(VideoPlan(video_id, source, "local", "a local file", tuple(group), format=fmt))
-            continue
-        duration = group[0].video_duration
-        covered = covered_seconds([(job.start, job.end) for job in group])
-        cache_key = fetch.cache_key(source, fmt, sort)
-        if cache_key in cached:
-            strategy, reason = "full", "downloaded before (in the cache)"
-        elif config.fetch != "auto":
-            strategy, reason = config.fetch, f"fetch: {config.fetch} in the config"
-        elif duration and covered / duration >= FULL_SHARE:
-            strategy = "full"
-            reason = (
-                f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
-                "one whole download costs little more than the sections"
-            )
-        elif duration:
-            strategy = "sections"
-            reason = (
-                f"{len(group)} clip(s) cover {covered:.0f}s of {duration:.0f}s ({covered / duration:.0%}): "
-                "fetching only the sections saves most of the download"
-            )
-        else:
-            strategy, reason = "sections", "the video's length is unknown: fetching only the sections"
-        sections = merge_sections(group, duration, snap_margin(config)) if strategy == "sections" else ()
-        plans.append(VideoPlan(video_id, source, strategy, reason, tuple(group), sections, fmt, sort))
-    return plans
-
-
-# --- names ----------------------------------------------------------------------------------------------
-
-
-def _tag(*parts: object) -> str:
-    return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:12]
-
-
-def _run(config: Config) -> str:
-    """This run's own mark in temporary names: unpredictable, so nothing can be planted at them beforehand."""
-    return f".{config.run_tag}" if config.run_tag else ""
-
-
-def temp_path(job: ClipJob, config: Config) -> Path:
-    """Where a clip is written before it is verified and renamed into place (same folder: atomic rename)."""
-    return config.output_dir / f".{job.output}{_run(config)}.part"
-
-
-def final_path(job: ClipJob, config: Config) -> Path:
-    return config.output_dir / job.output
-
-
-def piece_prefix(job: ClipJob, config: Config) -> str:
-    """Smart-cut pieces: hidden, in the output folder, named without the clip's own (free-form) name."""
-    return str(config.output_dir / f".clipper-{_tag(job.output)}{_run(config)}")
-
-
-def section_path(plan: VideoPlan, section: Section, config: Config) -> Path:
-    """A fetched section: its own file per video id (two ids may name one source) and per run."""
-    tag = _tag(plan.video_id, plan.source, section.start, section.end)
-    return config.output_dir / f".clipper-{tag}{_run(config)}.section.mp4"
-
-
-def remux_path(plan: VideoPlan, config: Config) -> Path:
-    """A local file whose seeks land between keyframes (MPEG-TS), copied into MP4 for this run."""
-    return config.output_dir / f".clipper-{_tag(plan.video_id, plan.source)}{_run(config)}.remux.mp4"
 
 
 def remux_step(source: str, output: Path, seconds: float) -> Step:
@@ -216,63 +79,13 @@ def remux_step(source: str, output: Path, seconds: float) -> Step:
     return Step("fetch", tuple(cut_args.remux_argv(source, str(output))), str(output), seconds)
 
 
-def full_target(plan: VideoPlan, config: Config) -> str:
-    """yt-dlp output template for a whole download in the cache (yt-dlp fills in the extension)."""
-    return str(
-        config.cache_dir / f"{plan.video_id}-{fetch.cache_key(plan.source, plan.format, plan.format_sort)}.%(ext)s"
-    )
-
-
 def poster_time(duration: float) -> float:
     """Where in a clip its poster frame is taken: a second in, or a third of a short clip."""
     return min(1.0, duration / 3)
 
 
-def poster_path(job: ClipJob, config: Config) -> Path:
-    """A poster frame taken while the clip was cut, before it moves into posters/."""
-    return Path(piece_prefix(job, config) + ".poster.jpg")
-
-
-def cleanup_paths(job: ClipJob, config: Config) -> list[Path]:
-    """A clip's temporary files in this run."""
-    prefix = piece_prefix(job, config)
-    names = ("head", "copy", "mid", "tail")
-    pieces = [Path(f"{prefix}.{name}.{suffix}") for name in names for suffix in ("ts", "nut")]
-    return [temp_path(job, config), Path(prefix + ".list"), Path(prefix + ".srt"), Path(prefix + ".ass"),
-            poster_path(job, config), *pieces]  # fmt: skip
-
-
-def leftovers(config: Config) -> list[Path]:
-    """Temporary files that runs stopped too hard to clean up left in the output folder (any run's: call this
-    only while holding the folder's lock, when no other run writes there)."""
-    folder = config.output_dir
-    found = [*folder.glob(".clipper-*"), *folder.glob(".*.part"), *folder.glob(".*.tmp")]
-    posters = folder / "posters"
-    if posters.is_dir() and not posters.is_symlink():
-        found += [*posters.glob(".*.part"), *posters.glob(".*.tmp")]
-    return sorted(path for path in found if path.is_file() or path.is_symlink())
-
-
-# --- steps ------------------------------------------------------------------------------------------------
-
-
-def resolve_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
-    """yt-dlp's lookup of the video's media, with the user's own yt-dlp options."""
-    return fetch.resolve_argv(plan.source, plan.format, plan.format_sort, runtime, config.yt_dlp_args)
-
-
-def download_command(plan: VideoPlan, config: Config, runtime: tuple[str, str] | None) -> list[str]:
-    """yt-dlp's whole download into the cache, in requests of at most ``http_chunk_size`` bytes."""
-    return fetch.download_argv(plan.source, plan.format, plan.format_sort, full_target(plan, config), runtime,
-                               config.yt_dlp_args, config.http_chunk_size, public_only(plan))  # fmt: skip
-
-
-def public_only(plan: VideoPlan) -> bool:
-    """Whether the video's URL is a note's (untrusted: it may lead to public hosts only)."""
-    return any(job.public_only for job in plan.jobs)
-
-
 def section_step(streams: Sequence[MediaStream], section: Section, output: Path) -> Step:
+    """Copy a section of the streams (URLs, the relay's for a run) into ``output``: progress counts from its start."""
     argv = cut_args.section_argv(streams, section.start, section.end, str(output))
     return Step("fetch", tuple(argv), str(output), section.end - section.start, offset=section.start)
 
@@ -287,27 +100,22 @@ def clip_metadata(job: ClipJob) -> list[tuple[str, str]]:
     return [(key, value) for key, value in tags if value]
 
 
-def caption_paths(job: ClipJob, config: Config) -> tuple[Path, Path]:
-    """The clip's sidecar captions: NAME.srt and NAME.vtt next to it."""
-    stem = final_path(job, config).with_suffix("")
-    return stem.with_name(stem.name + ".srt"), stem.with_name(stem.name + ".vtt")
+@dataclass(frozen=True)
+class _Treatment:
+    """What a clip gets beyond its range: a new shape, captions (a soft track or burnt in), its audio's loudness."""
+
+    mode: str  # the mode it is cut in, once what it gets is known
+    notes: tuple[str, ...]
+    shape: tuple[int, int] | None
+    burn: bool
+    subtitles: str | None  # the soft track's file
+    files: tuple[tuple[str, str], ...]
+    audio_filter: str | None
 
 
-def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
-               packets: Sequence[Packet] | None, *, poster: bool = False,
-               refresh: Refresh = WHOLE) -> CutPlan:  # fmt: skip
-    """The ffmpeg steps that make ``job`` from a local file, the mode they cut it in, and notes for the log.
-
-    ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
-    ``packets`` around the clip (see ``packet_window``); without them the clip is re-encoded whole.
-    Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes, as does a
-    new shape (``aspect``); burnt into a new shape they are styled for a phone. ``loudnorm`` measures the clip's
-    audio first, then re-encodes the audio alone (a smart cut's or a copy's video stays as it is). ``poster``:
-    a smart cut also takes the clip's poster frame (``poster_path``) from the source as it cuts. ``refresh``: the
-    intra refresh points (H.264 keyframes that are no whole picture) the cut would start on: a copy is re-encoded
-    instead, a re-encode decodes from the keyframe before (see ``clipper.media.refresh``).
-    """
-    temp = str(temp_path(job, config))
+def _treatment(job: ClipJob, config: Config, info: MediaInfo | None, refresh: Refresh) -> _Treatment:
+    """What ``job`` gets beyond its range, and the mode that allows it (a new shape or burnt captions re-encode,
+    and so does a copy or smart cut that would start on an intra refresh point)."""
     mode = config.mode
     notes: list[str] = []
     subtitles = None
@@ -341,16 +149,48 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
     audio_filter = None
     if config.loudnorm is not None and (info is None or info.has_audio):
         audio_filter = loudness.apply_filter(config.loudnorm)
+    return _Treatment(mode, tuple(notes), shape, burn, subtitles, files, audio_filter)
+
+
+def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
+               packets: Sequence[Packet] | None, *, poster: bool = False,
+               refresh: Refresh = WHOLE) -> ClipSteps:  # fmt: skip
+    """The ffmpeg steps that make ``job`` from a local file, the mode they cut it in, and notes for the log.
+
+    ``origin`` is the timestamp of the file's player time 0. Smart cut needs ``info`` and the video
+    ``packets`` around the clip (see ``packet_window``); without them the clip is re-encoded whole.
+    Captions ``embed`` add a soft subtitle track while muxing; ``burn`` draws them, which re-encodes, as does a
+    new shape (``aspect``); burnt into a new shape they are styled for a phone. ``loudnorm`` measures the clip's
+    audio first, then re-encodes the audio alone (a smart cut's or a copy's video stays as it is). ``poster``:
+    a smart cut also takes the clip's poster frame (``poster_path``) from the source as it cuts. ``refresh``: the
+    intra refresh points (H.264 keyframes that are no whole picture) the cut would start on: a copy is re-encoded
+    instead, a re-encode decodes from the keyframe before (see ``clipper.media.refresh``).
+    """
+    treatment = _treatment(job, config, info, refresh)
+    mode, notes, audio_filter = treatment.mode, list(treatment.notes), treatment.audio_filter
     if mode == "smart":
         why = "no media information" if info is None else smart_args.smart_unsupported(info, job.output)
         if why is None and not packets:
             why = "no video packets found in the clip's range"
         if why is None:
             assert info is not None and packets is not None
-            steps = _smart_steps(job, config, source, origin, info, packets, subtitles, files, audio_filter, poster)
-            return CutPlan(steps, "smart", (*notes, *_loudness_note(audio_filter, config)))
+            steps = _smart_steps(job, config, source, origin, info, packets, treatment.subtitles, treatment.files,
+                                 audio_filter, poster)  # fmt: skip
+            return ClipSteps(steps, "smart", (*notes, *_loudness_note(audio_filter, config)))
         mode = "reencode"
         notes.append(f"re-encoding the whole clip: {why}")
+    steps = _whole_steps(job, config, source, origin, info, packets, replace(treatment, mode=mode), refresh)
+    if mode != "reencode":
+        notes += _loudness_note(audio_filter, config)
+    return ClipSteps(steps, mode, tuple(notes))
+
+
+def _whole_steps(job: ClipJob, config: Config, source: str, origin: float, info: MediaInfo | None,
+                 packets: Sequence[Packet] | None, treatment: _Treatment, refresh: Refresh) -> list[Step]:  # fmt: skip
+    """The steps of a clip cut in one ffmpeg run (a copy or a re-encode), led by the measuring of its loudness when
+    that is normalised."""
+    mode, shape, files, audio_filter = treatment.mode, treatment.shape, treatment.files, treatment.audio_filter
+    temp = str(temp_path(job, config))
     start, end = job.start, job.end
     if mode == "reencode" and info is not None and packets and info.time_base is not None:
         # Cut at the source's own frames (the first at or after each time): a variable frame rate has no grid.
@@ -366,7 +206,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         # then, and ffmpeg's decoder drops the frames before it is.
         lead = max(lead, origin + start - refresh.decode_seek)
     burnt = None
-    if burn:  # drawn on the frames the filters see, which start ``lead`` before the clip
+    if treatment.burn:  # drawn on the frames the filters see, which start ``lead`` before the clip
         cues = shifted(job.captions, lead)
         if shape is not None:  # styled for a phone, on the clip's new canvas
             path, text = piece_prefix(job, config) + ".ass", to_ass(cues, reframe.canvas(shape))
@@ -375,7 +215,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
         files, burnt = ((path, text),), Path(path).name
     video_filter = reframe.video_filter(shape, config.pad, config.crop_x) if shape is not None else None
     argv = cut_args.cut_argv(source, origin, start, end - start, mode, temp, metadata=clip_metadata(job),
-                        subtitles=subtitles, burn=burnt, container=cut_args.container_for(job.output),
+                        subtitles=treatment.subtitles, burn=burnt, container=cut_args.container_for(job.output),
                         video_filter=video_filter, audio_filter=audio_filter, info=info, lead=lead)  # fmt: skip
     cwd = str(config.output_dir) if burnt else None
     frames, span = None, None
@@ -388,9 +228,7 @@ def clip_steps(job: ClipJob, config: Config, source: str, origin: float, info: M
                   fill=argv.index(audio_filter) if audio_filter else None, frames=frames, span=span)]  # fmt: skip
     if audio_filter is not None:
         steps.insert(0, _measure_step(job, config, source, origin + start, end - start))
-    if mode != "reencode":
-        notes += _loudness_note(audio_filter, config)
-    return CutPlan(steps, mode, tuple(notes))
+    return steps
 
 
 def _poster(packets: Sequence[Packet], first: float, last: float, duration: float, info: MediaInfo, source: str,
@@ -471,15 +309,15 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     assert info.time_base is not None
     time_base = info.time_base
     clip_start = origin + job.start
-    plan = plan_smart(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
+    smart = smart_cut(list(packets), round(clip_start / time_base), round((origin + job.end) / time_base))
     prefix = piece_prefix(job, config)
     suffix = "ts" if smart_args.piece_container(info) == "mpegts" else "nut"
-    delay = float(plan.decode_delay * time_base)
+    delay = float(smart.decode_delay * time_base)
     parts: list[smart_args.Part] = []
     written: list[Piece] = []
     splices: list[Step] = []
     pieces: list[str] = []
-    for index, piece in enumerate(plan.pieces):
+    for index, piece in enumerate(smart.pieces):
         name = "mid" if piece.kind == "copy" else ("head" if index == 0 else "tail")
         path = f"{prefix}.{name}.{suffix}"
         start = float(piece.start * time_base)
@@ -497,8 +335,8 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
             if copied != path:  # an open GOP's keyframe starts a new sequence after the head (else a no-op copy)
                 splices.append(Step("splice", tuple(splice.splice_argv(copied, path)), path, seconds))
         pieces.append(path)
-    first = float(plan.pieces[0].start * time_base)
-    last = float(plan.pieces[-1].end * time_base)
+    first = float(smart.pieces[0].start * time_base)
+    last = float(smart.pieces[-1].end * time_base)
     if poster:  # first: see smart_args.poster_part
         parts.insert(0, _poster(packets, first, last, job.duration, info, source, str(poster_path(job, config))))
     steps = [Step("pieces", tuple(smart_args.pieces_argv(parts)), written[0].output, last - first, offset=clip_start,
@@ -506,16 +344,16 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
     list_file = None
     if suffix == "nut":
         list_file = prefix + ".list"
-        lengths = [float((piece.end - piece.start) * time_base) for piece in plan.pieces]
+        lengths = [float((piece.end - piece.start) * time_base) for piece in smart.pieces]
         files = (*files, (list_file, smart_args.concat_list(list(zip(pieces, lengths, strict=True)))))
     temp = str(temp_path(job, config))
     join = smart_args.join_argv(pieces, list_file, info, source, first, last - first, temp, metadata=clip_metadata(job),
                          subtitles=subtitles, container=cut_args.container_for(job.output), audio_filter=audio_filter,
                          display_rotation=bool(info.rotation) and ffmpeg.has_display_rotation(),  # a cached look
-                         encoded=any(piece.kind == "encode" for piece in plan.pieces))  # fmt: skip
-    joins = tuple(float((piece.start - plan.pieces[0].start) * time_base) for piece in plan.pieces)
-    frames = sum(piece.frames for piece in plan.pieces)
-    span = frame_span(packets, plan.pieces[0].start, plan.pieces[-1].end, info)
+                         encoded=any(piece.kind == "encode" for piece in smart.pieces))  # fmt: skip
+    joins = tuple(float((piece.start - smart.pieces[0].start) * time_base) for piece in smart.pieces)
+    frames = sum(piece.frames for piece in smart.pieces)
+    span = frame_span(packets, smart.pieces[0].start, smart.pieces[-1].end, info)
     steps.append(Step("join", tuple(join), temp, last - first, files=files, frames=frames, joins=joins,
                       fill=join.index(audio_filter) if audio_filter else None, span=span))  # fmt: skip
     if audio_filter is not None:  # the audio the join takes: from the first piece's start to the last's end

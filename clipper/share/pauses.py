@@ -154,7 +154,7 @@ def snap_edge(kind: Kind, time: float, window: float, pauses: Sequence[Pause], b
     return Edge(time, point, f"{format_timestamp(time)} -> {format_timestamp(point)}, in {where}")
 
 
-def plan_snap(job: ClipJob, window: float, audio: tuple[EdgeAudio, EdgeAudio], frame_rate: float | None,
+def place_edges(job: ClipJob, window: float, audio: tuple[EdgeAudio, EdgeAudio], frame_rate: float | None,
               end_of_media: float | None = None) -> tuple[Edge, Edge]:  # fmt: skip
     """Both edges of ``job`` (at its note's times), from the audio read around them (see ``read_range``)."""
     start, end = job.note_start, job.note_end

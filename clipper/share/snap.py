@@ -102,7 +102,7 @@ def snap_to_speech(job: ClipJob, source: str, origin: float, info: MediaInfo, co
     except ClipperError as error:
         return snap.kept(job, f"the audio around the edges cannot be read ({error.message})")
     audio = (snap.EdgeAudio(ranges[0][0], levels[0]), snap.EdgeAudio(ranges[1][0], levels[1]))
-    edges = snap.plan_snap(job, config.snap_window, audio, info.frame_rate, end)
+    edges = snap.place_edges(job, config.snap_window, audio, info.frame_rate, end)
     return _with_captions(snap.snapped(job, edges), config)
 
 
