@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from clipper.cli.main import cli
-from clipper.fetch import ytdlp as fetch
+from clipper.fetch import download, resolve, ytdlp_argv
 from clipper.media import ffmpeg, probe
 
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
@@ -37,12 +37,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("planning must not run yt-dlp or ffmpeg")
 
-    monkeypatch.setattr(fetch, "resolve", forbidden)
-    monkeypatch.setattr(fetch, "download", forbidden)
+    monkeypatch.setattr(resolve, "resolve", forbidden)
+    monkeypatch.setattr(download, "download", forbidden)
     monkeypatch.setattr(ffmpeg, "run_ffmpeg", forbidden)
     monkeypatch.setattr(probe, "probe", forbidden)
     monkeypatch.setattr(probe, "packets", forbidden)
-    monkeypatch.setattr(fetch, "js_runtime", lambda: None)
+    monkeypatch.setattr(ytdlp_argv, "js_runtime", lambda: None)
     return tmp_path
 
 

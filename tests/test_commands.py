@@ -7,8 +7,7 @@ from fractions import Fraction
 import pytest
 
 from clipper.core.streams import MediaStream
-from clipper.fetch import failures
-from clipper.fetch import ytdlp as fetch
+from clipper.fetch import failures, resolve, ytdlp_argv
 from clipper.media import cut_args, probe, smart_args
 from clipper.media.probe import MediaInfo
 
@@ -301,7 +300,7 @@ def test_verify_clip(media: MediaInfo, asked: float, mode: str, reason: str | No
 
 
 def test_resolve_argv_is_hardened() -> None:
-    argv = fetch.resolve_argv("https://www.youtube.com/watch?v=u3HBJVjpXuw", "bv*+ba/b", ("res:1080",),
+    argv = ytdlp_argv.resolve_argv("https://www.youtube.com/watch?v=u3HBJVjpXuw", "bv*+ba/b", ("res:1080",),
                               ("deno", "/bin/deno"))  # fmt: skip
     assert argv == [
         "yt-dlp", "--ignore-config", "--no-plugin-dirs", "--no-playlist",
@@ -320,7 +319,7 @@ def test_resolve_argv_is_hardened() -> None:
 )
 def test_only_hardened_argv_reach_yt_dlp(argv: list[str]) -> None:
     with pytest.raises(ValueError, match="not built by clipper"):
-        fetch.resolve(argv)
+        resolve.resolve(argv)
 
 
 @pytest.mark.parametrize(

@@ -672,14 +672,13 @@ def test_a_notes_public_host_that_redirects_to_a_private_address_is_refused_nami
 def test_the_users_own_requests_follow_a_redirect_anywhere_and_a_notes_do_not(
     long_video: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clipper.fetch import netguard
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import netguard, youtubedl, ytdlp_argv
     from clipper.policy import addresses
 
     with serve_host(long_video.parent) as page, serve_host(long_video.parent) as private:
         monkeypatch.setattr(addresses, "PRETEND_PUBLIC", {("127.0.0.1", page.port)})
         page.redirects["/long.mp4"] = private.url("long.mp4")
-        session = fetch.Session(fetch.session_argv())
+        session = youtubedl.Session(ytdlp_argv.session_argv())
         try:
             with netguard.only_public(), pytest.raises(Exception, match=r"refused to connect to 127\.0\.0\.1"):
                 session.open(page.url("long.mp4"), {"Range": "bytes=0-99"})

@@ -108,7 +108,7 @@ def test_a_short_download_over_http_is_kept_for_yt_dlp_to_resume(tmp_path: Path,
     import shutil
 
     from clipper.core.errors import FetchError, Unreachable
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import download
     from clipper.run.fetching import check_whole
 
     class Video:  # the check reads only the video's source
@@ -118,16 +118,16 @@ def test_a_short_download_over_http_is_kept_for_yt_dlp_to_resume(tmp_path: Path,
     shutil.copy(short_video, path)
     short: list[float] = []
     with pytest.raises(FetchError) as first:
-        check_whole(Video(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+        check_whole(Video(), download.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
     assert first.value.retryable and not isinstance(first.value, Unreachable)
     assert not path.exists() and (tmp_path / "v-0123456789.mp4.part").is_file()
 
     (tmp_path / "v-0123456789.mp4.part").replace(path)  # the next try: yt-dlp resumed, and the host had no more
     with pytest.raises(Unreachable, match=r"lasts 30\.\ds again, but the host says the video lasts 60\.0s"):
-        check_whole(Video(), fetch.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
+        check_whole(Video(), download.Download(str(path), 60.0, resumable=True), short)  # type: ignore[arg-type]
     assert list(tmp_path.glob("v-0123456789.mp4*")) == []  # final: no partial file for later runs to resume again
 
     shutil.copy(short_video, path)
     with pytest.raises(FetchError):
-        check_whole(Video(), fetch.Download(str(path), 60.0, resumable=False), [])  # type: ignore[arg-type]
+        check_whole(Video(), download.Download(str(path), 60.0, resumable=False), [])  # type: ignore[arg-type]
     assert not path.exists()

@@ -12,8 +12,7 @@ from typing import Any, ClassVar
 import pytest
 
 from clipper.core.errors import UnknownHost
-from clipper.fetch import netguard
-from clipper.fetch import ytdlp as fetch
+from clipper.fetch import download, failures, netguard, youtubedl, ytdlp_argv
 from clipper.policy.addresses import note_url_problem
 
 
@@ -135,7 +134,7 @@ MACOS_WORDS = "nodename nor servname provided, or not known"
 )
 def test_a_lookup_failure_is_final_by_its_number_not_its_words(number: int, words: str, final: bool) -> None:
     error = _wrapped(socket.gaierror(number, words))
-    found = fetch.fetch_error(str(error), url="http://example.org/v.mp4", error=error)
+    found = failures.fetch_error(str(error), url="http://example.org/v.mp4", error=error)
     assert isinstance(found, UnknownHost) is final, found.message
     if not final:
         assert found.retryable, found.message
@@ -151,19 +150,19 @@ def test_a_lookup_failure_is_final_by_its_number_not_its_words(number: int, word
     ],
 )
 def test_without_the_exception_the_number_in_the_message_decides(message: str, final: bool) -> None:
-    found = fetch.fetch_error(message, url="http://example.org/v.mp4")
+    found = failures.fetch_error(message, url="http://example.org/v.mp4")
     assert isinstance(found, UnknownHost) is final, found.message
 
 
 def test_a_notes_whole_download_fetches_one_fragment_at_a_time_whatever_the_user_asks() -> None:
-    argv = fetch.download_argv("https://example.org/v.m3u8", "b", (), "out.%(ext)s", user_args=["-N", "8"],
+    argv = ytdlp_argv.download_argv("https://example.org/v.m3u8", "b", (), "out.%(ext)s", user_args=["-N", "8"],
                                public_only=True)  # fmt: skip
-    assert fetch.download_options(argv, public_only=True)["concurrent_fragment_downloads"] == 1
+    assert download.download_options(argv, public_only=True)["concurrent_fragment_downloads"] == 1
     # However the argv came to be (an option after clipper's own), a note's download never runs threads.
     argv = [*argv[:-2], "-N", "8", *argv[-2:]]
-    assert fetch.download_options(argv, public_only=True)["concurrent_fragment_downloads"] == 1
-    users = fetch.download_argv("https://example.org/v.m3u8", "b", (), "out.%(ext)s", user_args=["-N", "8"])
-    assert fetch.download_options(users, public_only=False)["concurrent_fragment_downloads"] == 8
+    assert download.download_options(argv, public_only=True)["concurrent_fragment_downloads"] == 1
+    users = ytdlp_argv.download_argv("https://example.org/v.m3u8", "b", (), "out.%(ext)s", user_args=["-N", "8"])
+    assert download.download_options(users, public_only=False)["concurrent_fragment_downloads"] == 8
 
 
 class _FakeResponse:
@@ -206,8 +205,8 @@ def test_a_notes_relay_session_is_built_outside_the_runners_lock_and_guards_its_
     from clipper.run import pool
     from clipper.run.progress import Reporter
 
-    monkeypatch.setattr(fetch, "Session", _FakeSession)
-    monkeypatch.setattr(fetch, "js_runtime", lambda: None)
+    monkeypatch.setattr(youtubedl, "Session", _FakeSession)
+    monkeypatch.setattr(ytdlp_argv, "js_runtime", lambda: None)
     made = pool.Runner(Config(output_dir=tmp_path), Reporter())
     _FakeSession.runner, _FakeSession.built, _FakeSession.opened = made, [], []
     media_relay = made.fetcher.relay.media_relay()
@@ -239,5 +238,5 @@ def test_a_relay_requests_lookup_failure_is_judged_by_its_number(number: int, fi
             media_relay.open_chunk(stream, 0, None)
     finally:
         media_relay.close()
-    found = fetch.fetch_error(str(failed.value), retryable=failed.value.retryable, error=failed.value)
+    found = failures.fetch_error(str(failed.value), retryable=failed.value.retryable, error=failed.value)
     assert isinstance(found, UnknownHost) is final, found.message

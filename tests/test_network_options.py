@@ -9,7 +9,8 @@ import pytest
 
 from clipper.cli.batch import failure_lines
 from clipper.core.errors import ConfigError
-from clipper.fetch import ytdlp as fetch
+from clipper.core.streams import MediaStream
+from clipper.fetch import download, failures, ytdlp_argv
 from clipper.fetch.relay import FIRST_CHUNK, chunk_ranges, next_chunk_size, parse_range
 from clipper.fetch.youtubedl import hardened_options
 from clipper.plan.config import DEFAULT_CHUNK_SIZE, Config, load_config
@@ -145,12 +146,12 @@ def test_command_line_cookies_join_the_configs_args() -> None:
 
 
 def test_yt_dlp_commands_carry_the_users_options_and_the_chunk_size() -> None:
-    resolve = fetch.resolve_argv(URL, "b", (), None, ("--cookies", "c.txt"))
-    assert resolve == ["yt-dlp", *fetch.HARDENING, "--cookies", "c.txt", "-f", "b", "--get-url", "--", URL]
-    download = fetch.download_argv(URL, "b", (), "/cache/x.%(ext)s", None, ("--proxy", "http://p:1"), 1048576)
+    resolve = ytdlp_argv.resolve_argv(URL, "b", (), None, ("--cookies", "c.txt"))
+    assert resolve == ["yt-dlp", *ytdlp_argv.HARDENING, "--cookies", "c.txt", "-f", "b", "--get-url", "--", URL]
+    download = ytdlp_argv.download_argv(URL, "b", (), "/cache/x.%(ext)s", None, ("--proxy", "http://p:1"), 1048576)
     assert download == [
         "yt-dlp",
-        *fetch.HARDENING,
+        *ytdlp_argv.HARDENING,
         "--proxy",
         "http://p:1",
         "--abort-on-unavailable-fragments",  # a lost fragment fails the download: it is never kept short
@@ -166,12 +167,12 @@ def test_yt_dlp_commands_carry_the_users_options_and_the_chunk_size() -> None:
         "--",
         URL,
     ]
-    assert "--http-chunk-size" not in fetch.download_argv(URL, "b", (), "/x", None, (), 0)  # fmt: skip
+    assert "--http-chunk-size" not in ytdlp_argv.download_argv(URL, "b", (), "/x", None, (), 0)  # fmt: skip
 
 
 def test_an_argv_with_a_second_separator_is_refused() -> None:
     with pytest.raises(ValueError, match="not built by clipper"):
-        hardened_options(["yt-dlp", *fetch.HARDENING, "--", "-o", "--", URL])
+        hardened_options(["yt-dlp", *ytdlp_argv.HARDENING, "--", "-o", "--", URL])
 
 
 @pytest.mark.parametrize(
@@ -223,10 +224,10 @@ def test_parse_range(header: str | None, expected: tuple[int, int | None]) -> No
     ],
 )  # fmt: skip
 def test_fetch_errors_come_with_a_hint_where_one_helps(message: str, hint: str | None) -> None:
-    error = fetch.fetch_error(message)
+    error = failures.fetch_error(message)
     assert "\n" not in error.message and not error.message.startswith("ERROR")
     if hint is None:
-        assert fetch.hint_for(message) is None
+        assert failures.hint_for(message) is None
     else:
         assert hint in error.message
 
@@ -237,7 +238,7 @@ def test_fetch_errors_come_with_a_hint_where_one_helps(message: str, hint: str |
      (30.0, 27.9, True), (30.0, 27.0, False)],
 )  # fmt: skip
 def test_a_whole_download_shorter_than_the_video_is_not_kept(expected: float | None, actual: float, kept: bool) -> None:
-    problem = fetch.short_download_problem(URL, expected, actual)
+    problem = download.short_download_problem(URL, expected, actual)
     assert (problem is None) is kept, problem
     if problem is not None:
         assert (
@@ -248,10 +249,10 @@ def test_a_whole_download_shorter_than_the_video_is_not_kept(expected: float | N
 
 def test_a_download_refused_partway_is_looked_up_again_even_for_a_403() -> None:
     message = "ERROR: [download] Got error: HTTP Error 403: Forbidden. Giving up after 10 retries"
-    error = fetch.fetch_error(message, partway=True)
+    error = failures.fetch_error(message, partway=True)
     assert error.retryable  # the start came: the URL expired, cookies would not help
     assert "cookies" not in error.message and "URL may have expired" in error.message
-    assert not fetch.fetch_error(message).retryable  # refused from the start: sign in
+    assert not failures.fetch_error(message).retryable  # refused from the start: sign in
 
 
 def test_a_video_that_cannot_be_fetched_is_one_summary_line() -> None:
@@ -286,13 +287,13 @@ def test_a_host_that_asks_to_wait_is_waited_for_and_the_log_says_so() -> None:
     reporter = _Collect()
     runner = Runner(Config(), reporter)
     video = VideoJobs("vid", URL, "sections", "", ())
-    streams = [fetch.MediaStream("https://x/v", available_at=time.time() + 1.5), fetch.MediaStream("https://x/a")]
+    streams = [MediaStream("https://x/v", available_at=time.time() + 1.5), MediaStream("https://x/a")]
     began = time.monotonic()
     runner.fetcher.wait_until_available(video, streams)
     assert time.monotonic() - began >= 1.0
     assert any("the host asks to wait" in line for line in reporter.lines), reporter.lines
     reporter.lines.clear()
-    runner.fetcher.wait_until_available(video, [fetch.MediaStream("https://x/v", available_at=time.time() - 5)])
+    runner.fetcher.wait_until_available(video, [MediaStream("https://x/v", available_at=time.time() - 5)])
     assert reporter.lines == []
 
 

@@ -23,7 +23,6 @@ HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "webs
 # clipper's own modules that only running clips needs: help text loads none of them.
 RUN_ONLY = {
     "clipper.run.pool",
-    "clipper.fetch.ytdlp",
     "clipper.fetch.ytdlp_argv",
     "clipper.fetch.youtubedl",
     "clipper.fetch.downloader_guard",

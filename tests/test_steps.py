@@ -70,9 +70,9 @@ def test_fetch_strategy_and_why(config: Config, jobs: list[ClipJob], fetch: str,
 
 
 def test_a_cached_download_is_reused(config: Config) -> None:
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import cache
 
-    key = fetch.cache_key(URL, config.format, config.format_sort)
+    key = cache.cache_key(URL, config.format, config.format_sort)
     [plan] = group_videos([job(10, 20)], config, {key: Path("/cache/abcdefghijk.mkv")})
     assert (plan.strategy, plan.reason) == ("full", "downloaded before (in the cache)")
 
@@ -91,7 +91,7 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
 ) -> None:
     """A whole download made with one format (or format sort) is another file than with another: the second
     setting must not find the first's file in the cache and cut from it."""
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import cache
     from clipper.run.manifest import find_cached
     from clipper.run.videos import full_target
 
@@ -101,7 +101,7 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
     [first_plan], [second_plan] = group_videos(jobs, first), group_videos(jobs, second)
     first_file, second_file = full_target(first_plan, first), full_target(second_plan, second)
     assert first_file != second_file
-    assert fetch.cache_key(URL, first.format, first.format_sort) != fetch.cache_key(URL, second.format,
+    assert cache.cache_key(URL, first.format, first.format_sort) != cache.cache_key(URL, second.format,
                                                                                    second.format_sort)  # fmt: skip
 
     config.cache_dir.mkdir()
@@ -118,10 +118,10 @@ def test_each_format_of_a_video_is_cached_under_its_own_key(
 
 def test_the_cache_key_stays_what_earlier_runs_named_their_downloads(config: Config) -> None:
     """A download cached by an earlier version is found by this one: the key (source, format, sort) is unchanged."""
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import cache
 
-    assert fetch.cache_key(URL, config.format, config.format_sort) == "04863549a8"
-    assert len({fetch.cache_key(source, "b", ()) for source in (URL, URL + "&t=1", "http://127.0.0.1/v.mp4")}) == 3
+    assert cache.cache_key(URL, config.format, config.format_sort) == "04863549a8"
+    assert len({cache.cache_key(source, "b", ()) for source in (URL, URL + "&t=1", "http://127.0.0.1/v.mp4")}) == 3
 
 
 def test_one_plan_per_video_and_source(config: Config) -> None:

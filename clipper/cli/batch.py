@@ -117,7 +117,7 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
     """Print the commands; local files are read (ffprobe; with snapping, a few seconds of audio around each edge)
     so their steps are exact."""
     from clipper.cli.dry_run import dry_run_lines
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import ytdlp_argv
     from clipper.run.clipping import probe_local_media
     from clipper.run.manifest import find_cached
     from clipper.run.videos import group_videos
@@ -129,7 +129,7 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
     plans = group_videos(jobs, config, find_cached(jobs, config))
     media, problems = probe_local_media(plans, config)
     report(problems)
-    for line in dry_run_lines(plans, config, fetch.js_runtime(), media):
+    for line in dry_run_lines(plans, config, ytdlp_argv.js_runtime(), media):
         click.echo(line)
 
 

@@ -21,9 +21,9 @@ def cache() -> None:
 def cache_list(config_path: Path | None) -> None:
     """List the downloads kept in the cache."""
     config = config_or_exit(config_path)
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import cache as download_cache
 
-    entries = fetch.cache_entries(config.cache_dir)
+    entries = download_cache.cache_entries(config.cache_dir)
     if not entries:
         show_error(f"{config.cache_dir}: the cache is empty")
     for path in entries:
@@ -36,8 +36,8 @@ def cache_list(config_path: Path | None) -> None:
 def cache_clean(config_path: Path | None) -> None:
     """Delete every download kept in the cache (clips are not touched)."""
     config = config_or_exit(config_path)
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import cache as download_cache
 
-    removed = fetch.clean_cache(config.cache_dir)
+    removed = download_cache.clean_cache(config.cache_dir)
     click.echo(f"clipper: removed {len(removed)} file(s), {sum(size for _, size in removed) / 1e6:.1f} MB,"
                f" from {config.cache_dir}", err=True)  # fmt: skip

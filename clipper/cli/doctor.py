@@ -22,7 +22,7 @@ def doctor(config_path: Path | None) -> None:
     """Report the yt-dlp, ffmpeg and ffprobe that will be used, and what is missing."""
     import yt_dlp.version
 
-    from clipper.fetch import ytdlp as fetch
+    from clipper.fetch import ytdlp_argv
     from clipper.media.ffmpeg import capture
     from clipper.media.smart_args import SMART_ENCODERS, encoders_argv, listed_encoders
     from clipper.policy.ytdlp_args import redact
@@ -51,7 +51,7 @@ def doctor(config_path: Path | None) -> None:
             for codec, encoder in SMART_ENCODERS.items():
                 state = "yes" if encoder in have else f"MISSING: {codec} clips are re-encoded whole"
                 click.echo(f"  smart cut of {codec}: {encoder} {state}")
-    runtime = fetch.js_runtime()
+    runtime = ytdlp_argv.js_runtime()
     if runtime is None:
         click.echo("js runtime MISSING: pip install deno (or put deno, or node >= 20, on PATH); needed for YouTube")
     else:

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from clipper.core.errors import ClipperError
+from clipper.core.streams import MediaStream
 from clipper.core.text import printable
 from clipper.core.timecode import format_timestamp
-from clipper.fetch.ytdlp import MediaStream
 from clipper.media.probe import packets_argv
 from clipper.media.refresh import WHOLE
 from clipper.plan.config import Config, parse_aspect

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from clipper.core.errors import ClipperError, FetchError, JobError, Unreachable
-from clipper.fetch import netguard
-from clipper.fetch import ytdlp as fetch
+from clipper.core.streams import MediaStream
+from clipper.fetch import cache, download, netguard, resolve, ytdlp_argv
 from clipper.media import cut_args, probe
 from clipper.plan.config import Config
 from clipper.policy.ytdlp_args import redact
@@ -68,7 +68,7 @@ def retrying(label: str, action: Callable[[], T], config: Config, reporter: Repo
             time.sleep(delay)
 
 
-def check_whole(video: VideoJobs, downloaded: fetch.Download, short: list[float]) -> None:
+def check_whole(video: VideoJobs, downloaded: download.Download, short: list[float]) -> None:
     """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
     where every later run would take it for the whole video. One file over HTTP is kept as yt-dlp's partial
     file, which the next try resumes (asking the host for the rest only); a second try that comes as short
@@ -81,13 +81,13 @@ def check_whole(video: VideoJobs, downloaded: fetch.Download, short: list[float]
     except ClipperError as error:
         problem = f"the download of {video.source} cannot be read ({error.message}; not kept)"
     else:
-        problem = fetch.short_download_problem(video.source, downloaded.duration, actual,
+        problem = download.short_download_problem(video.source, downloaded.duration, actual,
                                                short[-1] if short else None)  # fmt: skip
         resumable = downloaded.resumable
         short.append(actual)
     if problem is None:
         return
-    final = fetch.same_short(problem)
+    final = download.same_short(problem)
     if resumable and not final:
         os.replace(path, path.with_name(path.name + ".part"))  # yt-dlp's name for a download under way
     else:  # fragments or merged streams (yt-dlp could not resume from them), or nothing more to come
@@ -115,10 +115,10 @@ class Fetcher:
         self.steps = steps
         self.children = steps.children
         self.infos = infos
-        self.runtime = fetch.js_runtime()
+        self.runtime = ytdlp_argv.js_runtime()
         self.relay = SectionRelay(config, reporter, self.children, self.runtime)
         self._lock = threading.Lock()
-        self._streams: dict[str, list[fetch.MediaStream]] = {}
+        self._streams: dict[str, list[MediaStream]] = {}
         self._resolving: dict[str, threading.Lock] = {}
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}
@@ -130,7 +130,7 @@ class Fetcher:
         return retrying(label, action, self.config, self.reporter, self.children.stopping, again=again,
                         progressed=progressed)  # fmt: skip
 
-    def resolve(self, video: VideoJobs, expired: str | None = None) -> list[fetch.MediaStream]:
+    def resolve(self, video: VideoJobs, expired: str | None = None) -> list[MediaStream]:
         """The media URLs of a video: found once per run, however many sections ask at the same time.
 
         ``expired``: a URL the host refused (403/410): when it is still the one known, look the video up
@@ -152,14 +152,14 @@ class Fetcher:
                 self.reporter.debug("$ " + shlex.join(redact(argv)))
                 try:
                     known = self._retrying(f"{video.video_id} lookup",
-                                           lambda: fetch.resolve(argv, public_only(video)))  # fmt: skip
+                                           lambda: resolve.resolve(argv, public_only(video)))  # fmt: skip
                 except FetchError as error:  # no other section of this video will do better
                     self._unreachable[video.source] = Unreachable(_noted(video, error).message)
                     raise self._unreachable[video.source] from None
                 self._streams[video.source] = known
         return known
 
-    def wait_until_available(self, video: VideoJobs, streams: Sequence[fetch.MediaStream]) -> None:
+    def wait_until_available(self, video: VideoJobs, streams: Sequence[MediaStream]) -> None:
         """A host may say when its media can be fetched (yt-dlp's ``available_at``): wait as yt-dlp does."""
         wait_seconds = max((stream.available_at or 0) for stream in streams) - time.time()
         if wait_seconds > 0:
@@ -191,8 +191,8 @@ class Fetcher:
             raise self._unreachable[video.source]
 
     def _download_whole(self, video: VideoJobs) -> MediaFile:
-        key = fetch.cache_key(video.source, video.format, video.format_sort)
-        cached = fetch.cached_download(self.config.cache_dir, video.video_id, key)
+        key = cache.cache_key(video.source, video.format, video.format_sort)
+        cached = cache.cached_download(self.config.cache_dir, video.video_id, key)
         if cached is not None:
             return MediaFile(str(cached), None, "full")
         self._check_public(video)
@@ -217,7 +217,7 @@ class Fetcher:
 
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
-            downloaded = fetch.download(argv, progress, public_only(video))  # each try looks it up again: fresh URLs
+            downloaded = download.download(argv, progress, public_only(video))  # each try looks it up again: fresh URLs
             check_whole(video, downloaded, short)
             return downloaded.path
 

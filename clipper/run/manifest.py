@@ -14,7 +14,7 @@ from typing import Any
 
 from clipper.core.errors import NameTaken
 from clipper.core.timecode import format_timestamp
-from clipper.fetch import ytdlp as fetch
+from clipper.fetch import cache
 from clipper.media import probe
 from clipper.media.probe import MediaInfo
 from clipper.plan.config import Config
@@ -97,8 +97,8 @@ def find_cached(jobs: Sequence[ClipJob], config: Config) -> dict[str, Path]:
     for job in jobs:
         if job.source_is_local:
             continue
-        key = fetch.cache_key(job.source, job.format or config.format, job.format_sort or config.format_sort)
-        path = fetch.cached_download(config.cache_dir, job.video_id, key)
+        key = cache.cache_key(job.source, job.format or config.format, job.format_sort or config.format_sort)
+        path = cache.cached_download(config.cache_dir, job.video_id, key)
         if path is not None:
             found[key] = path
     return found

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipper.core.errors import CutError
-from clipper.fetch import netguard
-from clipper.fetch import ytdlp as fetch
+from clipper.core.streams import MediaStream
+from clipper.fetch import failures, netguard, youtubedl, ytdlp_argv
 from clipper.media import ffmpeg
 from clipper.plan.config import Config
 from clipper.run.paths import remove
@@ -27,10 +27,10 @@ if TYPE_CHECKING:  # loaded by the first fetch through it: a run that fetches no
     from clipper.fetch import relay
 
 # A video's media URLs, looked up again when ``expired`` (a URL the host refused) is still the one known.
-Resolve = Callable[[VideoJobs, str | None], list[fetch.MediaStream]]
+Resolve = Callable[[VideoJobs, str | None], list[MediaStream]]
 
 
-def _section_bytes(streams: Sequence[fetch.MediaStream], section: Section) -> float | None:
+def _section_bytes(streams: Sequence[MediaStream], section: Section) -> float | None:
     """About how many bytes a section is (its share of the streams' sizes), for the progress bar."""
     sizes = [stream.size for stream in streams]
     duration = streams[0].duration if streams else None
@@ -52,8 +52,8 @@ class SectionRelay:
         # browser's cookies may wait for the user), and every clip's bookkeeping waits on the run's other locks.
         self._relay_lock = threading.Lock()
         self._relay: relay.Relay | None = None
-        self._session: fetch.Session | None = None
-        self._public_session: fetch.Session | None = None  # notes' media requests (see open_public)
+        self._session: youtubedl.Session | None = None
+        self._public_session: youtubedl.Session | None = None  # notes' media requests (see open_public)
 
     def media_relay(self) -> relay.Relay:
         """The relay ffmpeg reads URL media through (started on first use; one per run)."""
@@ -61,7 +61,7 @@ class SectionRelay:
 
         with self._relay_lock:
             if self._relay is None:
-                self._session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+                self._session = youtubedl.Session(ytdlp_argv.session_argv(self.runtime, self.config.yt_dlp_args))
                 params = self._session.params
                 self._relay = relay.Relay(self._open, retries=self.config.retries,
                                           retry_delay=self.config.retry_delay,
@@ -83,7 +83,7 @@ class SectionRelay:
             if self._relay is None:
                 raise OSError("the run is stopping")
             if self._public_session is None:
-                self._public_session = fetch.Session(fetch.session_argv(self.runtime, self.config.yt_dlp_args))
+                self._public_session = youtubedl.Session(ytdlp_argv.session_argv(self.runtime, self.config.yt_dlp_args))
             session = self._public_session
         try:
             with netguard.only_public([session.params.get("proxy")]):
@@ -109,7 +109,7 @@ class SectionRelay:
                     session.close()
             self._relay = self._session = self._public_session = None
 
-    def fetch(self, video: VideoJobs, section: Section, streams: Sequence[fetch.MediaStream], path: Path,
+    def fetch(self, video: VideoJobs, section: Section, streams: Sequence[MediaStream], path: Path,
               resolve: Resolve) -> None:  # fmt: skip
         """ffmpeg copies the section from the relay, which asks the host for bounded chunks (progress in bytes);
         ``resolve`` looks the video up again when the host refuses a URL."""
@@ -124,7 +124,7 @@ class SectionRelay:
             received[0] += count
             self.reporter.task_progress(key, received[0])
 
-        local: list[fetch.MediaStream] = []
+        local: list[MediaStream] = []
         for index, stream in enumerate(streams):
 
             def refresh(failed: relay.Upstream, index: int = index) -> relay.Upstream:
@@ -152,7 +152,7 @@ class SectionRelay:
             # to cut off for the end of the file: a section is never kept then.
             failure = next((found for found in map(media_relay.failure, (s.url for s in local)) if found), None)
             if failure is not None:
-                raise fetch.fetch_error(str(failure), retryable=failure.retryable, error=failure)
+                raise failures.fetch_error(str(failure), retryable=failure.retryable, error=failure)
             if error is not None:
                 raise error
         except BaseException:

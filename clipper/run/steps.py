@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
-from clipper.fetch.ytdlp import MediaStream
+from clipper.core.streams import MediaStream
 from clipper.media import cut_args, ffmpeg, smart_args
 from clipper.media.bitstream import splice
 from clipper.media.probe import MediaInfo

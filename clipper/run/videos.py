@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipper.fetch import ytdlp as fetch
+from clipper.fetch import cache, ytdlp_argv
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.share import pauses as snap
@@ -88,7 +88,7 @@ def group_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, P
             continue
         duration = group[0].video_duration
         covered = covered_seconds([(job.start, job.end) for job in group])
-        cache_key = fetch.cache_key(source, fmt, sort)
+        cache_key = cache.cache_key(source, fmt, sort)
         if cache_key in cached:
             strategy, reason = "full", "downloaded before (in the cache)"
         elif config.fetch != "auto":
@@ -115,18 +115,18 @@ def group_videos(jobs: Sequence[ClipJob], config: Config, cached: Mapping[str, P
 def full_target(video: VideoJobs, config: Config) -> str:
     """yt-dlp output template for a whole download in the cache (yt-dlp fills in the extension)."""
     return str(
-        config.cache_dir / f"{video.video_id}-{fetch.cache_key(video.source, video.format, video.format_sort)}.%(ext)s"
+        config.cache_dir / f"{video.video_id}-{cache.cache_key(video.source, video.format, video.format_sort)}.%(ext)s"
     )
 
 
 def resolve_command(video: VideoJobs, config: Config, runtime: tuple[str, str] | None) -> list[str]:
     """yt-dlp's lookup of the video's media, with the user's own yt-dlp options."""
-    return fetch.resolve_argv(video.source, video.format, video.format_sort, runtime, config.yt_dlp_args)
+    return ytdlp_argv.resolve_argv(video.source, video.format, video.format_sort, runtime, config.yt_dlp_args)
 
 
 def download_command(video: VideoJobs, config: Config, runtime: tuple[str, str] | None) -> list[str]:
     """yt-dlp's whole download into the cache, in requests of at most ``http_chunk_size`` bytes."""
-    return fetch.download_argv(video.source, video.format, video.format_sort, full_target(video, config), runtime,
+    return ytdlp_argv.download_argv(video.source, video.format, video.format_sort, full_target(video, config), runtime,
                                config.yt_dlp_args, config.http_chunk_size, public_only(video))  # fmt: skip
 
 
