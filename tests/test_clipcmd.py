@@ -11,7 +11,7 @@ import pytest
 import yt_dlp
 import yt_dlp.options
 
-from clipper.policy import clip_command as clipcmd
+from clipper.policy import clip_command
 from clipper.policy.clip_command import ClipOptions, UnsafeCommand, parse_clip_command, same_video, video_id_of
 
 VIDEO_ID = "u3HBJVjpXuw"
@@ -407,26 +407,26 @@ def test_same_video(url: str, note_url: str | None, same: bool) -> None:
     ],
 )
 def test_split_command_matches_shlex(text: str) -> None:
-    assert clipcmd.split_command(text) == shlex.split(text.replace("\\\n", " "), comments=False, posix=True)
+    assert clip_command.split_command(text) == shlex.split(text.replace("\\\n", " "), comments=False, posix=True)
 
 
 @pytest.mark.parametrize("text", ['yt-dlp "unclosed', "yt-dlp 'unclosed", 'yt-dlp "a\\"'])
 def test_split_command_refuses_unbalanced_quotes_like_shlex(text: str) -> None:
     with pytest.raises(ValueError):
-        clipcmd.split_command(text)
+        clip_command.split_command(text)
 
 
 def test_exact_spellings_are_yt_dlps() -> None:
     """Each option spelled in full resolves, in yt-dlp's own parser, to the dest, action and arity clipper assumes."""
     parser = yt_dlp.options.create_parser()
-    for spelling, expected in clipcmd.EXACT_SPELLINGS.items():
+    for spelling, expected in clip_command.EXACT_SPELLINGS.items():
         if spelling.startswith("--"):
             assert parser._match_long_opt(spelling) == spelling
             option = parser._long_opt[spelling]
         else:
             option = parser._short_opt[spelling]
         assert (option.dest, option.action, option.takes_value()) == tuple(expected), spelling
-        assert option.dest in clipcmd.ALLOWED_DESTS
+        assert option.dest in clip_command.ALLOWED_DESTS
 
 
 EXACT_ARGS = [  # (argv after yt-dlp, answered without yt-dlp's parser)
@@ -457,11 +457,11 @@ def test_exact_options_walk_like_yt_dlps_parser(args: list[str], answered: bool)
         except UnsafeCommand as error:
             return str(error)
 
-    exact = walk(clipcmd._exact_options)
+    exact = walk(clip_command._exact_options)
     assert (exact is not None) == answered
     if exact is None:
         return
-    general = walk(clipcmd.iter_options)
+    general = walk(clip_command.iter_options)
     if isinstance(general, str) or isinstance(exact, str):
         assert exact == general
         return

@@ -12,8 +12,7 @@ import pytest
 from clipper.core.errors import CutError
 from clipper.plan.config import parse_aspect
 from clipper.plan.jobs import Cue
-from clipper.share import loudness, reframe
-from clipper.share import snap as snapping
+from clipper.share import loudness, reframe, snap
 from clipper.share.captions import phone_cues, phone_line_chars, to_ass
 
 # --- shapes ---------------------------------------------------------------------------------------------
@@ -209,7 +208,7 @@ def test_only_a_loudness_filter_goes_into_the_scripts_double_quotes() -> None:
 
 
 def test_both_edges_are_read_in_one_run_as_two_channels() -> None:
-    assert snapping.edge_audio_argv("/m/v.mp4", 0.021, [(36.5, 3.0), (93.5, 2.5)]) == [
+    assert snap.edge_audio_argv("/m/v.mp4", 0.021, [(36.5, 3.0), (93.5, 2.5)]) == [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
         "-seek_timestamp", "1", "-ss", "36.521", "-t", "3", "-i", "file:/m/v.mp4",
         "-seek_timestamp", "1", "-ss", "93.521", "-t", "2.5", "-i", "file:/m/v.mp4",
@@ -225,7 +224,7 @@ def test_levels_every_10_ms_of_each_channel() -> None:
     # Channel 0: 20 ms of a full-scale square wave, then 10 ms of silence; channel 1: a quarter-scale one.
     frames = [(32767 if i % 2 else -32767, 8192) for i in range(320)] + [(0, 8192)] * 160
     pcm = b"".join(struct.pack("<hh", *frame) for frame in frames)
-    first, second = snapping.frame_levels(pcm, [0.03, 0.02])  # the second range is 20 ms long (then padding)
+    first, second = snap.frame_levels(pcm, [0.03, 0.02])  # the second range is 20 ms long (then padding)
     assert first == (0.0, 0.0, -120.0)
     assert second == (round(20 * math.log10(0.25), 2),) * 2
 

@@ -9,8 +9,7 @@ import pytest
 from clipper.notes.transcript import TranscriptLine
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.share import pauses as snap
-from clipper.share import snap as snapping
+from clipper.share import pauses, snap
 from clipper.share.pauses import EdgeAudio, Pause, find_pauses, place_edges, read_range, silence_threshold, snap_edge
 
 SPEECH, QUIET = -20.0, -80.0
@@ -67,37 +66,37 @@ AROUND_38 = EdgeAudio(36.5, levels((1.1, SPEECH), (0.7, QUIET), (1.2, SPEECH)))
         ("start", 37.3, 38.04, "0:37.3 -> 0:38.04, in the pause 37.6-38.3s"),
     ],
 )
-def test_an_edge_moves_into_the_nearest_pause(kind: snap.Kind, time: float, expected: float, reason: str) -> None:
-    pauses = find_pauses(AROUND_38, -50.0)
-    assert snap_edge(kind, time, 1.0, pauses, (), 25.0) == snap.Edge(time, expected, reason)
+def test_an_edge_moves_into_the_nearest_pause(kind: pauses.Kind, time: float, expected: float, reason: str) -> None:
+    found = find_pauses(AROUND_38, -50.0)
+    assert snap_edge(kind, time, 1.0, found, (), 25.0) == pauses.Edge(time, expected, reason)
 
 
 def test_a_short_pause_is_cut_in_its_middle() -> None:
-    pauses = [Pause(38.2, 38.44)]  # 0.24 s: 0.12 s of silence on each side
-    assert snap_edge("start", 38.0, 1.0, pauses, (), 25.0).time == 38.32
+    found = [Pause(38.2, 38.44)]  # 0.24 s: 0.12 s of silence on each side
+    assert snap_edge("start", 38.0, 1.0, found, (), 25.0).time == 38.32
 
 
 def test_an_edge_with_no_pause_within_the_window_stays() -> None:
-    pauses = [Pause(36.0, 36.9)]  # ends 1.1 s before the edge
-    assert snap_edge("start", 38.0, 1.0, pauses, (), 25.0) == snap.Edge(38.0, 38.0, "kept: no pause within 1s")
-    assert snap_edge("start", 38.0, 1.5, pauses, (), 25.0).time == 36.64  # a wider window reaches it
+    found = [Pause(36.0, 36.9)]  # ends 1.1 s before the edge
+    assert snap_edge("start", 38.0, 1.0, found, (), 25.0) == pauses.Edge(38.0, 38.0, "kept: no pause within 1s")
+    assert snap_edge("start", 38.0, 1.5, found, (), 25.0).time == 36.64  # a wider window reaches it
 
 
 def test_the_cut_never_comes_nearer_than_the_guard_to_a_sound() -> None:
-    pauses = [Pause(38.97, 39.6)]  # only 30 ms of it inside the window (37-39)
-    assert snap_edge("start", 38.0, 1.0, pauses, (), 25.0).reason == "kept: no pause within 1s"
+    found = [Pause(38.97, 39.6)]  # only 30 ms of it inside the window (37-39)
+    assert snap_edge("start", 38.0, 1.0, found, (), 25.0).reason == "kept: no pause within 1s"
 
 
 def test_the_pause_at_a_transcript_line_wins_over_a_nearer_one() -> None:
-    pauses = [Pause(37.7, 37.95), Pause(38.5, 39.2)]  # a breath mid-sentence; the sentence's end
-    edge = snap_edge("start", 38.0, 1.0, pauses, (10.0, 38.8), 25.0)
-    assert edge == snap.Edge(38.0, 38.96, "0:38 -> 0:38.96, in the pause 38.5-39.2s, at the transcript's line 0:38.8")
-    assert snap_edge("start", 38.0, 1.0, pauses, (), 25.0).time == 37.84  # without the line: the nearest
+    found = [Pause(37.7, 37.95), Pause(38.5, 39.2)]  # a breath mid-sentence; the sentence's end
+    edge = snap_edge("start", 38.0, 1.0, found, (10.0, 38.8), 25.0)
+    assert edge == pauses.Edge(38.0, 38.96, "0:38 -> 0:38.96, in the pause 38.5-39.2s, at the transcript's line 0:38.8")
+    assert snap_edge("start", 38.0, 1.0, found, (), 25.0).time == 37.84  # without the line: the nearest
 
 
 def test_an_edge_already_well_placed_is_kept_and_says_so() -> None:
     edge = snap_edge("start", 38.04, 1.0, [Pause(37.6, 38.3)], (), 25.0)
-    assert edge == snap.Edge(38.04, 38.04, "kept: in the pause 37.6-38.3s")
+    assert edge == pauses.Edge(38.04, 38.04, "kept: in the pause 37.6-38.3s")
 
 
 def test_without_a_frame_rate_the_cut_is_to_the_millisecond() -> None:
@@ -119,8 +118,8 @@ def test_both_edges_of_a_clip() -> None:
 def test_edges_in_a_recording_without_speech_stay() -> None:
     silent = EdgeAudio(0.0, levels((3, QUIET)))
     assert place_edges(job(1.5, 30.0), 1.0, (silent, silent), 25.0) == (
-        snap.Edge(1.5, 1.5, "kept: no speech around the clip's edges"),
-        snap.Edge(30.0, 30.0, "kept: no speech around the clip's edges"),
+        pauses.Edge(1.5, 1.5, "kept: no speech around the clip's edges"),
+        pauses.Edge(30.0, 30.0, "kept: no speech around the clip's edges"),
     )
 
 
@@ -131,10 +130,12 @@ def test_edges_that_would_leave_too_short_a_clip_stay() -> None:
 
 
 def test_a_snapped_job_keeps_the_notes_times_and_says_why() -> None:
-    snapped = snap.snapped(job(2.0, 9.5), (snap.Edge(2.0, 1.56, "why a"), snap.Edge(9.5, 9.5, "kept: b")))
+    snapped = pauses.snapped(job(2.0, 9.5), (pauses.Edge(2.0, 1.56, "why a"), pauses.Edge(9.5, 9.5, "kept: b")))
     assert (snapped.start, snapped.end, snapped.note_start, snapped.note_end) == (1.56, 9.5, 2.0, 9.5)
-    assert snap.summary(snapped) == "start why a; end kept: b"
-    assert snap.summary(snap.kept(job(2.0, 9.5), "the source has no audio")) == "edges kept: the source has no audio"
+    assert pauses.summary(snapped) == "start why a; end kept: b"
+    assert (
+        pauses.summary(pauses.kept(job(2.0, 9.5), "the source has no audio")) == "edges kept: the source has no audio"
+    )
     assert job(2.0, 9.5).moment_url == "u?t=2s" and snapped.moment_url == "u?t=1s"  # t= is the clip's own start
 
 
@@ -142,19 +143,19 @@ def test_a_clip_made_before_keeps_the_times_its_manifest_records() -> None:
     config = Config(snap="speech", captions="off")
     entry = {"note_start": 2.0, "note_end": 9.5, "start": 1.56, "end": 9.24,
              "snap": {"window": 1.0, "start": "a", "end": "b"}}  # fmt: skip
-    restored = snapping.recorded(job(2.0, 9.5), entry, config)
+    restored = snap.recorded(job(2.0, 9.5), entry, config)
     assert restored is not None and (restored.start, restored.end, restored.snap_reasons) == (1.56, 9.24, ("a", "b"))
-    assert snapping.recorded(job(2.0, 9.0), entry, config) is None  # the note's times changed
-    assert snapping.recorded(job(2.0, 9.5), {**entry, "snap": {"window": 0.5}}, config) is None  # another window
-    assert snapping.recorded(job(2.0, 9.5), {**entry, "snap": None}, config) is None  # not snapped then
+    assert snap.recorded(job(2.0, 9.0), entry, config) is None  # the note's times changed
+    assert snap.recorded(job(2.0, 9.5), {**entry, "snap": {"window": 0.5}}, config) is None  # another window
+    assert snap.recorded(job(2.0, 9.5), {**entry, "snap": None}, config) is None  # not snapped then
 
 
 def test_the_manifest_gives_the_clips_own_times_and_the_notes() -> None:
     from clipper.run.manifest import ClipResult, manifest_entry
 
     config = Config(snap="speech", aspect="9:16", loudnorm=-14.0, captions="burn")
-    edges = (snap.Edge(2.0, 1.56, "0:02 -> 0:01.56, in ..."), snap.Edge(9.5, 9.5, "kept"))
-    snapped = snap.snapped(job(2.0, 9.5), edges)
+    edges = (pauses.Edge(2.0, 1.56, "0:02 -> 0:01.56, in ..."), pauses.Edge(9.5, 9.5, "kept"))
+    snapped = pauses.snapped(job(2.0, 9.5), edges)
     heard = {"target": -14.0, "measured": -30.9, "true_peak": -25.9, "range": 1.2, "normalisation": "linear"}
     entry = manifest_entry(ClipResult(snapped, "done", loudness=heard, width=100, height=180), config)
     assert {key: entry[key] for key in ("start", "end", "note_start", "note_end", "snap")} == {

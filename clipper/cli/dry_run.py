@@ -21,8 +21,7 @@ from clipper.plan.jobs import ClipJob
 from clipper.run.paths import caption_paths, final_path, remux_path, section_path, temp_path
 from clipper.run.steps import PIECE_PHASES, LocalMedia, Step, clip_steps, packet_window, remux_step, section_step
 from clipper.run.videos import VideoJobs, download_command, full_target, resolve_command
-from clipper.share import loudness, reframe
-from clipper.share import pauses as snap
+from clipper.share import loudness, pauses, reframe
 from clipper.share.captions import to_srt, to_vtt
 
 MEDIA_PLACEHOLDER = "$MEDIA_URL"
@@ -51,7 +50,7 @@ def describe(job: ClipJob) -> list[str]:
                      f" ({job.note}:{job.line})")]  # fmt: skip
     if job.note_range is not None:
         lines.append(comment(f"snapped to the speech (the note's {format_timestamp(job.note_start)}-"
-                             f"{format_timestamp(job.note_end)}): {snap.summary(job)}"))  # fmt: skip
+                             f"{format_timestamp(job.note_end)}): {pauses.summary(job)}"))  # fmt: skip
     return lines
 
 

@@ -27,9 +27,7 @@ from clipper.run.progress import Reporter
 from clipper.run.running import MediaInfos, StepRunner
 from clipper.run.steps import PIECE_PHASES, ClipSteps, LocalMedia, Step, clip_steps, packet_window
 from clipper.run.videos import VideoJobs
-from clipper.share import loudness
-from clipper.share import pauses as snap
-from clipper.share import snap as snapping
+from clipper.share import loudness, pauses, snap
 
 
 def smart_packets(job: ClipJob, source: str, info: MediaInfo, origin: float, config: Config) -> list[Packet] | None:
@@ -221,8 +219,8 @@ class Clipper:
 
     def _snap(self, job: ClipJob, source: str, origin: float, info: MediaInfo) -> ClipJob:
         """The job with its edges in pauses of the speech; the log says where each went and why."""
-        snapped = snapping.snap_to_speech(job, source, origin, info, self.config)
-        self.reporter.message(f"{job.output}: {snap.summary(snapped)}")
+        snapped = snap.snap_to_speech(job, source, origin, info, self.config)
+        self.reporter.message(f"{job.output}: {pauses.summary(snapped)}")
         warning = length_warning(snapped, self.config)
         if warning is not None and length_warning(job, self.config) is None:  # the note's range was said fine
             self.reporter.message(warning)

@@ -32,7 +32,7 @@ from clipper.run.outputs import (
 from clipper.run.paths import caption_paths, final_path
 from clipper.run.progress import Reporter
 from clipper.run.steps import clip_metadata
-from clipper.share import snap as snapping
+from clipper.share import snap
 from clipper.share.captions import to_srt, to_vtt
 
 
@@ -146,7 +146,7 @@ class Manifest:
         entry = self.entries.get(job.output)
         if self.config.snap != "speech" or self.force or not entry or entry.get("status") not in ("done", "skipped"):
             return job
-        return snapping.recorded(job, entry, self.config) or job
+        return snap.recorded(job, entry, self.config) or job
 
     def finished(self, job: ClipJob) -> tuple[dict[str, Any], MediaInfo | None] | None:
         """The record of ``job``'s clip (and what ffprobe says of it) when it is made and still what clipper wrote,

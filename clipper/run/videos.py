@@ -11,7 +11,7 @@ from pathlib import Path
 from clipper.fetch import cache, ytdlp_argv
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.share import pauses as snap
+from clipper.share import pauses
 
 # A section starts this long before its first clip, so the keyframe the clip needs is in it, and ends this
 # long after its last clip, so the B-frames around the end are in it.
@@ -55,7 +55,7 @@ def covered_seconds(ranges: Sequence[tuple[float, float]]) -> float:
 
 def snap_margin(config: Config) -> float:
     """How far a clip's edges may move when they snap to speech, plus the audio read past that to measure it."""
-    return config.snap_window + snap.CONTEXT if config.snap == "speech" else 0.0
+    return config.snap_window + pauses.CONTEXT if config.snap == "speech" else 0.0
 
 
 def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None, margin: float = 0.0) -> tuple[Section, ...]:

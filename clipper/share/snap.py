@@ -24,7 +24,7 @@ from clipper.media.cut_args import seconds_arg
 from clipper.media.probe import MediaInfo, file_arg
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.share import pauses as snap
+from clipper.share import pauses
 from clipper.share.captions import recaption
 from clipper.share.pauses import FRAME_SECONDS
 
@@ -91,19 +91,19 @@ def snap_to_speech(job: ClipJob, source: str, origin: float, info: MediaInfo, co
     """``job`` at the clip's own times: each edge moved into the nearest pause in the speech (see ``snap``);
     kept, and why, when there is none or the audio cannot be read."""
     if not info.has_audio:
-        return snap.kept(job, "the source has no audio")
+        return pauses.kept(job, "the source has no audio")
     end = end_of_media(info, origin)
     if job.video_duration:
         end = min(end, job.video_duration) if end is not None else job.video_duration
-    ranges = (snap.read_range(job.note_start, config.snap_window, end),
-              snap.read_range(job.note_end, config.snap_window, end))  # fmt: skip
+    ranges = (pauses.read_range(job.note_start, config.snap_window, end),
+              pauses.read_range(job.note_end, config.snap_window, end))  # fmt: skip
     try:
         levels = read_levels(source, origin, ranges)
     except ClipperError as error:
-        return snap.kept(job, f"the audio around the edges cannot be read ({error.message})")
-    audio = (snap.EdgeAudio(ranges[0][0], levels[0]), snap.EdgeAudio(ranges[1][0], levels[1]))
-    edges = snap.place_edges(job, config.snap_window, audio, info.frame_rate, end)
-    return _with_captions(snap.snapped(job, edges), config)
+        return pauses.kept(job, f"the audio around the edges cannot be read ({error.message})")
+    audio = (pauses.EdgeAudio(ranges[0][0], levels[0]), pauses.EdgeAudio(ranges[1][0], levels[1]))
+    edges = pauses.place_edges(job, config.snap_window, audio, info.frame_rate, end)
+    return _with_captions(pauses.snapped(job, edges), config)
 
 
 def _with_captions(job: ClipJob, config: Config) -> ClipJob:
@@ -144,5 +144,5 @@ def recorded(job: ClipJob, entry: Mapping[str, Any], config: Config) -> ClipJob 
     if (note_start, note_end) != (job.note_start, job.note_end) or not 0 <= start < end:
         return None
     reasons = (str(snapped.get("start") or ""), str(snapped.get("end") or ""))
-    edges = (snap.Edge(note_start, start, reasons[0]), snap.Edge(note_end, end, reasons[1]))
-    return _with_captions(snap.snapped(job, edges), config)
+    edges = (pauses.Edge(note_start, start, reasons[0]), pauses.Edge(note_end, end, reasons[1]))
+    return _with_captions(pauses.snapped(job, edges), config)
