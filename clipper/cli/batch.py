@@ -126,10 +126,10 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
     if config.snap == "speech":
         jobs = snap_local(jobs, config)
     warn_lengths(jobs, config)
-    plans = group_videos(jobs, config, find_cached(jobs, config))
-    media, problems = probe_local_media(plans, config)
+    videos = group_videos(jobs, config, find_cached(jobs, config))
+    media, problems = probe_local_media(videos, config)
     report(problems)
-    for line in dry_run_lines(plans, config, ytdlp_argv.js_runtime(), media):
+    for line in dry_run_lines(videos, config, ytdlp_argv.js_runtime(), media):
         click.echo(line)
 
 

@@ -79,7 +79,7 @@ def settings_comment(config: Config) -> str | None:
     return comment(("preset " + config.preset + ": " if config.preset else "") + "; ".join(parts))
 
 
-def dry_run_lines(plans: Sequence[VideoJobs], config: Config, runtime: tuple[str, str] | None,
+def dry_run_lines(videos: Sequence[VideoJobs], config: Config, runtime: tuple[str, str] | None,
                   local_media: LocalMedia) -> list[str]:  # fmt: skip
     """The commands a batch runs, as a shell script.
 
@@ -92,49 +92,49 @@ def dry_run_lines(plans: Sequence[VideoJobs], config: Config, runtime: tuple[str
     if settings:
         lines.append(settings)
     lines.append(shell_join(["mkdir", "-p", "--", str(config.output_dir)]))
-    if any(plan.strategy == "full" for plan in plans):
+    if any(video.strategy == "full" for video in videos):
         lines.append(shell_join(["mkdir", "-p", "--", str(config.cache_dir)]))
-    for plan in plans:
-        lines.append(comment(f"video {plan.video_id}: {plan.strategy} ({plan.reason})"))
-        if plan.strategy == "local" and plan.source in local_media and not local_media[plan.source][0].seeks_exactly:
-            remuxed = remux_path(plan, config)
+    for video in videos:
+        lines.append(comment(f"video {video.video_id}: {video.strategy} ({video.reason})"))
+        if video.strategy == "local" and video.source in local_media and not local_media[video.source][0].seeks_exactly:
+            remuxed = remux_path(video, config)
             lines.append(comment("MPEG-TS has no index to seek by: copied into MP4 to cut from"))
-            lines.append(script_line(remux_step(plan.source, remuxed, 0.0).argv))
-            for job in plan.jobs:
+            lines.append(script_line(remux_step(video.source, remuxed, 0.0).argv))
+            for job in video.jobs:
                 lines += describe(job)
                 lines += _url_clip_lines(job, config, str(remuxed))
             lines.append(shell_join(["rm", "--", str(remuxed)]))
             continue
-        if plan.strategy == "local":
-            info, packets, refreshes = local_media.get(plan.source, (None, {}, {}))
-            for job in plan.jobs:
+        if video.strategy == "local":
+            info, packets, refreshes = local_media.get(video.source, (None, {}, {}))
+            for job in video.jobs:
                 lines += describe(job)
                 origin = info.origin if info else 0.0
                 try:
-                    cut_plan = clip_steps(job, config, plan.source, origin, info, packets.get(job),
+                    made = clip_steps(job, config, video.source, origin, info, packets.get(job),
                                           refresh=refreshes.get(job, WHOLE))  # fmt: skip
                 except ClipperError as error:
                     lines.append(comment(f"cannot be cut: {error.message}"))
                     continue
-                lines += [comment(note) for note in cut_plan.notes]
-                lines += _step_lines(cut_plan.steps, job, config)
+                lines += [comment(note) for note in made.notes]
+                lines += _step_lines(made.steps, job, config)
             continue
         if config.snap == "speech":
             lines.append(comment("clipper snaps the edges to pauses in the speech once the media is fetched (it reads "
                                  "the audio around each edge): the times below are the note's"))  # fmt: skip
-        if plan.strategy == "full":
-            prefix = full_target(plan, config).replace(".%(ext)s", "")
+        if video.strategy == "full":
+            prefix = full_target(video, config).replace(".%(ext)s", "")
             lines.append("# one whole download into the cache, reused by later runs:")
-            lines.append(shell_join(download_command(plan, config, runtime)))
+            lines.append(shell_join(download_command(video, config, runtime)))
             lines.append(f"set -- {shlex.quote(prefix)}.*; MEDIA_FILE=$1")
-            for job in plan.jobs:
+            for job in video.jobs:
                 lines += describe(job)
                 lines += _url_clip_lines(job, config, FILE_PLACEHOLDER)
             continue
         lines.append(
             "# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)"
         )
-        lines.append("URLS=$(" + shell_join(resolve_command(plan, config, runtime)) + ")")
+        lines.append("URLS=$(" + shell_join(resolve_command(video, config, runtime)) + ")")
         lines.append(
             "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)"
         )
@@ -144,8 +144,8 @@ def dry_run_lines(plans: Sequence[VideoJobs], config: Config, runtime: tuple[str
                                  " proxy); here ffmpeg reads the host directly"))  # fmt: skip
         one = [MediaStream(MEDIA_PLACEHOLDER)]
         apart = [MediaStream(MEDIA_PLACEHOLDER, has_audio=False), MediaStream(AUDIO_PLACEHOLDER, has_video=False)]
-        for section in plan.sections:
-            path = section_path(plan, section, config)
+        for section in video.sections:
+            path = section_path(video, section, config)
             lines.append(comment(f"section {format_timestamp(section.start)}-{format_timestamp(section.end)}"))
             lines.append('if [ -n "$AUDIO_URL" ]; then ' + script_line(section_step(apart, section, path).argv))
             lines.append("else " + script_line(section_step(one, section, path).argv) + "; fi")
@@ -167,9 +167,9 @@ def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.
                   comment(shell_join(packets_argv(media, start, end))),
                   comment("this script re-encodes the clip instead:")]  # fmt: skip
         config = replace(config, mode="reencode")
-    cut_plan = clip_steps(job, config, media, origin, None, None)
-    lines += [comment(note) for note in cut_plan.notes]
-    return [*lines, *_step_lines(cut_plan.steps, job, config)]
+    made = clip_steps(job, config, media, origin, None, None)
+    lines += [comment(note) for note in made.notes]
+    return [*lines, *_step_lines(made.steps, job, config)]
 
 
 def _step_lines(steps: Sequence[Step], job: ClipJob, config: Config) -> list[str]:

@@ -64,7 +64,7 @@ def _fetches(jobs: Sequence[ClipJob], config: Config) -> dict[ClipJob, VideoJobs
     from clipper.run.manifest import find_cached
     from clipper.run.videos import group_videos
 
-    return {job: plan for plan in group_videos(jobs, config, find_cached(jobs, config)) for job in plan.jobs}
+    return {job: video for video in group_videos(jobs, config, find_cached(jobs, config)) for job in video.jobs}
 
 
 def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
@@ -79,8 +79,8 @@ def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
         rows.append((job.output, status, range_text, f"{job.duration:.1f}s", _size_text(size),
                      fetches[job].strategy, job.title[:48], f"{job.note}:{job.line}"))  # fmt: skip
     lines = _columns(rows)
-    for plan in {id(plan): plan for plan in fetches.values()}.values():
-        lines.append(printable(f"# {plan.video_id}: {plan.strategy}: {plan.reason}"))
+    for video in {id(video): video for video in fetches.values()}.values():
+        lines.append(printable(f"# {video.video_id}: {video.strategy}: {video.reason}"))
     return lines
 
 
@@ -102,9 +102,9 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
         data = []
         for job in jobs:
             status, size = clip_status(config.output_dir, job.output, manifest)
-            fetch_plan = fetches[job]
-            data.append({**job_json(job), "status": status, "size": size, "fetch": fetch_plan.strategy,
-                         "fetch_reason": fetch_plan.reason})  # fmt: skip
+            fetched = fetches[job]
+            data.append({**job_json(job), "status": status, "size": size, "fetch": fetched.strategy,
+                         "fetch_reason": fetched.reason})  # fmt: skip
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         for line in _table(jobs, config):
