@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -274,6 +275,35 @@ def test_a_whole_download_is_fetched_once_cached_and_cleaned(
     assert "removed 1 file(s)" in cleaned.stderr
     assert list((tmp_path / "cache").iterdir()) == []
     assert len(list((tmp_path / "out").glob("*.mp4"))) == 4  # clips are not the cache's
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads each run's command line from /proc")
+def test_a_whole_download_is_probed_for_its_streams_once(
+    tmp_path: Path, server: Served, short_video: Path, short_thumbs: list[bytes]
+) -> None:
+    """The check that the download is whole reads its streams; its clips use that reading, not one of their own."""
+    tools, seen = tmp_path / "bin", tmp_path / "seen"
+    tools.mkdir()
+    seen.mkdir()
+    real = shutil.which("ffprobe")
+    (tools / "ffprobe").write_text(f'#!/bin/sh\ncat /proc/$$/cmdline > "{seen}/$$"\nexec "{real}" "$@"\n')
+    (tools / "ffprobe").chmod(0o755)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    note = EXAMPLE_NOTE.read_text().split('### "Pretraining')[0].replace("0:38-1:35", "0:03.2-0:15")
+    (notes / "n.md").write_text(note.replace("duration: 699", "duration: 30"))
+    config = write_config(tmp_path, server.url(short_video.name), fetch="full", cache_dir="cache")
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
+
+    result = clipper("batch", str(notes), "--config", str(config), cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    [cached] = (tmp_path / "cache").iterdir()
+    runs = [path.read_bytes().decode().split("\0")[:-1] for path in seen.iterdir()]
+    streams = [argv for argv in runs if "-show_streams" in argv and argv[-1].endswith(cached.name)]
+    assert len(streams) == 1, runs
+    check = check_clip(tmp_path / "out" / "u3HBJVjpXuw-0m38s.mp4", short_thumbs, 3.2, 15.0, FPS)
+    assert (check.first_error, check.last_error, check.preroll_packets) == (0, 0, 0), check
 
 
 def test_cut_a_youtube_id_through_sources_and_a_notes_highlight(

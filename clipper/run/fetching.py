@@ -18,7 +18,8 @@ from typing import TypeVar
 from clipper.core.errors import ClipperError, FetchError, JobError, Unreachable
 from clipper.core.streams import MediaStream
 from clipper.fetch import cache, download, netguard, resolve, ytdlp_argv
-from clipper.media import cut_args, probe
+from clipper.media import cut_args, hdr, probe
+from clipper.media.probe import MediaInfo
 from clipper.plan.config import Config
 from clipper.policy.ytdlp_args import redact
 from clipper.run.paths import remove, remux_path, section_path
@@ -68,25 +69,26 @@ def retrying(label: str, action: Callable[[], T], config: Config, reporter: Repo
             time.sleep(delay)
 
 
-def check_whole(video: VideoJobs, downloaded: download.Download, short: list[float]) -> None:
+def check_whole(video: VideoJobs, downloaded: download.Download, short: list[float]) -> MediaInfo:
     """A download shorter than the video (a host that cut it off, a fragment lost) never stays in the cache,
     where every later run would take it for the whole video. One file over HTTP is kept as yt-dlp's partial
     file, which the next try resumes (asking the host for the rest only); a second try that comes as short
-    again is final (``short``: the last short length): the host serves no more, or states a wrong length."""
+    again is final (``short``: the last short length): the host serves no more, or states a wrong length.
+    Returns what ffprobe read of the file kept: its clips (and a remux) use it instead of probing it again."""
     problem: str | None
     path = Path(downloaded.path)
     resumable = False
     try:
-        actual = probe.probe(downloaded.path).duration
+        info = probe.probe(downloaded.path)
     except ClipperError as error:
         problem = f"the download of {video.source} cannot be read ({error.message}; not kept)"
     else:
-        problem = download.short_download_problem(video.source, downloaded.duration, actual,
+        problem = download.short_download_problem(video.source, downloaded.duration, info.duration,
                                                short[-1] if short else None)  # fmt: skip
         resumable = downloaded.resumable
-        short.append(actual)
+        short.append(info.duration)
     if problem is None:
-        return
+        return info
     final = download.same_short(problem)
     if resumable and not final:
         os.replace(path, path.with_name(path.name + ".part"))  # yt-dlp's name for a download under way
@@ -218,7 +220,8 @@ class Fetcher:
         def attempt() -> str:
             self.reporter.debug("$ " + shlex.join(redact(argv)))
             downloaded = download.download(argv, progress, public_only(video))  # each try looks it up again: fresh URLs
-            check_whole(video, downloaded, short)
+            info = check_whole(video, downloaded, short)
+            self.infos.remember(downloaded.path, hdr.with_metadata(info, downloaded.path))
             return downloaded.path
 
         try:
