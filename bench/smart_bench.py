@@ -13,9 +13,11 @@ starts are not on keyframes. Timed, one after another on this machine:
 Every clip is decoded and compared with the source: first and last frame (in frames from where they should be),
 frame count, hidden pre-roll packets, and the share of frames bit-identical to the source's at the same position.
 (b) and (d), the short runs that load on the machine sways most, are run --repeat times (3) and their median shown.
+clipper's bytecode is compiled first, as installing it does (run from a source tree with PYTHONDONTWRITEBYTECODE
+set, Python would compile its modules again at every start). --runs bd times only (b) and (d), for quick checks.
 This is a benchmark, not a test: it prints numbers and exits 0.
 
-    python bench/smart_bench.py [--minutes 6] [--markdown] [--keep] [--repeat 3]
+    python bench/smart_bench.py [--minutes 6] [--markdown] [--keep] [--repeat 3] [--runs abcd]
 """
 
 from __future__ import annotations
@@ -238,6 +240,12 @@ def ytdlp_commands(note: Path, served_url: str) -> list[list[str]]:
     return commands
 
 
+def compile_clipper() -> None:
+    """Compile the bytecode of the clipper that ``python -m clipper`` runs, next to its sources (as an install does)."""
+    code = "import clipper, compileall, pathlib; compileall.compile_dir(pathlib.Path(clipper.__file__).parent, quiet=1)"
+    subprocess.run([sys.executable, "-c", code], check=False)
+
+
 def run_all(argvs: list[list[str]], cwd: Path) -> str:
     for argv in argvs:
         failure = run_process(argv, cwd)
@@ -377,7 +385,10 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print the results as Markdown tables")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (its path goes to stderr)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of (b) and (d), whose median is shown (default 3)")
+    parser.add_argument("--runs", default="abcd", help="which runs to time (default abcd: all)")
     args = parser.parse_args()
+    if not args.runs or set(args.runs) - set(RUNS):
+        parser.error(f"--runs takes letters of {''.join(RUNS)}")
     if args.minutes < 3.5:
         parser.error("--minutes must be at least 3.5 (four 30 s clips that do not overlap)")
     missing = [tool for tool in ("ffmpeg", "ffprobe", "smartcut") if shutil.which(tool) is None]
@@ -390,7 +401,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="smart_bench-"))
     try:
-        runs = bench(work, args.minutes, log, args.repeat)
+        runs = bench(work, args.minutes, log, args.repeat, args.runs)
     finally:
         if args.keep:
             log(f"kept {work}")
@@ -430,7 +441,9 @@ def main() -> int:
     return 0
 
 
-def bench(work: Path, minutes: float, log: Callable[[str], None], repeat: int = 3) -> dict[str, Run]:
+def bench(
+    work: Path, minutes: float, log: Callable[[str], None], repeat: int = 3, which: str = "abcd"
+) -> dict[str, Run]:
     seconds = minutes * 60
     media = work / "media"
     media.mkdir()
@@ -449,17 +462,21 @@ def bench(work: Path, minutes: float, log: Callable[[str], None], repeat: int = 
     pairs = list(zip(names, ranges, strict=True))
 
     runs: dict[str, Run] = {}
+    compile_clipper()
     with serve(media) as (base, handler):
         url = f"{base}/source.mp4"
 
-        run = runs["a"] = Run("a", RUNS["a"])
-        folder = work / "ytdlp"
-        folder.mkdir()
-        log(f"(a) {len(ranges)} yt-dlp commands...")
-        timed(run, lambda: run_all(ytdlp_commands(note, url), folder), handler)
-        run.clips = [check(folder / n, s, e, src_thumbs, src_md5s) for n, (s, e) in zip(names, ranges, strict=True)]
+        if "a" in which:
+            run = runs["a"] = Run("a", RUNS["a"])
+            folder = work / "ytdlp"
+            folder.mkdir()
+            log(f"(a) {len(ranges)} yt-dlp commands...")
+            timed(run, lambda: run_all(ytdlp_commands(note, url), folder), handler)
+            run.clips = [check(folder / n, s, e, src_thumbs, src_md5s) for n, (s, e) in pairs]
 
         for key, extra in (("b", []), ("c", ["--mode", "reencode"])):
+            if key not in which:
+                continue
             times = []
             for attempt in range(repeat if key == "b" else 1):  # the fast runs are the noisy ones: take the median
                 run = Run(key, RUNS[key])
@@ -478,7 +495,7 @@ def bench(work: Path, minutes: float, log: Callable[[str], None], repeat: int = 
 
     smartcut = shutil.which("smartcut") or "smartcut"
     times = []
-    for attempt in range(repeat):
+    for attempt in range(repeat if "d" in which else 0):
         run = Run("d", RUNS["d"])
         folder = work / f"smartcut{attempt}"
         folder.mkdir()
@@ -489,8 +506,9 @@ def bench(work: Path, minutes: float, log: Callable[[str], None], repeat: int = 
         if attempt == 0:
             runs["d"] = run
             run.clips = [check(folder / n, s, e, src_thumbs, src_md5s) for n, (s, e) in pairs]
-    runs["d"].seconds = statistics.median(times)
-    log(f"(d) runs: {', '.join(f'{t:.2f}' for t in times)} s")
+    if times:
+        runs["d"].seconds = statistics.median(times)
+        log(f"(d) runs: {', '.join(f'{t:.2f}' for t in times)} s")
     for run in runs.values():
         log(f"({run.key}) {run.seconds:.1f} s" + (f"; FAILED: {run.failure}" if run.failure else ""))
     return runs
