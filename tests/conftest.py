@@ -15,6 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from media import make_media, serve
+
+pytest_plugins = ["redisd"]
 from verify import thumbnails
 
 EXAMPLE_NOTE = Path(__file__).parent / "u3HBJVjpXuw.md"
