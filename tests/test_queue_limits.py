@@ -47,6 +47,11 @@ def test_a_host_limit_holds_across_workers(redis: RedisServer) -> None:
     assert peak[0] == 2
 
 
+def _enter_then(slot: Any, entered: threading.Event) -> None:
+    slot.__enter__()
+    entered.set()
+
+
 def test_a_dead_workers_slot_is_freed_when_it_expires_while_a_live_one_keeps_its_own(redis: RedisServer) -> None:
     dead, live, other = _guard(redis), _guard(redis), _guard(redis)
     held = [dead.slot("example.com", 2)]  # kept: a context manager collected would leave its block
@@ -63,11 +68,11 @@ def test_a_dead_workers_slot_is_freed_when_it_expires_while_a_live_one_keeps_its
         started = time.monotonic()
         got = threading.Event()
         held += [other.slot("example.com", 2), _guard(redis).slot("example.com", 2)]
-        threading.Thread(target=lambda: held[1].__enter__() or got.set(), daemon=True).start()
+        threading.Thread(target=_enter_then, args=(held[1], got), daemon=True).start()
         assert got.wait(5)  # the dead worker's slot expired (1 s), not Dramatiq's 15 minutes
         assert time.monotonic() - started > 0.5
         third = threading.Event()
-        threading.Thread(target=lambda: held[2].__enter__() or third.set(), daemon=True).start()
+        threading.Thread(target=_enter_then, args=(held[2], third), daemon=True).start()
         assert not third.wait(2.0)  # the live workers' slots stay theirs past their expiry: they renew them
         renewing.set()
 
@@ -120,7 +125,12 @@ def test_a_clip_made_already_is_not_made_again_when_its_message_comes_twice(
     maker = ClipMaker(connect(redis.url), "host:1", Config())
     job = _job(tmp_path)
     made: list[Any] = []
-    monkeypatch.setattr(maker, "make", lambda *args: made.append(args) or ClipResult(job, "done", size=1))
+
+    def make(*args: Any) -> ClipResult:
+        made.append(args)
+        return ClipResult(job, "done", size=1)
+
+    monkeypatch.setattr(maker, "make", make)
     data = clip_message(job, Config(output_dir=tmp_path / "out"), "run1")
     maker.handle(data)
     maker.handle(data)
