@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "clipper-example.mp4"
 TITLE = "clipper: an example talk"
 # (start in seconds, what is said): the note's ## Transcript has the same lines at the same times.
+# fmt: off
 TALK = (
     (0, "Hello, and welcome to the clipper example. This short talk was made by a script, so that clipper "
         "has a video to cut on a machine with no network."),
@@ -46,6 +47,7 @@ TALK = (
     (65, "That is all. Run clipper batch on the examples folder, and you will find these clips in the clips "
          "folder. Thank you for listening."),
 )
+# fmt: on
 END = 77  # seconds
 GAP = 0.4  # at least this much silence before the next paragraph starts
 SIZE, RATE, GOP = "640x360", 25, 50
