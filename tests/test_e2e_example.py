@@ -98,8 +98,7 @@ def offline(tmp_path: Path) -> dict[str, str]:
     (guard / "sitecustomize.py").write_text(NO_NETWORK)
     proxy = f"http://127.0.0.1:{dead_port()}"
     env = {key: value for key, value in os.environ.items() if key.lower() != "no_proxy"}
-    path = [str(guard), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["PYTHONPATH"] = os.pathsep.join([str(guard), *filter(None, [os.environ.get("PYTHONPATH")])])
     for name in ("http_proxy", "https_proxy", "all_proxy"):
         env[name] = env[name.upper()] = proxy
     return env
