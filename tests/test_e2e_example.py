@@ -42,7 +42,7 @@ CLIPS = {
 SOURCE_LINE = "  clipper-example: examples/clipper-example.mp4\n"
 
 # Loaded by every Python process started with it on PYTHONPATH: no connection but to loopback, no name lookup.
-NO_NETWORK = '''
+NO_NETWORK = """
 import socket
 
 def _refuse(*args, **kwargs):
@@ -61,7 +61,7 @@ def connect_ex(self, address):
 
 socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
 socket.getaddrinfo = socket.gethostbyname = socket.gethostbyname_ex = socket.gethostbyaddr = _refuse
-'''
+"""
 
 
 def the_talk() -> ModuleType:
@@ -104,9 +104,7 @@ def offline(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_the_first_command_makes_the_clips_the_manifest_and_the_gallery_offline(
-    checkout: Path, tmp_path: Path
-) -> None:
+def test_the_first_command_makes_the_clips_the_manifest_and_the_gallery_offline(checkout: Path, tmp_path: Path) -> None:
     result = run_clipper("batch", "examples/", cwd=checkout, env=offline(tmp_path), timeout=120)
 
     assert result.returncode == 0, result.stderr

@@ -147,9 +147,11 @@ def _section_lines(video: VideoJobs, config: Config, runtime: tuple[str, str] | 
     cache (as ``fetch: full`` does; yt-dlp needs no Range for it), and cuts this and every later clip from it.
     """
     prefix = full_target(video, config).replace(".%(ext)s", "")
-    lines = ["# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)",
-             "URLS=$(" + shell_join(resolve_command(video, config, runtime)) + ")",
-             "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)"]
+    lines = [
+        "# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)",
+        "URLS=$(" + shell_join(resolve_command(video, config, runtime)) + ")",
+        "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)",
+    ]
     if config.http_chunk_size:
         lines.append(comment(f"clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests"
                              f" of at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies,"
