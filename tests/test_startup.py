@@ -111,7 +111,7 @@ def test_help_loads_nothing_heavy(args: list[str], tmp_path: Path) -> None:
 def test_plan_examples_loads_nothing_heavy(as_json: bool, tmp_path: Path) -> None:
     modules, result = imported(["plan", str(EXAMPLES), *(["--json"] if as_json else [])], tmp_path, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "u3HBJVjpXuw-0m38s.mp4" in result.stdout
+    assert "clipper-example-0m25s.mp4" in result.stdout
     assert heavy_among(modules) == []
 
 
