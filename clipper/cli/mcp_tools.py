@@ -50,6 +50,14 @@ def _path(text: str | None) -> Path | None:
     return None if text is None else Path(text).expanduser()
 
 
+def _folder(text: str | None, param: str) -> Path | None:
+    """A folder to write into or read from (as the commands' folder options take it): a file is refused."""
+    path = _path(text)
+    if path is not None and path.exists() and not path.is_dir():
+        raise ArgumentError(f"Directory {text!r} is a file.", param)
+    return path
+
+
 def _existing(text: str, param: str) -> Path:
     """A path that must exist (as the commands' PATHS arguments must)."""
     path = Path(text).expanduser()
@@ -80,7 +88,7 @@ class Tools:
     def batch(self, notes: str, output_dir: str | None, reporter: Reporter) -> Answer:
         """Every clip of the notes, made as `clipper batch --json` makes them, and the gallery."""
         paths = [_existing(notes, "notes")]
-        config = self._config(paths, output_dir=_path(output_dir))
+        config = self._config(paths, output_dir=_folder(output_dir, "output_dir"))
         jobs, problems = plan_notes(paths, config, captions=True)
         warn_lengths(jobs, config)
         return self._make(jobs, config, reporter, [problem_line(p) for p in problems], gallery=True)
@@ -95,7 +103,7 @@ class Tools:
 
     def list_clips(self, output_dir: str | None = None) -> Answer:
         """The clips of an output folder (the config's by default), as `clipper list --json` lists them."""
-        folder = _path(output_dir) or self._config().output_dir
+        folder = _folder(output_dir, "output_dir") or self._config().output_dir
         entries, skipped = list_entries(folder)
         return Answer({"clips": entries, "output_dir": str(folder)}, [error_line(line) for line in skipped])
 
