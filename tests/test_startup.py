@@ -100,8 +100,15 @@ def test_import_cli_loads_nothing_heavy(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["plan", "--help"], ["batch", "--help"], ["cut", "--help"], ["doctor", "--help"], ["mcp", "--help"],
-     ["--version"]],  # fmt: skip
+    [
+        ["--help"],
+        ["plan", "--help"],
+        ["batch", "--help"],
+        ["cut", "--help"],
+        ["doctor", "--help"],
+        ["mcp", "--help"],
+        ["--version"],
+    ],
 )
 def test_help_loads_nothing_heavy(args: list[str], tmp_path: Path) -> None:
     modules, result = imported(args, tmp_path, tmp_path)
