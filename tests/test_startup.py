@@ -30,6 +30,9 @@ HEAVY = (
     "http.server",
     "dramatiq",
     "redis",
+    "mcp",
+    "anyio",
+    "pydantic",
 )
 # clipper's own modules that only running clips needs: help text loads none of them.
 RUN_ONLY = {
@@ -97,7 +100,15 @@ def test_import_cli_loads_nothing_heavy(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["plan", "--help"], ["batch", "--help"], ["cut", "--help"], ["doctor", "--help"], ["--version"]],
+    [
+        ["--help"],
+        ["plan", "--help"],
+        ["batch", "--help"],
+        ["cut", "--help"],
+        ["doctor", "--help"],
+        ["mcp", "--help"],
+        ["--version"],
+    ],
 )
 def test_help_loads_nothing_heavy(args: list[str], tmp_path: Path) -> None:
     modules, result = imported(args, tmp_path, tmp_path)

@@ -11,10 +11,11 @@ import click
 from clipper import __version__
 from clipper.cli.batch import batch
 from clipper.cli.cache import cache
-from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, show_error
+from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, os_error_text, show_error
 from clipper.cli.cut import cut
 from clipper.cli.doctor import doctor
 from clipper.cli.listing import gallery_command, list_clips, plan
+from clipper.cli.mcp import mcp
 from clipper.cli.options import output_options
 from clipper.cli.worker import worker
 from clipper.core.errors import ClipperError
@@ -40,6 +41,7 @@ cli.add_command(cut)
 cli.add_command(cache)
 cli.add_command(doctor)
 cli.add_command(worker)
+cli.add_command(mcp)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,6 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         show_error(str(error))
         return EXIT_PROBLEMS
     except OSError as error:  # the disk is full, a folder cannot be written: one line, not a traceback
-        show_error(f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}")
+        show_error(os_error_text(error))
         return EXIT_PROBLEMS
     return result if isinstance(result, int) else 0  # --help and --version return 0
