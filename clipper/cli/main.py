@@ -16,6 +16,7 @@ from clipper.cli.cut import cut
 from clipper.cli.doctor import doctor
 from clipper.cli.listing import gallery_command, list_clips, plan
 from clipper.cli.options import output_options
+from clipper.cli.watch import watch
 from clipper.cli.worker import worker
 from clipper.core.errors import ClipperError
 
@@ -40,6 +41,7 @@ cli.add_command(cut)
 cli.add_command(cache)
 cli.add_command(doctor)
 cli.add_command(worker)
+cli.add_command(watch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
