@@ -55,9 +55,9 @@ def make_changed(ctx: click.Context, ready: Sequence[Path], watch_state: NoteWat
     changed = [path for path, digest in digests.items() if watch_state.is_new(path, digest)]
     if not changed:
         return 0
-    if not said(ctx, "quiet"):
-        click.echo(f"clipper: watch: changed: {', '.join(str(path) for path in changed)}", err=True)
     notes, problems = load_notes(changed, named=False)
+    if notes and not said(ctx, "quiet"):
+        click.echo(f"clipper: watch: changed: {', '.join(str(note.path) for note in notes)}", err=True)
     jobs, clashes = plan_loaded(notes, config, captions=True)
     report([*problems, *clashes])
     for path in changed:
