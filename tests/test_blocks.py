@@ -3,7 +3,9 @@ and (hypothesis) nothing outside the blocks ever changes; and the watch's bookke
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -24,7 +26,11 @@ from clipper.notes.blocks import (
     split_lines,
 )
 from clipper.notes.parse import Note, parse_note
+from clipper.plan.config import Config
+from clipper.run.notelinks import NoteChanged, digest, link_notes, replace_note
 from clipper.run.watching import NoteWatch, is_note_name
+
+VIDEO_ID = "abcdefghijk"
 
 HEAD = (
     "---\nvideo_id: abcdefghijk\nurl: https://www.youtube.com/watch?v=abcdefghijk\n---\n\n# Talk\n\n## Highlights\n\n"
@@ -225,7 +231,7 @@ def test_the_diff_shows_the_lines_added() -> None:
 
 # Whatever the note holds around its highlights, linking changes nothing outside the blocks.
 _FILLER = st.one_of(
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=20),
     st.sampled_from(["", " ", "> quote", "#### sub", "<!-- clipper:end -->", "- item", "    code", "<details>",
                      "<!-- clipper:begin id=zz sha=00000000 -->", "</details>", "## Key Points", "### Another"]),
 )  # fmt: skip
@@ -303,3 +309,36 @@ def test_the_watch_acts_on_a_change_once_it_has_settled() -> None:
 )  # fmt: skip
 def test_which_files_are_watched(name: str, watched: bool) -> None:
     assert is_note_name(name) == watched
+
+
+def test_a_note_is_replaced_whole_keeping_its_mode_and_never_over_a_change(tmp_path: Path) -> None:
+    note = tmp_path / "n.md"
+    note.write_bytes(b"old\r\n")
+    note.chmod(0o604)
+    written = replace_note(note, b"new\r\n", digest(b"old\r\n"), 0o604)
+    assert (note.read_bytes(), written) == (b"new\r\n", digest(b"new\r\n"))
+    if os.name != "nt":
+        assert stat.S_IMODE(note.stat().st_mode) == 0o604
+    with pytest.raises(NoteChanged):  # changed since it was read: the last look before the rename sees it
+        replace_note(note, b"newer\n", digest(b"old\r\n"), 0o604)
+    assert note.read_bytes() == b"new\r\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["n.md"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.name == "nt", reason="links need privileges on Windows")
+def test_linked_notes_are_not_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "real.md"
+    real.write_text(NOTE)
+    (tmp_path / "soft.md").symlink_to(real)
+    os.link(real, tmp_path / "hard.md")
+    config = Config(output_dir=tmp_path / "clips")
+    notes = [note for name in ("soft.md", "hard.md") if (note := parse_note(tmp_path / name)) is not None]
+    planned = {(VIDEO_ID, 10.0, 20.0): "one.mp4"}
+
+    report = link_notes(notes, planned, set(planned), config)
+
+    assert report.problems == [
+        f"{tmp_path / 'soft.md'}: a symbolic link; not linked (clipper replaces a note whole)",
+        f"{tmp_path / 'hard.md'}: has 2 hard links; not linked (clipper replaces a note whole)",
+    ]
+    assert real.read_text() == NOTE
