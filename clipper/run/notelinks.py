@@ -59,8 +59,8 @@ def link_notes(notes: Sequence[Note], planned: Mapping[Key, str], made: Collecti
     say (as a diff) what would change."""
     report = LinkReport()
     clips = {key: name for key, name in planned.items() if key in made}
+    keep = {block_id(name) for name in planned.values()}  # a clip that failed this time keeps its block quietly
     for note in notes:
-        keep = {block_id(name) for name in planned.values()}
         links = note_links(note, clips, config.output_dir, config.link_style)
         try:
             _link_note(note, links, keep, report, write)
@@ -99,7 +99,7 @@ def _link_note(note: Note, links: Sequence[ClipLink], keep: Collection[str], rep
 def replace_note(path: Path, data: bytes, expected: str, mode: int) -> str:
     """Write ``data`` over the note atomically, keeping its mode; raise NoteChanged (writing nothing) when the
     note's bytes are no longer those whose SHA-256 is ``expected``. Returns the SHA-256 of ``data``."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:60]}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
