@@ -7,7 +7,7 @@ import gc
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, report, said, show_error
+from clipper.cli.linking import after_run, dry_run_links, link_option
 from clipper.cli.options import (
     browser_cookies_option,
     captions_option,
@@ -28,7 +29,7 @@ from clipper.cli.options import (
     with_cookies,
     with_loudness,
 )
-from clipper.cli.planning import plan_notes, warn_lengths
+from clipper.cli.planning import load_notes, plan_loaded, warn_lengths
 from clipper.core.errors import ClipperError, Interrupted
 from clipper.core.text import printable
 from clipper.plan.config import Config
@@ -41,9 +42,10 @@ if TYPE_CHECKING:
 
 
 def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
-             gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
-    """Run jobs with progress (here, or through the queue at ``config.broker``); print a summary (and make the
-    gallery); return the exit status."""
+             gallery: bool = False, companions: bool = True,
+             after: Callable[[Sequence[ClipResult]], int] | None = None) -> int:  # fmt: skip
+    """Run jobs with progress (here, or through the queue at ``config.broker``); print a summary, then do
+    ``after`` with the results (in the jobs' order; --link), and make the gallery; return the exit status."""
     from clipper.run.manifest import manifest_entry
 
     reporter = make_reporter(quiet=said(ctx, "quiet"), verbose=said(ctx, "verbose"),
@@ -73,13 +75,14 @@ def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: boo
         )
         for line in failure_lines(results):
             click.echo(printable(line), err=True)
+    status = after(results) if after is not None else 0
     if gallery:
         page, problems = write_gallery(results, config, reporter)
         for line in problems:
             show_error(line)
         if page is not None and not said(ctx, "quiet"):
             click.echo(f"clipper: gallery {page}", err=True)
-    return EXIT_PROBLEMS if counts["failed"] else 0
+    return EXIT_PROBLEMS if counts["failed"] else status
 
 
 def make_clips(jobs: Sequence[ClipJob], config: Config, reporter: Reporter, *, force: bool = False,
@@ -184,6 +187,7 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
 @click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@link_option
 @click.option(
     "--broker",
     metavar="URL",
@@ -206,20 +210,25 @@ def batch(
     force: bool,
     no_gallery: bool,
     as_json: bool,
+    link: bool | None,
     broker: str | None,
     **share: Any,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
     config = with_cookies(config_path, cookies, cookies_from_browser, paths, output_dir=output_dir, jobs=jobs,
-                          mode=mode, fetch=fetch, captions=captions, broker=broker,
+                          mode=mode, fetch=fetch, captions=captions, broker=broker, link_notes=link,
                           **share_overrides(share))  # fmt: skip
     config = with_loudness(config, share)
-    clip_jobs, problems = plan_notes(paths, config, captions=True)
+    notes, problems = load_notes(paths)
+    clip_jobs, clashes = plan_loaded(notes, config, captions=True)
+    problems += clashes
     report(problems)
     if not dry_run:
         warn_lengths(clip_jobs, config)
     if dry_run:
         print_dry_run(clip_jobs, config)
-        sys.exit(EXIT_PROBLEMS if problems else 0)
-    status = run_jobs(ctx, clip_jobs, config, force, as_json, gallery=not no_gallery)
+        status = dry_run_links(ctx, notes, clip_jobs, config) if config.link_notes else 0
+        sys.exit(status or (EXIT_PROBLEMS if problems else 0))
+    linking = after_run(ctx, notes, clip_jobs, config) if config.link_notes else None
+    status = run_jobs(ctx, clip_jobs, config, force, as_json, gallery=not no_gallery, after=linking)
     sys.exit(status or (EXIT_PROBLEMS if problems else 0))

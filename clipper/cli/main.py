@@ -17,6 +17,7 @@ from clipper.cli.doctor import doctor
 from clipper.cli.listing import gallery_command, list_clips, plan
 from clipper.cli.mcp import mcp
 from clipper.cli.options import output_options
+from clipper.cli.watch import watch
 from clipper.cli.worker import worker
 from clipper.core.errors import ClipperError
 
@@ -42,6 +43,7 @@ cli.add_command(cache)
 cli.add_command(doctor)
 cli.add_command(worker)
 cli.add_command(mcp)
+cli.add_command(watch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

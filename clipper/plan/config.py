@@ -17,6 +17,7 @@ import yaml
 
 from clipper.core.errors import ConfigError
 from clipper.core.sizes import parse_bytes
+from clipper.notes.blocks import LINK_STYLES
 from clipper.plan import queue_keys
 
 MODES = ("smart", "reencode", "copy")
@@ -130,6 +131,8 @@ class Config:
     broker: str | None = None  # redis://HOST:PORT/DB: batches go through a queue that workers take clips from
     host_limits: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # host -> fetches at once
     queue_heartbeat: float = 30.0  # seconds a worker may be silent before its clips go to another worker
+    link_notes: bool = False  # write a block embedding each clip under its highlight in the note
+    link_style: str = "markdown"  # the embed: markdown ![title](path) or obsidian ![[path]]
     source_file: Path | None = None
     run_tag: str = ""  # set by a run: marks its temporary files as its own (not a config key)
 
@@ -180,8 +183,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "broker": (str,),
     "host_limits": (dict,),
     "queue_heartbeat": (int, float),
+    "link_notes": (bool,),
+    "link_style": (str,),
 }
-_BOOLEAN_OK = ("loudnorm", "snap")
+_BOOLEAN_OK = ("loudnorm", "snap", "link_notes")
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
     int: "a whole number",
@@ -382,6 +387,9 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
                     "captions")  # fmt: skip
     if config.mode not in MODES:
         raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
+    if config.link_style not in LINK_STYLES:
+        raise _fail(f"link_style must be {' or '.join(LINK_STYLES)}, not {config.link_style!r}", path, lines,
+                    "link_style")  # fmt: skip
     _validate_share(config, path, lines)
     _validate_queue(config, path, lines)
     try:
