@@ -278,9 +278,10 @@ def test_markdown_that_is_no_note_or_has_no_highlights_gets_a_warning(workdir: P
          "not 3"),
         ("aspect: 3:0\n", "bad.yaml:1: aspect: '3:0' is not a shape: use source or W:H with whole numbers above 0, like"
          " 9:16 or 1:1"),
-        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: aspect, cache_dir, captions, container, crop_x,"
-         " fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode, naming, output_dir, pad, preset, retries,"
-         " retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args)"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: aspect, broker, cache_dir, captions, container,"
+         " crop_x, fetch, format, format_sort, host_limits, http_chunk_size, jobs, loudnorm, mode, naming, output_dir,"
+         " pad, preset, queue_heartbeat, retries, retry_delay, snap, snap_window, sources, warn_longer_than,"
+         " yt_dlp_args)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])

@@ -12,8 +12,9 @@ from clipper.plan.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
 KNOWN = (
-    "aspect, cache_dir, captions, container, crop_x, fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode,"
-    " naming, output_dir, pad, preset, retries, retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args"
+    "aspect, broker, cache_dir, captions, container, crop_x, fetch, format, format_sort, host_limits, http_chunk_size,"
+    " jobs, loudnorm, mode, naming, output_dir, pad, preset, queue_heartbeat, retries, retry_delay, snap, snap_window,"
+    " sources, warn_longer_than, yt_dlp_args"
 )
 
 

@@ -42,17 +42,33 @@ if TYPE_CHECKING:
 
 def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
              gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
-    """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
+    """Run jobs with progress (here, or through the queue at ``config.broker``); print a summary (and make the
+    gallery); return the exit status."""
     from clipper.run.manifest import manifest_entry
     from clipper.run.outputs import build_gallery
     from clipper.run.pool import Runner
 
-    if any(not job.source_is_local for job in jobs):
+    client = None
+    if config.broker:  # first: a broker that cannot be reached stops the batch before it touches anything
+        from clipper.queue.broker import connect
+
+        try:
+            client = connect(config.broker)
+        except ClipperError as error:
+            show_error(str(error))
+            return EXIT_PROBLEMS
+    elif any(not job.source_is_local for job in jobs):
         import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
     gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
     reporter = make_reporter(quiet=said(ctx, "quiet"), verbose=said(ctx, "verbose"),
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
-    runner = Runner(config, reporter, force=force, companions=companions)
+    runner: Runner
+    if client is not None and config.broker:
+        from clipper.queue.submit import QueueRunner
+
+        runner = QueueRunner(config, reporter, client, config.broker, force=force)
+    else:
+        runner = Runner(config, reporter, force=force, companions=companions)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     # Ctrl-C stops the run even when clipper was started with SIGINT ignored (by a script, a service manager).
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -149,6 +165,12 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
 @click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@click.option(
+    "--broker",
+    metavar="URL",
+    help="Make the clips on workers through this Redis queue "
+    "(redis://HOST:PORT/DB; `clipper worker` takes them); the output folder must be shared with them.",
+)
 @click.pass_context
 def batch(
     ctx: click.Context,
@@ -165,11 +187,13 @@ def batch(
     force: bool,
     no_gallery: bool,
     as_json: bool,
+    broker: str | None,
     **share: Any,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
     config = with_cookies(config_path, cookies, cookies_from_browser, paths, output_dir=output_dir, jobs=jobs,
-                          mode=mode, fetch=fetch, captions=captions, **share_overrides(share))  # fmt: skip
+                          mode=mode, fetch=fetch, captions=captions, broker=broker,
+                          **share_overrides(share))  # fmt: skip
     config = with_loudness(config, share)
     clip_jobs, problems = plan_notes(paths, config, captions=True)
     report(problems)

@@ -16,6 +16,7 @@ from clipper.cli.cut import cut
 from clipper.cli.doctor import doctor
 from clipper.cli.listing import gallery_command, list_clips, plan
 from clipper.cli.options import output_options
+from clipper.cli.worker import worker
 from clipper.core.errors import ClipperError
 
 # Each command loads what it runs, inside it: `clipper --help` and `clipper plan` start without the runner, the
@@ -38,6 +39,7 @@ cli.add_command(batch)
 cli.add_command(cut)
 cli.add_command(cache)
 cli.add_command(doctor)
+cli.add_command(worker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
