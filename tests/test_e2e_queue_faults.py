@@ -103,12 +103,15 @@ def manifest_of(out: Path) -> dict[str, dict[str, object]]:
     return json.loads((out / "manifest.json").read_text())["clips"]
 
 
-def assert_all_made(code: int, stderr: str, out: Path, media: QueueMedia) -> dict[str, dict[str, object]]:
-    """The batch ended well, every clip is whole and right, no temporary file is left; the manifest."""
+def assert_all_made(
+    code: int, stderr: str, out: Path, media: QueueMedia, leftovers_ok: bool = False
+) -> dict[str, dict[str, object]]:
+    """The batch ended well, every clip is whole and right, no temporary file is left (unless ``leftovers_ok``:
+    a killed worker's); the manifest."""
     assert code == 0, stderr
     assert f"{len(CLIPS)} done, 0 skipped, 0 failed" in stderr, stderr
     assert clip_problems(out, media) == []
-    assert temp_files(out) == [], "temporary files were left behind"
+    assert leftovers_ok or temp_files(out) == [], "temporary files were left behind"
     manifest = manifest_of(out)
     assert {name: entry["status"] for name, entry in manifest.items()} == dict.fromkeys(CLIPS, "done")
     return manifest
@@ -145,12 +148,20 @@ def test_a_worker_killed_mid_clip_leaves_its_clips_to_another(
     code, stderr = submitted.wait(120)
 
     assert time.monotonic() - killed < 120
-    manifest = assert_all_made(code, stderr, out, queue_media)
+    manifest = assert_all_made(code, stderr, out, queue_media, leftovers_ok=True)
     makers = {name: entry.get("worker") for name, entry in manifest.items()}
     assert set(makers.values()) <= {ident_a, ident_b}, makers
     assert {name for name, maker in makers.items() if maker == ident_a} <= made_by_a
     assert set(b.done()) >= set(CLIPS) - made_by_a, "B did not make every clip A left"
     assert b.process.poll() is None
+
+    # What A left half-made (its section, pieces, clip) is gone once the next batch into the folder has run, as
+    # after a local run stopped too hard.
+    left = temp_files(out)
+    again = submit(notes, config, redis.url)
+    code, stderr = again.wait(60)
+    assert code == 0 and f"0 done, {len(CLIPS)} skipped, 0 failed" in stderr, stderr
+    assert temp_files(out) == [], f"worker A's temporary files were never removed (after the first batch: {left})"
 
 
 def message_ids(client: RedisClient) -> list[str]:
@@ -174,12 +185,15 @@ def test_a_clip_made_twice_at_once_is_one_whole_clip(
     submitted = submit(notes, config, redis.url)
     wait_for(lambda: len(message_ids(client)) >= len(CLIPS), 60, f"{len(CLIPS)} messages in {QUEUE}")
 
+    # A second delivery, as Dramatiq makes one when it sends a message again: the same message, another id in
+    # Redis (the broker acks by that id).
     twice = []
-    for message_id in message_ids(client):
-        data = json.loads(client.hget(MESSAGES, message_id))  # type: ignore[arg-type]
-        copy = {**data, "message_id": str(uuid.uuid4())}
-        client.hset(MESSAGES, copy["message_id"], json.dumps(copy, separators=(",", ":")))
-        twice += [message_id, copy["message_id"]]
+    for redis_id in message_ids(client):
+        data = json.loads(client.hget(MESSAGES, redis_id))  # type: ignore[arg-type]
+        copy_id = str(uuid.uuid4())
+        copy = {**data, "options": {**data["options"], "redis_message_id": copy_id}}
+        client.hset(MESSAGES, copy_id, json.dumps(copy, separators=(",", ":")))
+        twice += [redis_id, copy_id]
     pipe = client.pipeline()
     pipe.delete(QUEUE)
     pipe.rpush(QUEUE, *twice)
@@ -195,7 +209,7 @@ def test_a_clip_made_twice_at_once_is_one_whole_clip(
     assert_all_made(code, stderr, out, queue_media)
     done = [name for worker in started for name in worker.done()]
     assert set(done) == set(CLIPS)
-    print(f"clips said done twice: {len(done) - len(set(done))} of {len(CLIPS)}")
+    print(f"clips made twice: {len(done) - len(set(done))} of {len(CLIPS)}")
     assert all(worker.process.poll() is None for worker in started)
 
 
@@ -256,8 +270,7 @@ def test_a_batch_whose_broker_goes_away_for_good_says_so_and_stops(
 
     assert time.monotonic() - stopped < 90
     assert code == 1, stderr
-    errors = [line for line in stderr.splitlines() if "error" in line.lower()]
-    assert len(errors) == 1, stderr
-    assert errors[0].startswith("clipper: error: broker "), errors[0]
-    assert redis.url in errors[0], errors[0]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    said = [line for line in lines if line.startswith(f"clipper: broker {redis.url}: ")]
+    assert len(said) == 1 and said[0] == lines[-1], stderr  # one line says why, and it is the last
     assert not list((tmp_path / "out").glob("*.mp4")) if (tmp_path / "out").exists() else True
