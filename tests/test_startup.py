@@ -19,7 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 # Loaded only to fetch (yt-dlp and what it pulls in), to write captions, or to draw bars.
-HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "websockets", "http.server")
+HEAVY = (
+    "yt_dlp",
+    "pysubs2",
+    "tqdm",
+    "requests",
+    "urllib3",
+    "Cryptodome",
+    "websockets",
+    "http.server",
+    "dramatiq",
+    "redis",
+)
 # clipper's own modules that only running clips needs: help text loads none of them.
 RUN_ONLY = {
     "clipper.run.pool",

@@ -430,7 +430,7 @@ def _validate_share(config: Config, path: Path | None, lines: Mapping[str, int])
 def _validate_queue(config: Config, path: Path | None, lines: Mapping[str, int]) -> None:
     problem = None if config.broker is None else queue_keys.broker_problem(config.broker)
     if problem is not None:
-        raise _fail(f"broker: {problem}", path, lines, "broker")
+        raise _fail(f"broker {queue_keys.shown_url(config.broker or '')}: {problem}", path, lines, "broker")
     problem = queue_keys.host_limits_problem(config.host_limits)
     if problem is not None:
         raise _fail(problem, path, lines, "host_limits")

@@ -23,7 +23,7 @@ from clipper.run.pool import Runner
 from clipper.run.progress import Reporter
 
 POLL = 0.5  # seconds between two looks at the results
-BROKER_PATIENCE = 120.0  # seconds the batch waits for a broker that went away before it gives up
+PATIENCE_BEATS = 4  # heartbeats the batch waits for a broker that went away (2 minutes by default), 30 s at least
 NO_WORKER_AFTER = 5.0  # seconds with no worker's heartbeat before the batch says none is listening
 
 
@@ -105,10 +105,11 @@ class QueueRunner(Runner):
     def _reconnect(self, error: Exception, pending: Sequence[Any]) -> None:
         """The broker went away: wait for it, then send the clips without a result again (a broker that kept
         its messages then holds some twice: the worker that takes the second finds the clip made)."""
+        patience = max(30.0, PATIENCE_BEATS * self.config.queue_heartbeat)
         self.reporter.message(f"clipper: lost the broker {shown_url(self.url)} ({error}); waiting for it")
-        if not wait_for_broker(self.client, BROKER_PATIENCE, self.stopping):
-            raise BrokerError(f"broker {shown_url(self.url)}: gone for {BROKER_PATIENCE:g}s; clips made so far are "
-                              "kept; run the batch again to finish")  # fmt: skip
+        if not wait_for_broker(self.client, patience, self.stopping):
+            raise BrokerError(f"broker {shown_url(self.url)}: gone for {patience:g}s; clips made so far are kept; "
+                              "run the batch again to finish")  # fmt: skip
         self.reporter.message(f"clipper: the broker is back; sending the {len(pending)} clip(s) not made yet again")
         for message in pending:
             self._enqueue(message)
