@@ -128,7 +128,7 @@ def test_a_worker_killed_mid_clip_leaves_its_clips_to_another(
     notes = write_notes(tmp_path)
     config = write_config(tmp_path, queue_host.base, queue_media.names, queue_heartbeat=2)
     out = tmp_path / "out"
-    queue_host.gauge.delay = 0.4  # every request waits: a clip takes seconds
+    queue_host.gauge.delay = 0.2  # every request waits: a clip takes a second or two
     a = workers.start(redis.url, config, jobs=2)
     ident_a = a.wait_ready()
     submitted = submit(notes, config, redis.url)
@@ -224,7 +224,7 @@ def test_workers_and_a_batch_ride_out_a_broker_restart(
     notes = write_notes(tmp_path)
     config = write_config(tmp_path, queue_host.base, queue_media.names, queue_heartbeat=3)
     out = tmp_path / "out"
-    queue_host.gauge.delay = 0.3
+    queue_host.gauge.delay = 0.15  # the batch lasts long enough to restart the broker in the middle of it
     started = [workers.start(redis.url, config, jobs=2) for _ in range(2)]
     for worker in started:
         worker.wait_ready()
@@ -235,7 +235,7 @@ def test_workers_and_a_batch_ride_out_a_broker_restart(
 
     wait_for(lambda: made() >= 1, 90, "a first clip")
     assert made() < len(CLIPS), "every clip was made before the restart"
-    redis.restart(down=1.0)
+    redis.restart(down=0.5)
 
     code, stderr = submitted.wait(120)
     assert_all_made(code, stderr, out, queue_media)
