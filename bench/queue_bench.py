@@ -134,7 +134,7 @@ def bench(work: Path, repeat: int, delay: float, log: Callable[[str], None]) -> 
     log(f"making {len(STARTS)} videos of {SECONDS} s...")
     files = make_queue_videos(work / "media", seconds=SECONDS, size="320x180")
     media = QueueMedia(work / "media", files, {video: thumbnails(path) for video, path in files.items()})
-    notes = write_notes(work, RANGES)
+    notes = write_notes(work, RANGES, duration=SECONDS)
     compile_clipper()
     runs = [Run(setup) for setup in SETUPS]
     redis = RedisServer(work / "redis")
@@ -203,6 +203,8 @@ def main() -> int:
     def log(message: str) -> None:
         print(f"[queue_bench] {message}", file=sys.stderr, flush=True)
 
+    # The clipper of this tree, for every `python -m clipper` the benchmark starts (not one installed elsewhere).
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     work = Path(tempfile.mkdtemp(prefix="queue_bench-"))
     try:
         runs = bench(work, args.repeat, args.delay, log)

@@ -190,11 +190,12 @@ def timestamp(seconds: float) -> str:
     return whole + (f"{rest % 1:.2f}".lstrip("0").rstrip("0") if rest % 1 else "")
 
 
-def note_text(video_id: str, spans: Sequence[tuple[float, float]]) -> str:
-    """A small note in the example note's shape: front matter, a summary, one highlight per span."""
+def note_text(video_id: str, spans: Sequence[tuple[float, float]], duration: float = SECONDS) -> str:
+    """A small note in the example note's shape: front matter (the video ``duration`` s long), a summary, one
+    highlight per span."""
     url = f"https://www.youtube.com/watch?v={video_id}"
     lines = ["---", f"video_id: {video_id}", f'title: "Queue test {video_id}"', "channel: clipper tests",
-             f"duration: {SECONDS}", f'duration_formatted: "{timestamp(SECONDS)}"', f"url: {url}", "---", "",
+             f"duration: {duration:g}", f'duration_formatted: "{timestamp(duration)}"', f"url: {url}", "---", "",
              f"# Queue test {video_id}", "", "## Summary", "", "A generated test picture with a beep a second.", "",
              "## Highlights", ""]  # fmt: skip
     for number, (start, end) in enumerate(spans, 1):
@@ -211,12 +212,14 @@ def note_text(video_id: str, spans: Sequence[tuple[float, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_notes(folder: Path, ranges: Mapping[str, Sequence[tuple[float, float]]] = RANGES) -> Path:
-    """folder/notes/VIDEO_ID.md for each video; returns the notes folder."""
+def write_notes(
+    folder: Path, ranges: Mapping[str, Sequence[tuple[float, float]]] = RANGES, duration: float = SECONDS
+) -> Path:
+    """folder/notes/VIDEO_ID.md for each video (``duration`` s long); returns the notes folder."""
     notes = folder / "notes"
     notes.mkdir(parents=True, exist_ok=True)
     for video_id, spans in ranges.items():
-        (notes / f"{video_id}.md").write_text(note_text(video_id, spans), encoding="utf-8")
+        (notes / f"{video_id}.md").write_text(note_text(video_id, spans, duration), encoding="utf-8")
     return notes
 
 

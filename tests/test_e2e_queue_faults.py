@@ -39,6 +39,7 @@ pytestmark = pytest.mark.slow
 
 QUEUE = "dramatiq:clipper"  # Dramatiq's Redis broker: the list of message ids waiting
 MESSAGES = QUEUE + ".msgs"  # and the hash of message id -> message, until a message is acked
+ACKS = "dramatiq:__acks__."  # + worker's broker id + ".clipper": the ids a worker has taken and not acked yet
 
 
 @dataclass
@@ -142,6 +143,10 @@ def test_a_worker_killed_mid_clip_leaves_its_clips_to_another(
     made_by_a = set(a.done())
     assert len(made_by_a) < len(CLIPS), "A made every clip before it was killed"
     assert submitted.process.poll() is None, submitted.text()
+    client = RedisClient.from_url(redis.url)
+    held = [key for key in client.keys(ACKS + "*") if client.scard(key)]
+    assert held, "A held no message when it was killed: nothing for the broker to give another worker"
+    client.close()
 
     b = workers.start(redis.url, config, jobs=2)
     ident_b = b.wait_ready()
@@ -209,6 +214,10 @@ def test_a_clip_made_twice_at_once_is_one_whole_clip(
     assert_all_made(code, stderr, out, queue_media)
     done = [name for worker in started for name in worker.done()]
     assert set(done) == set(CLIPS)
+    # Neither copy failed: two attempts at one clip do not trip over each other's files.
+    said = "".join(worker.text() for worker in started)
+    failures = [line for line in said.splitlines() if ": failed " in line or "Failed to process" in line]
+    assert failures == [], said
     print(f"clips made twice: {len(done) - len(set(done))} of {len(CLIPS)}")
     assert all(worker.process.poll() is None for worker in started)
 
