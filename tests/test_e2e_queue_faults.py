@@ -134,8 +134,9 @@ def test_a_worker_killed_mid_clip_leaves_its_clips_to_another(
     ident_a = a.wait_ready()
     submitted = submit(notes, config, redis.url)
 
-    # A at work: it has made a clip and is fetching more (what it holds is fetched but not acked).
-    wait_for(lambda: a.done() and queue_host.gauge.active > 0, 90, "worker A to make a clip and fetch another")
+    # A at work: it has made a clip and is making more (their sections or pieces in the folder; the messages it
+    # holds taken but not acked).
+    wait_for(lambda: a.done() and temp_files(out), 90, "worker A to make a clip and be at work on another")
     a.signal_group(signal.SIGKILL)
     killed = time.monotonic()
     a.process.wait(10)
