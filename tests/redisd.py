@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -189,11 +190,12 @@ def timestamp(seconds: float) -> str:
     return whole + (f"{rest % 1:.2f}".lstrip("0").rstrip("0") if rest % 1 else "")
 
 
-def note_text(video_id: str, spans: Sequence[tuple[float, float]]) -> str:
-    """A small note in the example note's shape: front matter, a summary, one highlight per span."""
+def note_text(video_id: str, spans: Sequence[tuple[float, float]], duration: float = SECONDS) -> str:
+    """A small note in the example note's shape: front matter (the video ``duration`` s long), a summary, one
+    highlight per span."""
     url = f"https://www.youtube.com/watch?v={video_id}"
     lines = ["---", f"video_id: {video_id}", f'title: "Queue test {video_id}"', "channel: clipper tests",
-             f"duration: {SECONDS}", f'duration_formatted: "{timestamp(SECONDS)}"', f"url: {url}", "---", "",
+             f"duration: {duration:g}", f'duration_formatted: "{timestamp(duration)}"', f"url: {url}", "---", "",
              f"# Queue test {video_id}", "", "## Summary", "", "A generated test picture with a beep a second.", "",
              "## Highlights", ""]  # fmt: skip
     for number, (start, end) in enumerate(spans, 1):
@@ -210,31 +212,35 @@ def note_text(video_id: str, spans: Sequence[tuple[float, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_notes(folder: Path, ranges: Mapping[str, Sequence[tuple[float, float]]] = RANGES) -> Path:
-    """folder/notes/VIDEO_ID.md for each video; returns the notes folder."""
+def write_notes(
+    folder: Path, ranges: Mapping[str, Sequence[tuple[float, float]]] = RANGES, duration: float = SECONDS
+) -> Path:
+    """folder/notes/VIDEO_ID.md for each video (``duration`` s long); returns the notes folder."""
     notes = folder / "notes"
     notes.mkdir(parents=True, exist_ok=True)
     for video_id, spans in ranges.items():
-        (notes / f"{video_id}.md").write_text(note_text(video_id, spans), encoding="utf-8")
+        (notes / f"{video_id}.md").write_text(note_text(video_id, spans, duration), encoding="utf-8")
     return notes
 
 
 def write_config(folder: Path, base_url: str, names: Mapping[str, str], **extra: object) -> Path:
     """folder/clipper.yaml: output to folder/out, a cache of its own, each video id's source on the server."""
     lines = [f"output_dir: {json.dumps(str(folder / 'out'))}", f"cache_dir: {json.dumps(str(folder / 'cache'))}",
-             "retry_delay: 0.2", "sources:"]  # fmt: skip
-    lines += [f"  {video_id}: {json.dumps(f'{base_url}/{name}')}" for video_id, name in names.items()]
+             "retry_delay: 0.2"]  # fmt: skip
+    if names:
+        lines.append("sources:")
+        lines += [f"  {video_id}: {json.dumps(f'{base_url}/{name}')}" for video_id, name in names.items()]
     lines += [f"{key}: {json.dumps(value)}" for key, value in extra.items()]
     path = folder / "clipper.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def make_queue_videos(folder: Path, seconds: float = SECONDS) -> dict[str, Path]:
-    """{video id: file}: 160x90 testsrc2, 25 fps, a keyframe every 2 s, AAC beeps; each with its own look."""
+def make_queue_videos(folder: Path, seconds: float = SECONDS, size: str = "160x90") -> dict[str, Path]:
+    """{video id: file}: testsrc2, 25 fps, a keyframe every 2 s, AAC beeps; each with its own look."""
     folder.mkdir(parents=True, exist_ok=True)
     return {
-        video_id: make_media(folder / f"{video_id}.mp4", seconds=seconds, size="160x90", gop=50, extra=look)
+        video_id: make_media(folder / f"{video_id}.mp4", seconds=seconds, size=size, gop=50, extra=look)
         for video_id, look in LOOKS.items()
     }
 
@@ -290,17 +296,70 @@ def clip_problems(out: Path, media: QueueMedia, clips: Mapping[str, tuple[str, f
 
 @dataclass
 class Gauge:
-    """Requests in flight at the host, their peak, and a delay before each GET is answered."""
+    """Requests in flight at the host, when each one ran, and a delay before each GET is answered."""
 
     delay: float = 0.0
+    rate: float | None = None  # bytes/s of each response's body (None: as fast as it goes)
     active: int = 0
-    peak: int = 0
-    gets: int = 0
+    spans: list[tuple[float, float, str]] = field(default_factory=list)  # (start, end, "PATH RANGE"), finished
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def gets(self) -> int:
+        return len(self.spans)
 
     def reset(self) -> None:
         with self.lock:
-            self.peak, self.gets = self.active, 0
+            self.spans.clear()
+
+    def peak(self, overlap: float = 0.05) -> int:
+        """The most requests that ran at once, each overlapping each other one by ``overlap`` seconds at least
+        (the microseconds between a response's last byte and the end of its handler are no overlap)."""
+        edges = sorted(edge for start, end, _ in self.spans if end - start > overlap
+                       for edge in ((start + overlap / 2, 1), (end - overlap / 2, -1)))  # fmt: skip
+        most = running = 0
+        for _, step in edges:  # at a tie the end (-1) comes first: touching spans are not at once
+            running += step
+            most = max(most, running)
+        return most
+
+    def overlaps(self, overlap: float = 0.05) -> list[str]:
+        """Pairs of requests that ran at once for more than ``overlap`` seconds, as text."""
+        base = min((start for start, _, _ in self.spans), default=0.0)
+        spans = sorted(self.spans)
+        return [f"{a[2]} ({a[0] - base:.3f}-{a[1] - base:.3f} s) and {b[2]} ({b[0] - base:.3f}-{b[1] - base:.3f} s)"
+                for i, a in enumerate(spans) for b in spans[i + 1:] if min(a[1], b[1]) - b[0] > overlap]  # fmt: skip
+
+    def timeline(self) -> str:
+        if not self.spans:
+            return "(no requests)"
+        base = min(start for start, _, _ in self.spans)
+        return "\n".join(f"{start - base:7.3f} {end - base:7.3f} {what}" for start, end, what in sorted(self.spans))
+
+
+class _Throttled:
+    """A response stream that sends at ``rate`` bytes/s, 16 KB at a time (a client that hangs up is seen at
+    once: the next piece fails)."""
+
+    PIECE = 16 * 1024
+
+    def __init__(self, stream: IO[bytes], rate: float) -> None:
+        self.stream, self.rate = stream, rate
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        for offset in range(0, len(view), self.PIECE):
+            piece = view[offset : offset + self.PIECE]
+            self.stream.write(piece)
+            self.stream.flush()
+            time.sleep(len(piece) / self.rate)
+        return len(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
 
 
 class _GaugedHandler(_Handler):
@@ -308,17 +367,37 @@ class _GaugedHandler(_Handler):
 
     def _serve(self, head: bool) -> None:
         gauge = self.gauge
+        began = time.monotonic()
         with gauge.lock:
             gauge.active += 1
-            gauge.peak = max(gauge.peak, gauge.active)
-            gauge.gets += not head
         try:
-            if gauge.delay and not head:
-                time.sleep(gauge.delay)
+            if gauge.delay and not head and not self._wait_unless_left(gauge.delay):
+                self.close_connection = True  # the client hung up while it waited: no answer, not in flight now
+                return
+            if gauge.rate:
+                self.wfile = _Throttled(self.wfile, gauge.rate)  # type: ignore[assignment, arg-type]
             super()._serve(head)
         finally:
             with gauge.lock:
                 gauge.active -= 1
+                if not head:
+                    gauge.spans.append((began, time.monotonic(), f"{self.path} {self.headers.get('Range')}"))
+
+    def _wait_unless_left(self, seconds: float) -> bool:
+        """Wait ``seconds``; False as soon as the client closes its connection (as a host would see it go)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], left)
+            if not readable:
+                continue
+            try:
+                if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                    return False
+            except OSError:
+                return False
+            time.sleep(left)  # the next request, pipelined: it waits its turn
+            break
+        return True
 
     def handle(self) -> None:  # a client that hangs up between requests is no error worth a traceback
         with contextlib.suppress(ConnectionError):
@@ -437,8 +516,11 @@ class Workers:
         return worker
 
     def close(self) -> None:
+        """SIGKILL every group (a clean stop is a test of its own): quick, and nothing outlives the test."""
         for worker in self.started:
-            worker.stop(timeout=10)
+            worker.signal_group(signal.SIGKILL)
+        for worker in self.started:
+            worker.stop(timeout=5)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from redisd import RedisServer
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.queue.broker import RetryLater, RunStore, connect, dramatiq_broker
-from clipper.queue.limits import HostGuard
+from clipper.queue.limits import HostGuard, dead_attempts_files
 from clipper.queue.making import ClipMaker, Heartbeat
 from clipper.queue.messages import clip_message
 from clipper.run.manifest import ClipResult
@@ -152,3 +152,16 @@ def test_a_busy_worker_keeps_beating(redis: RedisServer) -> None:
             assert beat is not None and seconds * 1000 + micros / 1000 - beat < 500
     finally:
         stopping.set()
+
+
+def test_a_batch_removes_the_temporary_files_of_dead_attempts_only(redis: RedisServer, tmp_path: Path) -> None:
+    guard = _guard(redis, expiry=1.0)
+    live, dead = "0123456789ab", "ba9876543210"
+    files = [tmp_path / f".clipper-a9f525e3faa0.{live}.head.ts", tmp_path / f".clip-0m03s.mp4.{live}.part",
+             tmp_path / f".clipper-a9f525e3faa0.{dead}.section.mp4", tmp_path / f".clip-0m09s.mp4.{dead}.part",
+             tmp_path / ".clip-0m10s.mp4.part"]  # fmt: skip
+    with guard.attempt(live):
+        guard.client.set(f"clipper:attempt:{dead}", "1", px=50)  # its worker was killed: its mark expires
+        time.sleep(0.2)
+        assert dead_attempts_files(guard.client, files) == files[2:]
+    assert dead_attempts_files(guard.client, files) == files  # the live attempt is over: its leftovers may go

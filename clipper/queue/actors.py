@@ -15,6 +15,9 @@ from clipper.plan.queue_keys import shown_url
 from clipper.queue.broker import ACTOR, QUEUE, connect, dramatiq_broker, worker_name
 from clipper.queue.making import ClipMaker, Heartbeat
 
+# An idle worker asks the broker for clips at least this often (Dramatiq's default, 1 s, delays each next clip of
+# a busy worker by up to a second: its consumer sleeps that long once its threads are all taken).
+IDLE_POLL_MS = 200
 STOP_WAIT_MS = 30_000  # on Ctrl-C, how long the worker waits for its threads to hand their clips back
 
 
@@ -43,7 +46,7 @@ def serve(url: str, threads: int, config: Config, stream: TextIO | None = None, 
     maker = ClipMaker(client, name, config, stream, verbose)
     broker = dramatiq_broker(client, config.queue_heartbeat)
     make_actor(broker, maker)
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=1000)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=IDLE_POLL_MS)
     worker.queue_prefetch = threads  # a busy worker leaves the queue's other messages to idle ones
     beat = Heartbeat(broker, maker.guard, max(0.5, config.queue_heartbeat / 3), maker.children.stopping)
     previous = signal.signal(signal.SIGTERM, _interrupt)

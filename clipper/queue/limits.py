@@ -10,12 +10,15 @@ Times are the Redis server's (``TIME``), so machines with clocks apart agree.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 PREFIX = "clipper:limit:"
+ATTEMPT = "clipper:attempt:"  # + an attempt's tag (in its temporary files' names): there while the attempt lives
 # KEYS[1]: the holders (a sorted set: holder -> expiry in ms). ARGV: holder, expiry (ms), limit.
 _TAKE = """
 local now = redis.call('TIME')
@@ -29,6 +32,7 @@ if held or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 0
 """
+_TAG_RE = re.compile(r"\.([0-9a-f]{12})\.")  # a run's or an attempt's tag in a temporary file's name
 MAX_PAUSE = 300.0  # seconds: the longest a host is left alone after it throttled
 
 
@@ -41,14 +45,33 @@ class HostGuard:
         self.stopping = stopping
         self._take = client.register_script(_TAKE)
         self._held: dict[tuple[str, str], int] = {}  # (key, holder) -> limit: renewed by ``renew``
+        self._attempts: set[str] = set()
         self._lock = threading.Lock()
 
     def renew(self) -> None:
-        """Renew the slots this worker holds (its heartbeat calls this)."""
+        """Renew the slots this worker holds and its attempts' marks (its heartbeat calls this)."""
         with self._lock:
             held = list(self._held.items())
+            attempts = list(self._attempts)
         for (key, holder), limit in held:
             self._take(keys=[key], args=[holder, self.expiry_ms, limit])
+        for tag in attempts:
+            self.client.set(ATTEMPT + tag, "1", px=self.expiry_ms)
+
+    @contextlib.contextmanager
+    def attempt(self, tag: str) -> Iterator[None]:
+        """Mark attempt ``tag`` alive while the block runs: a batch removes the temporary files of attempts
+        whose mark is gone (their worker was killed), never those of one still at work."""
+        self.client.set(ATTEMPT + tag, "1", px=self.expiry_ms)
+        with self._lock:
+            self._attempts.add(tag)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._attempts.discard(tag)
+            with contextlib.suppress(Exception):
+                self.client.delete(ATTEMPT + tag)
 
     @contextlib.contextmanager
     def slot(self, name: str, limit: int, on_wait: Any = None) -> Iterator[None]:
@@ -94,3 +117,13 @@ class HostGuard:
             if self.stopping.wait(min(left, 1.0)):
                 raise KeyboardInterrupt
             left = int(self.client.pttl(key) or 0) / 1000
+
+
+def dead_attempts_files(client: Any, paths: Iterable[Path]) -> list[Path]:
+    """Of a folder's temporary files, those of attempts no worker is at any more (named by their tag)."""
+    dead = []
+    for path in paths:
+        tags = _TAG_RE.findall(path.name)
+        if not tags or not client.exists(ATTEMPT + tags[-1]):
+            dead.append(path)
+    return dead

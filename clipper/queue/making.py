@@ -5,6 +5,7 @@ result kept in Redis for the batch that asked."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import secrets
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from clipper.core.errors import ClipperError
+from clipper.core.streams import MediaStream
 from clipper.fetch import cache
 from clipper.fetch.ytdlp_argv import js_runtime
 from clipper.media import ffmpeg
@@ -32,6 +34,7 @@ from clipper.run.progress import Reporter
 from clipper.run.running import MediaInfos, StepRunner
 from clipper.run.videos import VideoJobs, group_videos
 
+LOOKUPS_KEPT = 300.0  # seconds a worker reuses a video's media URLs for its next clips (a 403 looks it up again)
 THROTTLED = ("http error 429", "too many requests", "http error 403", "403 forbidden")
 PROGRESS_EVERY = 0.5  # seconds between two progress reports of one task to the broker
 
@@ -96,6 +99,8 @@ class ClipMaker:
         self.children = ffmpeg.ChildProcesses()
         js_runtime()  # here, once: finding it reads sysconfig, which two threads must not fill at once
         self.guard = HostGuard(client, own.queue_heartbeat, self.children.stopping)
+        self._lookups: dict[str, tuple[float, dict[str, list[MediaStream]]]] = {}
+        self._lookups_lock = threading.Lock()
 
     def handle(self, data: Any, retries: int = 0) -> None:
         """Make the clip ``data`` asks for and record its result (unless the batch is cancelled or the clip is
@@ -133,7 +138,19 @@ class ClipMaker:
                       f"{paused:g}s, then this clip is tried again")  # fmt: skip
             raise RetryLater(result.error)
         reporter.clip_finished(name, result.status, result.error or "")
-        store.put_result(name, result_data(result, self.worker))
+        self._record(store, name, result_data(result, self.worker))
+
+    def _record(self, store: RunStore, name: str, data: dict[str, Any]) -> None:
+        """Record a result, waiting for a broker that is away (a restart) as long as a batch waits for it."""
+        deadline = time.monotonic() + max(30.0, 4 * self.own.queue_heartbeat)
+        while True:
+            try:
+                store.put_result(name, data)
+                return
+            except Exception as error:  # redis.RedisError, OSError: the broker away
+                if time.monotonic() > deadline or self.children.stopping.wait(1.0):
+                    self._say(f"{name}: its result could not be recorded ({error}); its batch sends it again")
+                    return
 
     def stop(self) -> None:
         """Stop the clips being made (their ffmpeg and yt-dlp ended, their temporary files removed)."""
@@ -148,8 +165,12 @@ class ClipMaker:
     def make(self, job: ClipJob, config: Config, reporter: Reporter) -> ClipResult:
         """Fetch what ``job`` needs and cut it; the result (failed with the reason when it could not be made)."""
         config = replace(config, run_tag=secrets.token_hex(6))  # this attempt's own temporary names
+        with self.guard.attempt(config.run_tag):
+            return self._make(job, config, reporter)
+
+    def _make(self, job: ClipJob, config: Config, reporter: Reporter) -> ClipResult:
         steps, infos = StepRunner(reporter, self.children), MediaInfos()
-        fetcher = Fetcher(config, reporter, steps, infos)
+        fetcher = Fetcher(config, reporter, steps, infos, known=self._known_streams(job, config))
         clipper = Clipper(config, reporter, steps, infos, companions=True)
         fetched: MediaFile | None = None
         try:
@@ -169,6 +190,17 @@ class ClipMaker:
             if fetched is not None and (fetched.fetch == "sections" or fetched.temporary):
                 remove([Path(fetched.path)])
             fetcher.relay.close()
+
+    def _known_streams(self, job: ClipJob, config: Config) -> dict[str, list[MediaStream]]:
+        """The media URLs this worker looked up lately with the same lookup settings: one yt-dlp lookup per
+        video for its clips here, not one per clip."""
+        key = json.dumps([job.format or config.format, job.format_sort or config.format_sort, config.yt_dlp_args,
+                          job.public_only])  # fmt: skip
+        now = time.monotonic()
+        with self._lookups_lock:
+            for stale in [k for k, (made, _) in self._lookups.items() if now - made > LOOKUPS_KEPT]:
+                del self._lookups[stale]
+            return self._lookups.setdefault(key, (now, {}))[1]
 
     @contextlib.contextmanager
     def _fetch_slot(self, video: VideoJobs, config: Config, reporter: Reporter) -> Iterator[None]:

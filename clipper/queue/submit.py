@@ -16,13 +16,15 @@ from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.plan.queue_keys import shown_url
 from clipper.queue.broker import ACTOR, QUEUE, BrokerError, RunStore, dramatiq_broker, live_workers, wait_for_broker
+from clipper.queue.limits import dead_attempts_files
 from clipper.queue.messages import MessageError, clip_message, read_result
 from clipper.run.manifest import ClipResult
 from clipper.run.outputs import read_manifest
+from clipper.run.paths import leftovers, remove
 from clipper.run.pool import Runner
 from clipper.run.progress import Reporter
 
-POLL = 0.5  # seconds between two looks at the results
+POLL = 0.2  # seconds between two looks at the results
 PATIENCE_BEATS = 4  # heartbeats the batch waits for a broker that went away (2 minutes by default), 30 s at least
 NO_WORKER_AFTER = 5.0  # seconds with no worker's heartbeat before the batch says none is listening
 
@@ -39,6 +41,8 @@ class QueueRunner(Runner):
 
     def _run(self, jobs: Sequence[ClipJob]) -> list[ClipResult]:
         self.manifest.entries = read_manifest(self.config.output_dir)
+        # Temporary files of workers killed mid-clip (this folder's lock is held: no other batch writes here).
+        remove(dead_attempts_files(self.client, leftovers(self.config)))
         self.reporter.start(len(jobs))
         results: dict[ClipJob, ClipResult] = {}
         asked: dict[ClipJob, ClipJob] = {}
@@ -57,6 +61,9 @@ class QueueRunner(Runner):
         finally:
             self.reporter.close()
         store.forget()
+        # Of workers killed during this batch (their clips made by others); a second copy of a clip's message still
+        # at work keeps its files.
+        remove(dead_attempts_files(self.client, leftovers(self.config)))
         return [results[job] for job in jobs]
 
     def _send(self, data: dict[str, Any]) -> Any:
