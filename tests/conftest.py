@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from media import make_media, serve
 from verify import thumbnails
 
+pytest_plugins = ["redisd"]  # the queue tests' redis-server, media host and workers
+
 EXAMPLE_NOTE = Path(__file__).parent / "u3HBJVjpXuw.md"
 FPS = 25.0
 

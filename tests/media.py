@@ -11,8 +11,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 
 def make_media(
@@ -188,6 +189,35 @@ def serve(root: Path) -> Iterator[tuple[str, type[_Handler]]]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def serve_without_ranges(root: Path) -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    """Serve ``root`` on 127.0.0.1 as ``python3 -m http.server`` does: Python's own file server, which ignores
+    Range requests (every GET answers 200 with the whole file) and says nothing of Accept-Ranges. Yields (base URL,
+    the requests: path and Range header)."""
+    requests: list[tuple[str, str | None]] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def send_head(self) -> Any:
+            requests.append((self.path, self.headers.get("Range")))
+            return super().send_head()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
     finally:
         server.shutdown()
         server.server_close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -180,8 +181,21 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
     assert sum(line.startswith("URLS=$(yt-dlp --ignore-config ") for line in lines) == 1
     assert not any("-progress" in line for line in lines)
     # A host that serves video and audio apart gets both as inputs; one that serves one stream, one input.
-    apart = [shlex.split(line.split("; then ", 1)[1]) for line in lines if line.startswith('if [ -n "$AUDIO_URL" ]')]
-    sections = [shlex.split(line[len("else ") : -len("; fi")]) for line in lines if line.startswith("else ffmpeg")]
+    # Each section is read from the host where ffmpeg can (-xerror: it fails where it cannot); else the video is
+    # downloaded whole, once, and cut from that file.
+    fallback = " || download_whole"
+    apart = [shlex.split(line.split("; then ", 1)[1].removesuffix(fallback))
+             for line in lines if line.startswith('elif [ -n "$AUDIO_URL" ]')]  # fmt: skip
+    sections = [shlex.split(line[len("else ") : -len(fallback + "; fi")]) for line in lines
+                if line.startswith("else ffmpeg")]  # fmt: skip
+    assert len(apart) == len(sections) == 4 and all(argv[1] == "-xerror" for argv in apart + sections)
+    assert all(line.endswith(fallback) for line in lines if line.startswith('elif [ -n "$AUDIO_URL" ]'))
+    assert all(line.endswith(fallback + "; fi") for line in lines if line.startswith("else ffmpeg"))
+    (whole,) = [line for line in lines if line.startswith("download_whole() { ")]
+    assert re.fullmatch(r"download_whole\(\) \{ mkdir -p -- (\S+); yt-dlp --ignore-config .* -o '\1/u3HBJVjpXuw-"
+                        rf"(\w+)\.%\(ext\)s' -- '{re.escape(EXAMPLE_URL)}'; set -- \1/u3HBJVjpXuw-\2\.\*; "
+                        r"MEDIA_FILE=\$1; SECTION=file:\$1; \}", whole)  # fmt: skip
+    assert lines.count('if [ -n "$MEDIA_FILE" ]; then SECTION=file:$MEDIA_FILE') == 4
     assert [(argv[argv.index("-ss") + 1], argv[argv.index("-to") + 1]) for argv in sections] == [
         ("37", "97"),
         ("213", "272"),
@@ -204,7 +218,8 @@ def test_batch_dry_run_prints_commands_and_writes_nothing(workdir: Path) -> None
             "u3HBJVjpXuw-10m34s.mp4",
         )
     ]
-    assert sum(argv[0] == "rm" for argv in argvs) == 4  # each section is removed once its clip is made
+    assert all(argv[argv.index("-i") + 1] == "$SECTION" for argv in cuts)
+    assert sum(argv[:3] == ["rm", "-f", "--"] for argv in argvs) == 4  # each section is removed once its clip is made
     assert sorted(path.name for path in workdir.iterdir()) == ["notes"]  # no clips/ folder, no cache
 
 
@@ -278,9 +293,10 @@ def test_markdown_that_is_no_note_or_has_no_highlights_gets_a_warning(workdir: P
          "not 3"),
         ("aspect: 3:0\n", "bad.yaml:1: aspect: '3:0' is not a shape: use source or W:H with whole numbers above 0, like"
          " 9:16 or 1:1"),
-        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: aspect, cache_dir, captions, container, crop_x,"
-         " fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode, naming, output_dir, pad, preset, retries,"
-         " retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args)"),
+        ("colour: red\n", "bad.yaml:1: unknown key 'colour' (known: aspect, broker, cache_dir, captions, container,"
+         " crop_x, fetch, format, format_sort, host_limits, http_chunk_size, jobs, link_notes, link_style, loudnorm,"
+         " mode, naming, output_dir, pad, preset, queue_heartbeat, retries, retry_delay, snap, snap_window, sources,"
+         " warn_longer_than, yt_dlp_args)"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["plan", "batch"])

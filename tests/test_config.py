@@ -12,8 +12,9 @@ from clipper.plan.config import DEFAULT_FORMAT_SORT, Config, default_jobs, load_
 
 FIELDS = "{video_id}, {start}, {end}, {title}, {index}"
 KNOWN = (
-    "aspect, cache_dir, captions, container, crop_x, fetch, format, format_sort, http_chunk_size, jobs, loudnorm, mode,"
-    " naming, output_dir, pad, preset, retries, retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args"
+    "aspect, broker, cache_dir, captions, container, crop_x, fetch, format, format_sort, host_limits, http_chunk_size,"
+    " jobs, link_notes, link_style, loudnorm, mode, naming, output_dir, pad, preset, queue_heartbeat, retries,"
+    " retry_delay, snap, snap_window, sources, warn_longer_than, yt_dlp_args"
 )
 
 
@@ -307,6 +308,8 @@ def test_a_preset_is_a_bundle_under_the_files_own_keys(tmp_path: Path) -> None:
         ("container: avi\n", 1, "container must be one of auto, mp4, mkv, webm, not 'avi'"),
         ("warn_longer_than: -1\n", 1, "warn_longer_than must be a number of seconds above 0, not -1"),
         ("preset: tiktok\n", 1, "preset must be one of shorts, square, not 'tiktok'"),
+        ("jobs: 2\nlink_style: wiki\n", 2, "link_style must be markdown or obsidian, not 'wiki'"),
+        ("link_notes: yes please\n", 1, "link_notes must be true or false, not a string"),
     ],
 )  # fmt: skip
 def test_invalid_share_settings_name_their_line(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -332,3 +335,11 @@ def test_parse_bytes_is_yt_dlps(text: str) -> None:
             return repr(error)
 
     assert outcome(parse_bytes) == outcome(yt_dlp_parse_bytes)
+
+
+def test_link_settings(tmp_path: Path) -> None:
+    assert (Config().link_notes, Config().link_style) == (False, "markdown")
+    config = load_config(write_config(tmp_path, "link_notes: yes\nlink_style: obsidian\n"))
+    assert (config.link_notes, config.link_style) == (True, "obsidian")
+    assert config.with_overrides(link_notes=False).link_notes is False
+    assert config.with_overrides(link_notes=None).link_notes is True  # --link not given: the file's

@@ -333,6 +333,13 @@ def test_doctor_reports_the_tools_and_what_is_missing(tmp_path: Path) -> None:
     assert any(line.startswith("ffprobe   ffprobe version") for line in lines), lines
     assert any(line.startswith("js runtime ") for line in lines), lines
     assert "  smart cut of hevc: libx265 yes" in lines and "  smart cut of av1: libsvtav1 yes" in lines, lines
+    assert any(line.startswith("queue     dramatiq ") for line in lines), lines
+
+    (tmp_path / "config.yaml").write_text("broker: redis://:hunter2@queue.lan:6379/0\nhost_limits: {youtube.com: 2}\n")
+    queued = clipper("doctor", cwd=tmp_path).stdout.splitlines()
+    assert "  broker: redis://:***@queue.lan:6379/0" in queued  # the password is never shown
+    assert "  host_limits: {'youtube.com': 2}" in queued
+    (tmp_path / "config.yaml").unlink()
 
     bare = subprocess.run([sys.executable, "-m", "clipper", "doctor"], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "PATH": str(tmp_path)}, timeout=60)  # fmt: skip

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_NOTE, FPS, Served
-from hosts import serve_host
+from hosts import serve_host, top_level_boxes
+from media import serve_without_ranges
 from verify import check_clip, decode_errors, duration_of, frame_md5s, processes_mentioning, run_clipper, stream_kinds
 
 from clipper.notes.parse import parse_note
@@ -253,6 +254,42 @@ def test_the_dry_run_script_runs_as_printed_and_makes_the_clips(
         assert made.returncode == 0, made.stderr
         for name in CLIPS:
             assert frame_md5s(out / name) == frame_md5s(tmp_path / "run-out" / name), name
+
+
+@pytest.mark.parametrize("index", ["at the end", "first"])
+def test_the_dry_run_script_runs_against_a_host_without_range_support(
+    tmp_path: Path, long_video: Path, long_thumbs: list[bytes], index: str
+) -> None:
+    """Served as `python3 -m http.server` serves it: no Range support. An MP4 whose index (moov) is first is read
+    from its start to each section; one whose index is at its end cannot be read without seeking, so the script
+    downloads it whole, once, into the cache and cuts the clips from that file."""
+    served = tmp_path / "served"
+    served.mkdir()
+    media = served / "long.mp4"
+    if index == "first":
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(long_video), "-c", "copy", "-movflags", "+faststart",
+                        str(media)], check=True)  # fmt: skip
+    else:
+        shutil.copyfile(long_video, media)
+    boxes = [kind for kind, _, _ in top_level_boxes(media)]
+    assert (boxes.index(b"moov") < boxes.index(b"mdat")) == (index == "first")
+    notes = two_clip_note(tmp_path)
+    cache = tmp_path / "cache"
+    with serve_without_ranges(served) as (base, requests):
+        config = write_config(tmp_path, {"u3HBJVjpXuw": f"{base}/long.mp4"}, output_dir="script-out",
+                              cache_dir=str(cache), fetch="sections")  # fmt: skip
+        script = dry_run_script(tmp_path, notes, config)
+        ran = subprocess.run(["sh", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert any(header for _, header in requests)  # ffmpeg asked for ranges and was answered with whole files
+    out = tmp_path / "script-out"
+    assert_whole(out, long_thumbs, CLIPS)
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        name.replace(".mp4", suffix) for name in CLIPS for suffix in (".mp4", ".srt", ".vtt")
+    )  # no section left behind
+    downloads = sorted(path.name for path in cache.iterdir()) if cache.exists() else []
+    assert len(downloads) == (1 if index == "at the end" else 0), downloads
 
 
 def test_the_dry_run_script_stops_at_the_first_failure(tmp_path: Path, server: Served) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "clipper"
-STAGES = {"core", "policy", "notes", "plan", "fetch", "media", "share", "run", "cli"}
+STAGES = {"core", "policy", "notes", "plan", "fetch", "media", "share", "run", "queue", "cli"}
 MAX_TOP_MODULES = 6
 MAX_MODULE_LINES = 450
 MAX_CLASS_LINES = 250

@@ -19,7 +19,21 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXAMPLE = Path(__file__).parent / "u3HBJVjpXuw.md"
 # Loaded only to fetch (yt-dlp and what it pulls in), to write captions, or to draw bars.
-HEAVY = ("yt_dlp", "pysubs2", "tqdm", "requests", "urllib3", "Cryptodome", "websockets", "http.server")
+HEAVY = (
+    "yt_dlp",
+    "pysubs2",
+    "tqdm",
+    "requests",
+    "urllib3",
+    "Cryptodome",
+    "websockets",
+    "http.server",
+    "dramatiq",
+    "redis",
+    "mcp",
+    "anyio",
+    "pydantic",
+)
 # clipper's own modules that only running clips needs: help text loads none of them.
 RUN_ONLY = {
     "clipper.run.pool",
@@ -86,7 +100,15 @@ def test_import_cli_loads_nothing_heavy(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["plan", "--help"], ["batch", "--help"], ["cut", "--help"], ["doctor", "--help"], ["--version"]],
+    [
+        ["--help"],
+        ["plan", "--help"],
+        ["batch", "--help"],
+        ["cut", "--help"],
+        ["doctor", "--help"],
+        ["mcp", "--help"],
+        ["--version"],
+    ],
 )
 def test_help_loads_nothing_heavy(args: list[str], tmp_path: Path) -> None:
     modules, result = imported(args, tmp_path, tmp_path)
@@ -100,7 +122,7 @@ def test_help_loads_nothing_heavy(args: list[str], tmp_path: Path) -> None:
 def test_plan_examples_loads_nothing_heavy(as_json: bool, tmp_path: Path) -> None:
     modules, result = imported(["plan", str(EXAMPLES), *(["--json"] if as_json else [])], tmp_path, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "u3HBJVjpXuw-0m38s.mp4" in result.stdout
+    assert "clipper-example-0m25s.mp4" in result.stdout
     assert heavy_among(modules) == []
 
 

@@ -50,6 +50,11 @@ def test_sections_are_padded_and_merged_when_they_touch() -> None:
     ]
 
 
+def test_a_note_that_says_its_video_is_shorter_than_its_clip_does_not_cut_the_section_short() -> None:
+    [section] = merge_sections([job(50, 55)], 40.0)  # the note's duration: 40 s; its clip ends at 55 s
+    assert (section.start, section.end) == (49.0, 57.0)
+
+
 @pytest.mark.parametrize(
     ("jobs", "fetch", "strategy", "reason"),
     [

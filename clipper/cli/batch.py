@@ -7,7 +7,7 @@ import gc
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, report, said, show_error
+from clipper.cli.linking import after_run, dry_run_links, link_option
 from clipper.cli.options import (
     browser_cookies_option,
     captions_option,
@@ -28,12 +29,12 @@ from clipper.cli.options import (
     with_cookies,
     with_loudness,
 )
-from clipper.cli.planning import plan_notes, warn_lengths
+from clipper.cli.planning import load_notes, plan_loaded, warn_lengths
 from clipper.core.errors import ClipperError, Interrupted
 from clipper.core.text import printable
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
-from clipper.run.progress import make_reporter
+from clipper.run.progress import Reporter, make_reporter
 
 # The runner, the fetcher and the cutter are loaded inside the functions that run them (tests/test_startup.py).
 if TYPE_CHECKING:
@@ -41,33 +42,29 @@ if TYPE_CHECKING:
 
 
 def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
-             gallery: bool = False, companions: bool = True) -> int:  # fmt: skip
-    """Run jobs with progress; print a summary (and make the gallery); return the exit status."""
+             gallery: bool = False, companions: bool = True,
+             after: Callable[[Sequence[ClipResult]], int] | None = None) -> int:  # fmt: skip
+    """Run jobs with progress (here, or through the queue at ``config.broker``); print a summary, then do
+    ``after`` with the results (in the jobs' order; --link), and make the gallery; return the exit status."""
     from clipper.run.manifest import manifest_entry
-    from clipper.run.outputs import build_gallery
-    from clipper.run.pool import Runner
 
-    if any(not job.source_is_local for job in jobs):
-        import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
-    gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
     reporter = make_reporter(quiet=said(ctx, "quiet"), verbose=said(ctx, "verbose"),
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
-    runner = Runner(config, reporter, force=force, companions=companions)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     # Ctrl-C stops the run even when clipper was started with SIGINT ignored (by a script, a service manager).
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        results = runner.run(jobs)
+        results = make_clips(jobs, config, reporter, force=force, companions=companions)
     except Interrupted as error:
         show_error(str(error))
         return EXIT_INTERRUPTED
-    except ClipperError as error:  # the output folder cannot be used, the disk is full, ...
+    except ClipperError as error:  # the broker cannot be reached, the output folder cannot be used, the disk is full
         show_error(str(error))
         return EXIT_PROBLEMS
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-    counts = {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
+    counts = clip_counts(results)
     if as_json:
         click.echo(json.dumps([manifest_entry(r, config) for r in results], indent=2, ensure_ascii=False))
     if not said(ctx, "quiet") or counts["failed"]:
@@ -78,16 +75,57 @@ def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: boo
         )
         for line in failure_lines(results):
             click.echo(printable(line), err=True)
-    if gallery and (counts["done"] or counts["skipped"]):
-        try:
-            page, skipped = build_gallery(config.output_dir, reporter)
-            for line in skipped:
-                show_error(line)
-            if not said(ctx, "quiet"):
-                click.echo(f"clipper: gallery {page}", err=True)
-        except (ClipperError, OSError) as error:
-            show_error(f"gallery not written: {error}")
-    return EXIT_PROBLEMS if counts["failed"] else 0
+    status = after(results) if after is not None else 0
+    if gallery:
+        page, problems = write_gallery(results, config, reporter)
+        for line in problems:
+            show_error(line)
+        if page is not None and not said(ctx, "quiet"):
+            click.echo(f"clipper: gallery {page}", err=True)
+    return EXIT_PROBLEMS if counts["failed"] else status
+
+
+def make_clips(jobs: Sequence[ClipJob], config: Config, reporter: Reporter, *, force: bool = False,
+               companions: bool = True) -> list[ClipResult]:  # fmt: skip
+    """Make the clips of ``jobs`` here, or through the queue at ``config.broker``: one result per job, in order.
+    Raises ClipperError when the broker cannot be reached (before anything is touched) or the output folder
+    cannot be used, Interrupted when Ctrl-C or SIGTERM stopped the run."""
+    from clipper.run.pool import Runner
+
+    client = None
+    if config.broker:  # first: a broker that cannot be reached stops the batch before it touches anything
+        from clipper.queue.broker import connect
+
+        client = connect(config.broker)
+    elif any(not job.source_is_local for job in jobs):
+        import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
+    gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
+    runner: Runner
+    if client is not None and config.broker:
+        from clipper.queue.submit import QueueRunner
+
+        runner = QueueRunner(config, reporter, client, config.broker, force=force)
+    else:
+        runner = Runner(config, reporter, force=force, companions=companions)
+    return runner.run(jobs)
+
+
+def clip_counts(results: Sequence[ClipResult]) -> dict[str, int]:
+    """How many clips were done, skipped and failed."""
+    return {status: sum(1 for r in results if r.status == status) for status in ("done", "skipped", "failed")}
+
+
+def write_gallery(results: Sequence[ClipResult], config: Config, reporter: Reporter) -> tuple[Path | None, list[str]]:
+    """The gallery of the output folder, written when it has clips: its page (None when not written) and a line
+    for each problem (manifest entries left out, or why it was not written)."""
+    from clipper.run.outputs import build_gallery
+
+    if not any(result.status in ("done", "skipped") for result in results):
+        return None, []
+    try:
+        return build_gallery(config.output_dir, reporter)
+    except (ClipperError, OSError) as error:
+        return None, [f"gallery not written: {error}"]
 
 
 def failure_lines(results: Sequence[ClipResult]) -> list[str]:
@@ -149,6 +187,13 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
 @click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@link_option
+@click.option(
+    "--broker",
+    metavar="URL",
+    help="Make the clips on workers through this Redis queue "
+    "(redis://HOST:PORT/DB; `clipper worker` takes them); the output folder must be shared with them.",
+)
 @click.pass_context
 def batch(
     ctx: click.Context,
@@ -165,18 +210,25 @@ def batch(
     force: bool,
     no_gallery: bool,
     as_json: bool,
+    link: bool | None,
+    broker: str | None,
     **share: Any,
 ) -> None:
     """Make every highlight clip of the notes in PATHS (files or folders), in parallel and resumable."""
     config = with_cookies(config_path, cookies, cookies_from_browser, paths, output_dir=output_dir, jobs=jobs,
-                          mode=mode, fetch=fetch, captions=captions, **share_overrides(share))  # fmt: skip
+                          mode=mode, fetch=fetch, captions=captions, broker=broker, link_notes=link,
+                          **share_overrides(share))  # fmt: skip
     config = with_loudness(config, share)
-    clip_jobs, problems = plan_notes(paths, config, captions=True)
+    notes, problems = load_notes(paths)
+    clip_jobs, clashes = plan_loaded(notes, config, captions=True)
+    problems += clashes
     report(problems)
     if not dry_run:
         warn_lengths(clip_jobs, config)
     if dry_run:
         print_dry_run(clip_jobs, config)
-        sys.exit(EXIT_PROBLEMS if problems else 0)
-    status = run_jobs(ctx, clip_jobs, config, force, as_json, gallery=not no_gallery)
+        status = dry_run_links(ctx, notes, clip_jobs, config) if config.link_notes else 0
+        sys.exit(status or (EXIT_PROBLEMS if problems else 0))
+    linking = after_run(ctx, notes, clip_jobs, config) if config.link_notes else None
+    status = run_jobs(ctx, clip_jobs, config, force, as_json, gallery=not no_gallery, after=linking)
     sys.exit(status or (EXIT_PROBLEMS if problems else 0))

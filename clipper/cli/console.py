@@ -14,10 +14,21 @@ EXIT_PROBLEMS = 1
 EXIT_INTERRUPTED = 130
 
 
-def show_error(message: str) -> None:
-    """One line on stderr; note text in it is shown with its control characters escaped."""
+def error_line(message: str) -> str:
+    """A problem as one line: note text in it with its control characters escaped, ``clipper:`` before it when it
+    names no file."""
     message = printable(message)
-    click.echo(f"clipper: {message}" if not re.match(r"^\S+:\d*:? ", message) else message, err=True)
+    return f"clipper: {message}" if not re.match(r"^\S+:\d*:? ", message) else message
+
+
+def os_error_text(error: OSError) -> str:
+    """An OSError (the disk is full, a folder cannot be written) in one line, naming its file."""
+    return f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}"
+
+
+def show_error(message: str) -> None:
+    """One line on stderr (see ``error_line``)."""
+    click.echo(error_line(message), err=True)
 
 
 def show_warning(message: str) -> None:

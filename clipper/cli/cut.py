@@ -4,6 +4,7 @@ named with -o."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from clipper.cli.options import (
     with_loudness,
 )
 from clipper.cli.planning import plan_notes, snap_margin, warn_lengths
-from clipper.core.errors import ClipperError, NoteError
+from clipper.core.errors import ArgumentError, ClipperError, NoteError
 from clipper.core.timecode import parse_range
 from clipper.notes.parse import parse_note
 from clipper.plan.config import Config
@@ -33,6 +34,9 @@ from clipper.plan.jobs import ClipJob, clip_name, job_for_source, with_container
 
 # What `cut -o` may name: MP4 (and its audio-only and Apple names), Matroska and WebM.
 CLIP_EXTENSIONS = ("mp4", "m4a", "m4v", "mov", "mkv", "mka", "webm")
+# How the command line spells cut's arguments in its messages.
+CLI_NAMES = {"source": "SOURCE", "range": "RANGE", "output": "-o", "highlight": "--highlight N",
+             "plan": "`clipper plan`"}  # fmt: skip
 
 
 @click.command()
@@ -77,23 +81,15 @@ def cut(
     config = with_cookies(config_path, cookies, cookies_from_browser, [Path(source)], mode=mode, captions=captions,
                           **share_overrides(share))  # fmt: skip
     config = with_loudness(config, share)
-    companions = True
     try:
-        job = _single_job(source, time_range, highlight, config)
+        job, config, companions = cut_job(source, time_range, highlight, output, config, CLI_NAMES)
+    except ArgumentError as error:
+        if error.param is None:
+            raise click.UsageError(error.message) from None
+        raise click.BadParameter(error.message, param_hint=CLI_NAMES[error.param]) from None
     except ClipperError as error:
         show_error(str(error))
         sys.exit(EXIT_PROBLEMS)
-    if output is not None:
-        if output.suffix.lower().lstrip(".") not in CLIP_EXTENSIONS:
-            raise click.BadParameter(f"{output.name}: a clip is {', '.join('.' + e for e in CLIP_EXTENSIONS)}",
-                                     param_hint="-o")  # fmt: skip
-        if config.container != "auto" and output.suffix.lower() != "." + config.container:
-            show_warning(f"{output.name}: -o names the clip, so it is not made {config.container} (container: "
-                         f"{config.container}{' in preset ' + config.preset if config.preset else ''})")  # fmt: skip
-        # A clip written into the current folder is a file of its own: no manifest.json or posters/ beside it.
-        companions = output.parent.absolute() != Path.cwd()
-        config = replace(config, output_dir=output.parent.absolute())
-        job = replace(job, output=output.name)
     if dry_run:
         print_dry_run([job], config)
         return
@@ -101,11 +97,33 @@ def cut(
     sys.exit(run_jobs(ctx, [job], config, force, as_json=False, companions=companions))
 
 
-def _single_job(source: str, time_range: str | None, highlight: int | None, config: Config) -> ClipJob:
+def cut_job(source: str, time_range: str | None, highlight: int | None, output: Path | None, config: Config,
+            names: Mapping[str, str]) -> tuple[ClipJob, Config, bool]:  # fmt: skip
+    """The job of `clipper cut`, the config to run it with (its output folder, when ``output`` names the clip) and
+    whether the manifest and posters are written beside it. ``names``: how the arguments are spelled in messages
+    (source, range, output, highlight, plan). Raises ArgumentError (a usage error) or ClipperError."""
+    job = _single_job(source, time_range, highlight, config, names)
+    if output is None:
+        return job, config, True
+    if output.suffix.lower().lstrip(".") not in CLIP_EXTENSIONS:
+        raise ArgumentError(f"{output.name}: a clip is {', '.join('.' + e for e in CLIP_EXTENSIONS)}", "output")
+    if config.container != "auto" and output.suffix.lower() != "." + config.container:
+        preset = f" in preset {config.preset}" if config.preset else ""
+        show_warning(f"{output.name}: {names['output']} names the clip, so it is not made {config.container} "
+                     f"(container: {config.container}{preset})")  # fmt: skip
+    # A clip written into the current folder is a file of its own: no manifest.json or posters/ beside it.
+    companions = output.parent.absolute() != Path.cwd()
+    return replace(job, output=output.name), replace(config, output_dir=output.parent.absolute()), companions
+
+
+def _single_job(source: str, time_range: str | None, highlight: int | None, config: Config,
+                names: Mapping[str, str]) -> ClipJob:  # fmt: skip
     path = Path(source)
     if path.suffix.lower() == ".md" and path.is_file():
         if highlight is None:
-            raise click.UsageError(f"{path}: a note as SOURCE needs --highlight N (see `clipper plan` for the list)")
+            raise ArgumentError(
+                f"{path}: a note as {names['source']} needs {names['highlight']} (see {names['plan']} for the list)"
+            )
         jobs, problems = plan_notes([path], config, captions=True)
         note = parse_note(path)
         if note is None:
@@ -126,7 +144,7 @@ def _single_job(source: str, time_range: str | None, highlight: int | None, conf
                 job = with_captions([job], [note], margin=snap_margin(config), cues=config.captions != "off")[0]
         return job
     if time_range is None:
-        raise click.UsageError("RANGE is required (e.g. 3:34-4:30)")
+        raise ArgumentError(f"{names['range']} is required (e.g. 3:34-4:30)")
     start, end = _range(time_range)
     return job_for_source(source, start, end, config, is_file=path.exists())
 
@@ -135,4 +153,4 @@ def _range(text: str) -> tuple[float, float]:
     try:
         return parse_range(text)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="RANGE") from None
+        raise ArgumentError(str(error), "range") from None

@@ -13,6 +13,17 @@ import click
 from clipper import __version__
 from clipper.cli.console import EXIT_PROBLEMS
 from clipper.cli.options import config_option, config_or_exit, output_options
+from clipper.plan.queue_keys import shown_url
+
+
+def _queue_packages() -> str:
+    """The queue's packages as installed (read from their metadata: not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"dramatiq {version('dramatiq')}, redis {version('redis')} (clipper worker, batch --broker)"
+    except PackageNotFoundError:
+        return "not installed (only for clipper worker and batch --broker): pip install 'clipper[queue]'"
 
 
 @click.command()
@@ -63,4 +74,8 @@ def doctor(config_path: Path | None) -> None:
     for key in shown:
         click.echo(f"  {key}: {getattr(config, key)}")
     click.echo(f"  yt_dlp_args: {shlex.join(redact(config.yt_dlp_args)) or '(none)'}")
+    click.echo(f"  broker: {shown_url(config.broker) if config.broker else '(none: batches run here)'}")
+    click.echo(f"  host_limits: {dict(config.host_limits) or '(none)'}")
+    click.echo(f"  queue_heartbeat: {config.queue_heartbeat:g}")
+    click.echo(f"queue     {_queue_packages()}")
     sys.exit(EXIT_PROBLEMS if missing else 0)

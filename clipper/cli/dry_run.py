@@ -14,7 +14,7 @@ from clipper.core.errors import ClipperError
 from clipper.core.streams import MediaStream
 from clipper.core.text import printable
 from clipper.core.timecode import format_timestamp
-from clipper.media.probe import packets_argv
+from clipper.media.probe import file_arg, packets_argv
 from clipper.media.refresh import WHOLE
 from clipper.plan.config import Config, parse_aspect
 from clipper.plan.jobs import ClipJob
@@ -27,7 +27,11 @@ from clipper.share.captions import to_srt, to_vtt
 MEDIA_PLACEHOLDER = "$MEDIA_URL"
 AUDIO_PLACEHOLDER = "$AUDIO_URL"
 FILE_PLACEHOLDER = "$MEDIA_FILE"
-_PLACEHOLDERS = (MEDIA_PLACEHOLDER, AUDIO_PLACEHOLDER, FILE_PLACEHOLDER)
+SECTION_PLACEHOLDER = "$SECTION"
+_PLACEHOLDERS = (MEDIA_PLACEHOLDER, AUDIO_PLACEHOLDER, FILE_PLACEHOLDER, SECTION_PLACEHOLDER)
+# Where ffmpeg cannot read a section from the host it fails (-xerror: else a read it cannot make ends the copy
+# early and ffmpeg still exits 0) and the script downloads the video whole instead.
+_WHOLE_DOWNLOAD = "download_whole"
 
 
 def _word(arg: str) -> str:
@@ -131,29 +135,53 @@ def dry_run_lines(videos: Sequence[VideoJobs], config: Config, runtime: tuple[st
                 lines += describe(job)
                 lines += _url_clip_lines(job, config, FILE_PLACEHOLDER)
             continue
-        lines.append(
-            "# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)"
-        )
-        lines.append("URLS=$(" + shell_join(resolve_command(video, config, runtime)) + ")")
-        lines.append(
-            "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)"
-        )
-        if config.http_chunk_size:
-            lines.append(comment(f"clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests"
-                                 f" of at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies,"
-                                 " proxy); here ffmpeg reads the host directly"))  # fmt: skip
-        one = [MediaStream(MEDIA_PLACEHOLDER)]
-        apart = [MediaStream(MEDIA_PLACEHOLDER, has_audio=False), MediaStream(AUDIO_PLACEHOLDER, has_video=False)]
-        for section in video.sections:
-            path = section_path(video, section, config)
-            lines.append(comment(f"section {format_timestamp(section.start)}-{format_timestamp(section.end)}"))
-            lines.append('if [ -n "$AUDIO_URL" ]; then ' + script_line(section_step(apart, section, path).argv))
-            lines.append("else " + script_line(section_step(one, section, path).argv) + "; fi")
-            for job in section.jobs:
-                lines += describe(job)
-                lines += _url_clip_lines(job, config, str(path), origin=0.0)
-            lines.append(shell_join(["rm", "--", str(path)]))
+        lines += _section_lines(video, config, runtime)
     return lines
+
+
+def _section_lines(video: VideoJobs, config: Config, runtime: tuple[str, str] | None) -> list[str]:
+    """A video fetched in sections: ffmpeg reads each section from the host, seeking in it with Range requests.
+
+    A host without Range support can only be read from its start, and an MP4 whose index (moov) is at its end
+    cannot be read so: then the section's ffmpeg fails and the script downloads the video whole, once, into the
+    cache (as ``fetch: full`` does; yt-dlp needs no Range for it), and cuts this and every later clip from it.
+    """
+    prefix = full_target(video, config).replace(".%(ext)s", "")
+    lines = [
+        "# the media URLs: yt-dlp prints one line per stream (video, and audio when the host serves it apart)",
+        "URLS=$(" + shell_join(resolve_command(video, config, runtime)) + ")",
+        "MEDIA_URL=$(printf '%s\\n' \"$URLS\" | sed -n 1p); AUDIO_URL=$(printf '%s\\n' \"$URLS\" | sed -n 2p)",
+    ]
+    if config.http_chunk_size:
+        lines.append(comment(f"clipper itself has ffmpeg read the media through its relay on 127.0.0.1, in requests"
+                             f" of at most {config.http_chunk_size} bytes made with yt-dlp's networking (cookies,"
+                             " proxy); here ffmpeg reads the host directly"))  # fmt: skip
+    lines += [comment("ffmpeg seeks in the host's file with Range requests; where it cannot read a section (a host"
+                      " without Range support serving an MP4 whose index is at its end), the video is downloaded"
+                      " whole, once, into the cache and the clips are cut from that file"),
+              "MEDIA_FILE=",
+              f"{_WHOLE_DOWNLOAD}() {{ {shell_join(['mkdir', '-p', '--', str(config.cache_dir)])}; "
+              f"{shell_join(download_command(video, config, runtime))}; "
+              f"set -- {shlex.quote(prefix)}.*; MEDIA_FILE=$1; SECTION=file:$1; }}"]  # fmt: skip
+    one = [MediaStream(MEDIA_PLACEHOLDER)]
+    apart = [MediaStream(MEDIA_PLACEHOLDER, has_audio=False), MediaStream(AUDIO_PLACEHOLDER, has_video=False)]
+    for section in video.sections:
+        path = section_path(video, section, config)
+        lines += [comment(f"section {format_timestamp(section.start)}-{format_timestamp(section.end)}"),
+                  f"SECTION={shlex.quote(file_arg(str(path)))}",
+                  'if [ -n "$MEDIA_FILE" ]; then SECTION=file:$MEDIA_FILE',
+                  'elif [ -n "$AUDIO_URL" ]; then ' + _failing(section_step(apart, section, path).argv),
+                  "else " + _failing(section_step(one, section, path).argv) + "; fi"]  # fmt: skip
+        for job in section.jobs:
+            lines += describe(job)
+            lines += _url_clip_lines(job, config, SECTION_PLACEHOLDER, origin=0.0)
+        lines.append(shell_join(["rm", "-f", "--", str(path)]))
+    return lines
+
+
+def _failing(argv: Sequence[str]) -> str:
+    """A section's ffmpeg that fails when it cannot read the host, then the whole download."""
+    return script_line([argv[0], "-xerror", *argv[1:]]) + f" || {_WHOLE_DOWNLOAD}"
 
 
 def _url_clip_lines(job: ClipJob, config: Config, media: str, origin: float = 0.0) -> list[str]:

@@ -84,6 +84,37 @@ def _table(jobs: Sequence[ClipJob], config: Config) -> list[str]:
     return lines
 
 
+def plan_entries(jobs: Sequence[ClipJob], config: Config) -> list[dict[str, Any]]:
+    """The clips as `plan --json` shows them: each job, its status and size, and how its video is fetched."""
+    from clipper.run.outputs import read_manifest
+
+    manifest = read_manifest(config.output_dir)
+    fetches = _fetches(jobs, config)
+    entries = []
+    for job in jobs:
+        status, size = clip_status(config.output_dir, job.output, manifest)
+        fetched = fetches[job]
+        entries.append({**job_json(job), "status": status, "size": size, "fetch": fetched.strategy,
+                        "fetch_reason": fetched.reason})  # fmt: skip
+    return entries
+
+
+def list_entries(folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The clips of an output folder as `list --json` shows them (by video and start), and a line for each
+    manifest entry left out; ClipperError when the folder has no manifest."""
+    from clipper.run.outputs import checked_manifest
+
+    manifest, skipped = checked_manifest(folder)
+    if not manifest and not skipped:
+        raise ClipperError("no manifest.json (no clips made here yet)", folder)
+    entries = []
+    for name, entry in sorted(manifest.items(), key=lambda item: (str(item[1].get("video_id")),
+                                                                  float(item[1].get("start") or 0))):  # fmt: skip
+        status, size = clip_status(folder, name, manifest)
+        entries.append({**entry, "status": status, "size": size})
+    return entries, skipped
+
+
 @click.command()
 @output_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -95,17 +126,7 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
     jobs, problems = plan_notes(paths, config)
     report(problems)
     if as_json:
-        from clipper.run.outputs import read_manifest
-
-        manifest = read_manifest(config.output_dir)
-        fetches = _fetches(jobs, config)
-        data = []
-        for job in jobs:
-            status, size = clip_status(config.output_dir, job.output, manifest)
-            fetched = fetches[job]
-            data.append({**job_json(job), "status": status, "size": size, "fetch": fetched.strategy,
-                         "fetch_reason": fetched.reason})  # fmt: skip
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(plan_entries(jobs, config), indent=2, ensure_ascii=False))
     else:
         for line in _table(jobs, config):
             click.echo(line)
@@ -120,20 +141,14 @@ def plan(paths: tuple[Path, ...], as_json: bool, config_path: Path | None) -> No
 @config_option
 def list_clips(output_dir: Path | None, as_json: bool, config_path: Path | None) -> None:
     """List the clips of an output folder (default: the config's) with status, length and size."""
-    from clipper.run.outputs import checked_manifest
-
     folder = output_dir or config_or_exit(config_path).output_dir
-    manifest, skipped = checked_manifest(folder)
-    if not manifest and not skipped:
-        show_error(f"{folder}: no manifest.json (no clips made here yet)")
+    try:
+        entries, skipped = list_entries(folder)
+    except ClipperError as error:
+        show_error(str(error))
         sys.exit(EXIT_PROBLEMS)
     for line in skipped:
         show_error(line)
-    entries = []
-    for name, entry in sorted(manifest.items(), key=lambda item: (str(item[1].get("video_id")),
-                                                                  float(item[1].get("start") or 0))):  # fmt: skip
-        status, size = clip_status(folder, name, manifest)
-        entries.append({**entry, "status": status, "size": size})
     if as_json:
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
     else:

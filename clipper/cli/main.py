@@ -11,11 +11,14 @@ import click
 from clipper import __version__
 from clipper.cli.batch import batch
 from clipper.cli.cache import cache
-from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, show_error
+from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, os_error_text, show_error
 from clipper.cli.cut import cut
 from clipper.cli.doctor import doctor
 from clipper.cli.listing import gallery_command, list_clips, plan
+from clipper.cli.mcp import mcp
 from clipper.cli.options import output_options
+from clipper.cli.watch import watch
+from clipper.cli.worker import worker
 from clipper.core.errors import ClipperError
 
 # Each command loads what it runs, inside it: `clipper --help` and `clipper plan` start without the runner, the
@@ -38,6 +41,9 @@ cli.add_command(batch)
 cli.add_command(cut)
 cli.add_command(cache)
 cli.add_command(doctor)
+cli.add_command(worker)
+cli.add_command(mcp)
+cli.add_command(watch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         show_error(str(error))
         return EXIT_PROBLEMS
     except OSError as error:  # the disk is full, a folder cannot be written: one line, not a traceback
-        show_error(f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}")
+        show_error(os_error_text(error))
         return EXIT_PROBLEMS
     return result if isinstance(result, int) else 0  # --help and --version return 0

@@ -169,7 +169,9 @@ def with_cookies(config_path: Path | None, cookies: Path | None, browser: str | 
         sys.exit(2)
 
 
-def _load_config(config_path: Path | None, near: Sequence[Path] = (), **overrides: Any) -> Config:
+def load_command_config(config_path: Path | None, near: Sequence[Path] = (), **overrides: Any) -> Config:
+    """The config a command uses (--config, else the one found near ``near``) with ``overrides``; a bad one
+    raises ClipperError with its line."""
     if config_path is not None:
         config = load_config(config_path, required=True)
     else:
@@ -183,7 +185,7 @@ def _load_config(config_path: Path | None, near: Sequence[Path] = (), **override
 def config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overrides: Any) -> Config:
     """The config (--config, else the one found near ``near``) with ``overrides``; a bad one exits 1 with its line."""
     try:
-        return _load_config(config_path, near, **overrides)
+        return load_command_config(config_path, near, **overrides)
     except ClipperError as error:
         show_error(str(error))
         sys.exit(EXIT_PROBLEMS)

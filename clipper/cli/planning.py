@@ -13,11 +13,12 @@ from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob, length_warning, plan_jobs
 
 
-def load_notes(paths: Sequence[Path]) -> tuple[list[Note], list[ClipperError]]:
-    """The clipper notes in ``paths`` (files or folders), and every problem found in them."""
+def load_notes(paths: Sequence[Path], named: bool = True) -> tuple[list[Note], list[ClipperError]]:
+    """The clipper notes in ``paths`` (files or folders), and every problem found in them; ``named`` off: files
+    found in a watched folder, not named by the user (other markdown there is passed over quietly)."""
     notes: list[Note] = []
     problems: list[ClipperError] = []
-    given = set(paths)
+    given = set(paths) if named else set()
     for path in find_notes(list(paths)):
         if not path.exists():
             problems.append(NoteError("no such file or folder", path))
@@ -54,12 +55,20 @@ def plan_notes(
     """The clip jobs of the notes in ``paths``, and every problem found; with ``captions``, their cues too
     (only then are the notes' transcripts parsed)."""
     notes, problems = load_notes(paths)
+    jobs, clashes = plan_loaded(notes, config, captions)
+    return jobs, [*problems, *clashes]
+
+
+def plan_loaded(
+    notes: Sequence[Note], config: Config, captions: bool = False
+) -> tuple[list[ClipJob], list[ClipperError]]:
+    """The clip jobs of notes already read, and the clashes between them (see ``plan_notes``)."""
     jobs, clashes = plan_jobs(notes, config)
     if captions and (config.captions != "off" or config.snap == "speech"):  # snapping prefers the lines' starts
         from clipper.share.captions import with_captions
 
-        jobs = with_captions(jobs, notes, margin=snap_margin(config), cues=config.captions != "off")
-    return jobs, [*problems, *clashes]
+        jobs = with_captions(jobs, list(notes), margin=snap_margin(config), cues=config.captions != "off")
+    return jobs, list(clashes)
 
 
 def snap_margin(config: Config) -> float:

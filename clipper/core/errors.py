@@ -21,6 +21,14 @@ class ClipperError(Exception):
         return where + self.message
 
 
+class ArgumentError(ClipperError):
+    """A command's argument is wrong (a usage error); ``param`` names it, when it is one argument."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 class NoteError(ClipperError):
     """A note (or its clip command) cannot be used."""
 

@@ -124,6 +124,12 @@ def _highlight_blocks(section: Section) -> Iterator[_RawHighlight]:
         yield current
 
 
+def heading_lines(section: Section) -> list[int]:
+    """The note's lines (1-based) of the section's headings that end a highlight (``#`` to ``###``)."""
+    return [line_of(token, section) for token in _BLOCK_MD.parse(section.text)
+            if token.type == "heading_open" and token.tag in ("h1", "h2", "h3")]  # fmt: skip
+
+
 def _build_highlight(raw: _RawHighlight, video_id: str, url: str | None) -> Highlight:
     if raw.command is None:
         raise NoteError(f"highlight {raw.title!r} has no clip command (a ```bash block with yt-dlp)", line=raw.line)

@@ -8,6 +8,7 @@ planning thousands of notes stays cheap.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Note:
     highlights: tuple[Highlight, ...]
     sections: Mapping[str, Section] = field(repr=False)
     problems: tuple[NoteError, ...] = ()
+    digest: str = ""  # SHA-256 of the file's bytes as they were read (a write-back checks it first)
 
 
 def parse_note(path: Path) -> Note | None:
@@ -45,7 +47,8 @@ def parse_note(path: Path) -> Note | None:
     highlights do not raise: they are collected in ``Note.problems`` and the other highlights are kept.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise NoteError(f"not UTF-8 text ({error.reason} at byte {error.start})", path) from None
     except OSError as error:
@@ -93,6 +96,7 @@ def parse_note(path: Path) -> Note | None:
         highlights=tuple(highlights),
         sections=sections,
         problems=tuple(problems),
+        digest=hashlib.sha256(data).hexdigest(),
     )
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from clipper.core.errors import ConfigError
-
-_BYTE_UNITS = ("", *"KMGTPEZY")  # powers of 1024, as yt-dlp counts
-_SIMPLE_BYTES_RE = re.compile(r"([0-9]+)([KMGTPEZY]?)")
+from clipper.core.sizes import parse_bytes
+from clipper.notes.blocks import LINK_STYLES
+from clipper.plan import queue_keys
 
 MODES = ("smart", "reencode", "copy")
 FETCH_STRATEGIES = ("auto", "sections", "full")
@@ -128,6 +128,11 @@ class Config:
     container: str = "auto"  # auto: as the note names the clip (else mp4); or mp4, mkv, webm
     warn_longer_than: float | None = None  # seconds: a warning for longer clips (a platform's limit)
     preset: str | None = None
+    broker: str | None = None  # redis://HOST:PORT/DB: batches go through a queue that workers take clips from
+    host_limits: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # host -> fetches at once
+    queue_heartbeat: float = 30.0  # seconds a worker may be silent before its clips go to another worker
+    link_notes: bool = False  # write a block embedding each clip under its highlight in the note
+    link_style: str = "markdown"  # the embed: markdown ![title](path) or obsidian ![[path]]
     source_file: Path | None = None
     run_tag: str = ""  # set by a run: marks its temporary files as its own (not a config key)
 
@@ -175,8 +180,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "container": (str,),
     "warn_longer_than": (int, float),
     "preset": (str,),
+    "broker": (str,),
+    "host_limits": (dict,),
+    "queue_heartbeat": (int, float),
+    "link_notes": (bool,),
+    "link_style": (str,),
 }
-_BOOLEAN_OK = ("loudnorm", "snap")
+_BOOLEAN_OK = ("loudnorm", "snap", "link_notes")
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
     int: "a whole number",
@@ -314,7 +324,9 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
             raise _fail(f"loudnorm must be off, on or a target loudness in LUFS like {DEFAULT_LOUDNESS:g}; not "
                         f"{data['loudnorm']!r}", path, lines, "loudnorm")  # fmt: skip
         values["loudnorm"] = switch[data["loudnorm"]]
-    for key in ("snap_window", "crop_x", "loudnorm", "warn_longer_than"):
+    if "host_limits" in data:
+        values["host_limits"] = MappingProxyType(dict(data["host_limits"]))
+    for key in ("snap_window", "crop_x", "loudnorm", "warn_longer_than", "queue_heartbeat"):
         if isinstance(values.get(key), int):
             values[key] = float(values[key])
     config = Config(**values, source_file=path)
@@ -335,20 +347,6 @@ def _chunk_size(value: int | str, path: Path | None, lines: Mapping[str, int]) -
         raise _fail(f"http_chunk_size must be 0 (off) or a size of 64K or more (at most 1T), like 10M, not "
                     f"{value!r}", path, lines, "http_chunk_size")  # fmt: skip
     return int(size)
-
-
-def parse_bytes(text: str) -> int | None:
-    """yt-dlp's ``parse_bytes`` (what its --http-chunk-size reads): the same count for every text, or None.
-
-    Digits with one unit letter (``10M``, ``65536``) are computed here as yt-dlp computes them; other forms
-    load yt-dlp, whose import costs more than planning a folder of notes.
-    """
-    match = _SIMPLE_BYTES_RE.fullmatch(text.upper())
-    if match is None:
-        from yt_dlp.utils import parse_bytes as yt_dlp_parse_bytes
-
-        return yt_dlp_parse_bytes(text)
-    return round(float(match[1]) * 1024 ** _BYTE_UNITS.index(match[2]))
 
 
 def _yt_dlp_args(value: list[Any] | str, path: Path | None, lines: Mapping[str, int]) -> tuple[str, ...]:
@@ -389,7 +387,11 @@ def _validate(config: Config, path: Path | None, lines: Mapping[str, int]) -> No
                     "captions")  # fmt: skip
     if config.mode not in MODES:
         raise _fail(f"mode must be one of {', '.join(MODES)}, not {config.mode!r}", path, lines, "mode")
+    if config.link_style not in LINK_STYLES:
+        raise _fail(f"link_style must be {' or '.join(LINK_STYLES)}, not {config.link_style!r}", path, lines,
+                    "link_style")  # fmt: skip
     _validate_share(config, path, lines)
+    _validate_queue(config, path, lines)
     try:
         # Values of the same types clip_name passes, so "{index:03d}" is accepted and "{index[0]}" refused.
         config.naming.format(video_id="x", start="0m00s", end="0m01s", title="x", index=1)
@@ -431,3 +433,16 @@ def _validate_share(config: Config, path: Path | None, lines: Mapping[str, int])
     ):
         raise _fail(f"warn_longer_than must be a number of seconds above 0, not {config.warn_longer_than:g}", path,
                     lines, "warn_longer_than")  # fmt: skip
+
+
+def _validate_queue(config: Config, path: Path | None, lines: Mapping[str, int]) -> None:
+    problem = None if config.broker is None else queue_keys.broker_problem(config.broker)
+    if problem is not None:
+        raise _fail(f"broker {queue_keys.shown_url(config.broker or '')}: {problem}", path, lines, "broker")
+    problem = queue_keys.host_limits_problem(config.host_limits)
+    if problem is not None:
+        raise _fail(problem, path, lines, "host_limits")
+    low, high = queue_keys.MIN_HEARTBEAT, queue_keys.MAX_HEARTBEAT
+    if not (math.isfinite(config.queue_heartbeat) and low <= config.queue_heartbeat <= high):
+        raise _fail(f"queue_heartbeat must be seconds from {low:g} to {high:g}, not {config.queue_heartbeat:g}",
+                    path, lines, "queue_heartbeat")  # fmt: skip

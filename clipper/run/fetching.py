@@ -111,7 +111,9 @@ def _noted(video: VideoJobs, error: FetchError) -> FetchError:
 class Fetcher:
     """Fetches the media of each video once per run, however many of its clips (or sections) ask at once."""
 
-    def __init__(self, config: Config, reporter: Reporter, steps: StepRunner, infos: MediaInfos) -> None:
+    def __init__(self, config: Config, reporter: Reporter, steps: StepRunner, infos: MediaInfos,
+                 known: dict[str, list[MediaStream]] | None = None) -> None:  # fmt: skip
+        """``known``: media URLs looked up before (by source), shared with other fetchers of the same settings."""
         self.config = config
         self.reporter = reporter
         self.steps = steps
@@ -120,7 +122,7 @@ class Fetcher:
         self.runtime = ytdlp_argv.js_runtime()
         self.relay = SectionRelay(config, reporter, self.children, self.runtime)
         self._lock = threading.Lock()
-        self._streams: dict[str, list[MediaStream]] = {}
+        self._streams: dict[str, list[MediaStream]] = known if known is not None else {}
         self._resolving: dict[str, threading.Lock] = {}
         self._unreachable: dict[str, FetchError] = {}
         self._downloading: dict[str, threading.Lock] = {}

@@ -53,6 +53,7 @@ class ClipResult:
     width: int | None = None  # its picture, as shown
     height: int | None = None
     name_taken: bool = False  # its name holds another clip: that clip's manifest entry stays as it is
+    worker: str | None = None  # HOST:PID of the queue worker that made it (a batch through a queue)
 
 
 def clip_settings(config: Config) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
     snapped = None
     if job.note_range is not None and job.snap_reasons:
         snapped = {"window": config.snap_window, "start": job.snap_reasons[0], "end": job.snap_reasons[1]}
-    return {
+    entry = {
         "output": job.output, "status": result.status, "error": result.error,
         "video_id": job.video_id, "url": job.url, "source": job.source,
         "title": job.title, "start": job.start, "end": job.end,
@@ -89,6 +90,9 @@ def manifest_entry(result: ClipResult, config: Config) -> dict[str, Any]:
         "settings": clip_settings(config), "loudness": result.loudness,
         "width": result.width, "height": result.height,
     }  # fmt: skip
+    if result.worker is not None:
+        entry["worker"] = result.worker
+    return entry
 
 
 def find_cached(jobs: Sequence[ClipJob], config: Config) -> dict[str, Path]:

@@ -65,7 +65,7 @@ def merge_sections(jobs: Sequence[ClipJob], video_duration: float | None, margin
     for job in sorted(jobs, key=lambda j: (j.start, j.end)):
         start = max(0.0, job.start - SECTION_LEAD - margin)
         end = job.end + SECTION_TAIL + margin
-        if video_duration:
+        if video_duration and video_duration >= job.end:  # a note that says less than its clips reach is wrong
             end = min(end, video_duration + SECTION_TAIL)
         if sections and start <= sections[-1][1] + SECTION_MERGE_GAP:
             sections[-1] = (sections[-1][0], max(end, sections[-1][1]), [*sections[-1][2], job])
