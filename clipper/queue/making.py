@@ -178,7 +178,10 @@ class ClipMaker:
             video = group_videos([job], config, find_cached([job], config))[0]
             try:
                 with self._fetch_slot(video, config, reporter):
-                    fetched = self._fetch(video, fetcher)
+                    try:
+                        fetched = self._fetch(video, fetcher)
+                    finally:  # its last requests to the host end inside the host's slot
+                        fetcher.relay.close()
             except ClipperError as error:
                 return ClipResult(job, "failed", error.message, fetch_failed=True)
             except KeyboardInterrupt:

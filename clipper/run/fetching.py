@@ -99,6 +99,12 @@ def check_whole(video: VideoJobs, downloaded: download.Download, short: list[flo
     raise FetchError(problem, retryable=True)
 
 
+def lookup_key(video: VideoJobs) -> str:
+    """What a video's media URLs depend on: its source and the formats asked for (two notes may ask one video for
+    different formats: each gets its own lookup)."""
+    return "\0".join((video.source, video.format, ",".join(video.format_sort)))
+
+
 def _noted(video: VideoJobs, error: FetchError) -> FetchError:
     """A refused connection for a note's URL, said with the note's file and line (once)."""
     job = video.jobs[0]
@@ -113,7 +119,8 @@ class Fetcher:
 
     def __init__(self, config: Config, reporter: Reporter, steps: StepRunner, infos: MediaInfos,
                  known: dict[str, list[MediaStream]] | None = None) -> None:  # fmt: skip
-        """``known``: media URLs looked up before (by source), shared with other fetchers of the same settings."""
+        """``known``: media URLs looked up before (by ``lookup_key``), shared with other fetchers of the same
+        settings."""
         self.config = config
         self.reporter = reporter
         self.steps = steps
@@ -140,12 +147,12 @@ class Fetcher:
         ``expired``: a URL the host refused (403/410): when it is still the one known, look the video up
         again (once, for all of its clips: the others then find the fresh URLs)."""
         with self._lock:
-            lock = self._resolving.setdefault(video.source, threading.Lock())
+            lock = self._resolving.setdefault(lookup_key(video), threading.Lock())
         with lock:
-            failed = self._unreachable.get(video.source)
+            failed = self._unreachable.get(lookup_key(video))
             if failed is not None:  # another section of this video already tried, and retried, in vain
                 raise failed
-            known = self._streams.get(video.source)
+            known = self._streams.get(lookup_key(video))
             if known is not None and expired is not None and any(stream.url == expired for stream in known):
                 self.reporter.message(f"{video.video_id}: the host refused its media URL (expired?); "
                                       "looking the video up again")  # fmt: skip
@@ -158,9 +165,9 @@ class Fetcher:
                     known = self._retrying(f"{video.video_id} lookup",
                                            lambda: resolve.resolve(argv, public_only(video)))  # fmt: skip
                 except FetchError as error:  # no other section of this video will do better
-                    self._unreachable[video.source] = Unreachable(_noted(video, error).message)
-                    raise self._unreachable[video.source] from None
-                self._streams[video.source] = known
+                    self._unreachable[lookup_key(video)] = Unreachable(_noted(video, error).message)
+                    raise self._unreachable[lookup_key(video)] from None
+                self._streams[lookup_key(video)] = known
         return known
 
     def wait_until_available(self, video: VideoJobs, streams: Sequence[MediaStream]) -> None:
@@ -191,8 +198,8 @@ class Fetcher:
         if problem is not None:
             job = video.jobs[0]
             with self._lock:
-                self._unreachable[video.source] = Unreachable(f"{job.note}:{job.line}: {problem}")
-            raise self._unreachable[video.source]
+                self._unreachable[lookup_key(video)] = Unreachable(f"{job.note}:{job.line}: {problem}")
+            raise self._unreachable[lookup_key(video)]
 
     def _download_whole(self, video: VideoJobs) -> MediaFile:
         key = cache.cache_key(video.source, video.format, video.format_sort)
