@@ -284,3 +284,36 @@ def test_a_batch_whose_broker_goes_away_for_good_says_so_and_stops(
     said = [line for line in lines if line.startswith(f"clipper: broker {redis.url}: ")]
     assert len(said) == 1 and said[0] == lines[-1], stderr  # one line says why, and it is the last
     assert not list((tmp_path / "out").glob("*.mp4")) if (tmp_path / "out").exists() else True
+
+
+def test_a_worker_stopped_with_ctrl_c_mid_clip_hands_its_clips_back(
+    tmp_path: Path,
+    redis: RedisServer,
+    queue_media: QueueMedia,
+    queue_host: QueueHost,
+    workers: Workers,
+    submit: Callable[[Path, Path, str], Submitted],
+) -> None:
+    """Ctrl-C (SIGINT to the worker alone, not its group) while it makes clips: it ends its ffmpeg, removes its
+    files, puts its clips back in the queue and exits 130; another worker makes them, with no heartbeat to wait
+    out (queue_heartbeat is long here)."""
+    notes = write_notes(tmp_path)
+    config = write_config(tmp_path, queue_host.base, queue_media.names, queue_heartbeat=300)
+    out = tmp_path / "out"
+    queue_host.gauge.delay = 0.2
+    a = workers.start(redis.url, config, jobs=2)
+    ident_a = a.wait_ready()
+    submitted = submit(notes, config, redis.url)
+    wait_for(lambda: temp_files(out), 90, "worker A to be at work on a clip")
+    os.kill(a.pid, signal.SIGINT)
+    assert a.process.wait(40) == 130, a.text()
+    assert "clips in progress go back to the queue" in a.text()
+    made_by_a = set(a.done())
+    assert len(made_by_a) < len(CLIPS), "A made every clip before it was stopped"
+
+    b = workers.start(redis.url, config, jobs=2)
+    b.wait_ready()
+    code, stderr = submitted.wait(90)  # well before a 300 s heartbeat would give A's clips to B
+
+    manifest = assert_all_made(code, stderr, out, queue_media)
+    assert {name for name, entry in manifest.items() if entry.get("worker") == ident_a} <= made_by_a
