@@ -170,7 +170,7 @@ def test_smart_steps_encode_the_head_copy_the_rest_and_join(config: Config) -> N
     (encode_in, copy_in), (encode, copy) = runs_of(pieces)
     assert encode[:2] == ["-map", "0:v:0"] and copy[:2] == ["-map", "1:v:0"]
     # Decoding starts at the keyframe before the head (frame 800 at 32 s), and keeps what it decodes.
-    assert encode_in == ["-noautorotate", "-noaccurate_seek", "-ss", "32.0005", "-i", "file:/m/v.mp4"]
+    assert encode_in == ["-threads", "1", "-noautorotate", "-noaccurate_seek", "-ss", "32.0005", "-i", "file:/m/v.mp4"]
     assert encode[encode.index("-frames:v") + 1] == "17"
     assert encode[encode.index("-vf") + 1] == "trim=start=33.3"  # from the frame at 33.32, half a frame early
     # The copy seeks where the packet listing began (33.32 - 1 s; the listing here starts at frame 800) and drops
@@ -208,6 +208,18 @@ def test_a_smart_cut_takes_its_poster_frame_from_the_source_in_the_same_run(conf
     pieces = clip_steps(short, config, "/m/v.mp4", 0.0, source, gop_packets(800, 1600), poster=True).steps[0]
     (poster_in, *_), _ = runs_of(pieces.argv)
     assert poster_in == ["-threads", "1", "-ss", "33.68", "-i", "file:/m/v.mp4"]
+
+
+def test_a_run_of_several_clips_at_once_encodes_each_piece_on_one_thread(config: Config) -> None:
+    clip = job(33.32, 61.1, source="/m/v.mp4")  # a head (frames 833..849) re-encoded, then copies
+    pieces = clip_steps(clip, config, "/m/v.mp4", 0.0, H264, gop_packets(800, 1600)).steps[0]
+    (head_in, _), (head, _) = runs_of(pieces.argv)
+    assert head_in[:3] == ["-threads", "1", "-noautorotate"]  # its decoder
+    threads = head.index("-threads")  # an output option: its encoder's
+    assert head[threads + 1] == "1" and threads > head.index("libx264")
+    # One clip at a time (jobs: 1): ffmpeg and x264 take the cores they find.
+    alone = clip_steps(clip, replace(config, jobs=1), "/m/v.mp4", 0.0, H264, gop_packets(800, 1600)).steps[0]
+    assert "-threads" not in alone.argv
 
 
 def test_smart_falls_back_to_reencode_and_says_why(config: Config) -> None:

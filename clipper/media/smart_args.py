@@ -162,7 +162,7 @@ def pieces_argv(parts: Sequence[Part]) -> list[str]:
 
 
 def encode_piece(source: str, info: MediaInfo, start: float, frames: int, delay: float, output: str,
-                 keyframe: float | None = None) -> Part:  # fmt: skip
+                 keyframe: float | None = None, *, one_thread: bool = False) -> Part:  # fmt: skip
     """Re-encode ``frames`` frames from timestamp ``start`` (absolute), keeping the source timestamps.
 
     Decoding starts at ``keyframe`` (the timestamp of the keyframe at or before ``start``, when the packets
@@ -172,7 +172,9 @@ def encode_piece(source: str, info: MediaInfo, start: float, frames: int, delay:
     decodes no GOP before it. The seek is relative to the file's start time: with ``-copyts``, ffmpeg 5's
     exact-seek trim adds the start time to it (an absolute ``-seek_timestamp`` would be trimmed away whole).
     ``-noautorotate``: frames keep the stored orientation of the packets copied beside them (the join
-    writes the display matrix).
+    writes the display matrix). ``one_thread``: decode and encode on one thread (``-threads 1``), for a run
+    that keeps the cores busy with other clips: on a piece's few dozen frames the threads cost more CPU time
+    than they save.
     """
     container = piece_container(info)
     seek = max(0.0, start - info.start_time - SEEK_LEAD)
@@ -180,9 +182,10 @@ def encode_piece(source: str, info: MediaInfo, start: float, frames: int, delay:
     if keyframe is not None:
         seek, exact = keyframe_seek(info, keyframe), ["-noaccurate_seek"]
     half_frame = 0.5 / info.frame_rate if info.frame_rate else 0.001
-    inputs = ["-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source)]
+    threads = ["-threads", "1"] if one_thread else []
+    inputs = [*threads, "-noautorotate", *exact, "-ss", seconds_arg(seek), "-i", file_arg(source)]
     outputs = ["-an", "-sn", "-dn", "-vf", f"trim=start={seconds_arg(start - half_frame)}", "-frames:v", str(frames),
-               *matching_encoder(info)]  # fmt: skip
+               *matching_encoder(info), *threads]  # fmt: skip
     if container == "mpegts":
         # The encoder counts in MPEG-TS's own 90 kHz: ffmpeg 5 runs ``setts`` (below) on the muxer's 1/90000,
         # later ffmpeg on the encoder's time base; on 1/90000 both shift by the same ticks.

@@ -325,7 +325,8 @@ def _smart_steps(job: ClipJob, config: Config, source: str, origin: float, info:
         if piece.kind == "encode":
             keys = [packet.pts for packet in packets if packet.key and packet.pts <= piece.start]
             keyframe = float(max(keys) * time_base) if keys else None
-            parts.append(smart_args.encode_piece(source, info, start, piece.frames, delay, path, keyframe))
+            parts.append(smart_args.encode_piece(source, info, start, piece.frames, delay, path, keyframe,
+                                                 one_thread=config.jobs > 1))  # fmt: skip
             written.append(Piece("encode", path, piece.frames, start))
         else:
             seek = max(0.0, packet_window(job, origin)[0])  # where the packet listing started: lands alike
