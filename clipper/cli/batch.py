@@ -17,14 +17,9 @@ import click
 from clipper.cli.console import EXIT_INTERRUPTED, EXIT_PROBLEMS, report, said, show_error
 from clipper.cli.linking import after_run, dry_run_links, link_option
 from clipper.cli.options import (
-    browser_cookies_option,
-    captions_option,
     config_option,
-    cookies_option,
-    fetch_option,
-    mode_option,
+    making_options,
     output_options,
-    share_options,
     share_overrides,
     with_cookies,
     with_loudness,
@@ -50,7 +45,7 @@ def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: boo
 
     reporter = make_reporter(quiet=said(ctx, "quiet"), verbose=said(ctx, "verbose"),
                              progress=str(ctx.obj.get("progress") or "auto"))  # fmt: skip
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     # Ctrl-C stops the run even when clipper was started with SIGINT ignored (by a script, a service manager).
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -147,7 +142,7 @@ def failure_lines(results: Sequence[ClipResult]) -> list[str]:
     return lines
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
@@ -176,14 +171,7 @@ def print_dry_run(jobs: list[ClipJob], config: Config) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-n", "--dry-run", is_flag=True, help="Print the commands as a script; run nothing, write nothing.")
 @config_option
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
-@mode_option
-@fetch_option
-@captions_option
-@share_options
-@cookies_option
-@browser_cookies_option
+@making_options
 @click.option("-f", "--force", is_flag=True, help="Make clips again even when they exist and verify.")
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")

@@ -4,7 +4,7 @@ the config they override."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -189,3 +189,15 @@ def config_or_exit(config_path: Path | None, near: Sequence[Path] = (), **overri
     except ClipperError as error:
         show_error(str(error))
         sys.exit(EXIT_PROBLEMS)
+
+
+def making_options(command: Any) -> Any:
+    """The options of the commands that make clips (batch, watch): where, how many at once, how, and cookies."""
+    options: list[Callable[[Any], Any]] = [
+        click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once."),
+        mode_option, fetch_option, captions_option, share_options, cookies_option, browser_cookies_option,
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -9,23 +9,17 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from clipper.cli.batch import run_jobs
+from clipper.cli.batch import raise_interrupt, run_jobs
 from clipper.cli.console import EXIT_INTERRUPTED, report, said, show_error
 from clipper.cli.linking import link_option, link_results
 from clipper.cli.options import (
-    browser_cookies_option,
-    captions_option,
     config_option,
-    cookies_option,
-    fetch_option,
-    mode_option,
+    making_options,
     output_options,
-    share_options,
     share_overrides,
     with_cookies,
     with_loudness,
@@ -37,10 +31,6 @@ from clipper.run.watching import NoteWatch, file_digest, scan
 
 if TYPE_CHECKING:
     from clipper.run.manifest import ClipResult
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def make_changed(ctx: click.Context, ready: Sequence[Path], watch_state: NoteWatch, config: Config,
@@ -81,14 +71,7 @@ def make_changed(ctx: click.Context, ready: Sequence[Path], watch_state: NoteWat
 @output_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @config_option
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Clips made at once.")
-@mode_option
-@fetch_option
-@captions_option
-@share_options
-@cookies_option
-@browser_cookies_option
+@making_options
 @click.option("--no-gallery", is_flag=True, help="Do not write index.html and index.md after each run.")
 @link_option
 @click.option("--interval", type=click.FloatRange(0.1, 60), default=0.5, show_default=True, metavar="SECONDS",
@@ -121,7 +104,7 @@ def watch(
     config = with_loudness(config, share)
     watch_state = NoteWatch(settle)
     skip = (config.output_dir, config.cache_dir)
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     if not said(ctx, "quiet"):
         click.echo(f"clipper: watching {', '.join(str(path) for path in paths)} (Ctrl-C to stop)", err=True)
