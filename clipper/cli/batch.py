@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 
 def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: bool, as_json: bool,
              gallery: bool = False, companions: bool = True,
-             after: Callable[[Sequence[ClipResult]], int] | None = None) -> int:  # fmt: skip
+             after: Callable[[Sequence[ClipResult]], int] | None = None, once: bool = True) -> int:  # fmt: skip
     """Run jobs with progress (here, or through the queue at ``config.broker``); print a summary, then do
-    ``after`` with the results (in the jobs' order; --link), and make the gallery; return the exit status."""
+    ``after`` with the results (in the jobs' order; --link), and make the gallery; return the exit status.
+    ``once``: the process ends after this run (off for watch, which runs again and again)."""
     from clipper.run.manifest import manifest_entry
 
     reporter = make_reporter(quiet=said(ctx, "quiet"), verbose=said(ctx, "verbose"),
@@ -49,7 +50,7 @@ def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: boo
     # Ctrl-C stops the run even when clipper was started with SIGINT ignored (by a script, a service manager).
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        results = make_clips(jobs, config, reporter, force=force, companions=companions)
+        results = make_clips(jobs, config, reporter, force=force, companions=companions, freeze=once)
     except Interrupted as error:
         show_error(str(error))
         return EXIT_INTERRUPTED
@@ -81,10 +82,12 @@ def run_jobs(ctx: click.Context, jobs: list[ClipJob], config: Config, force: boo
 
 
 def make_clips(jobs: Sequence[ClipJob], config: Config, reporter: Reporter, *, force: bool = False,
-               companions: bool = True) -> list[ClipResult]:  # fmt: skip
+               companions: bool = True, freeze: bool = False) -> list[ClipResult]:  # fmt: skip
     """Make the clips of ``jobs`` here, or through the queue at ``config.broker``: one result per job, in order.
     Raises ClipperError when the broker cannot be reached (before anything is touched) or the output folder
-    cannot be used, Interrupted when Ctrl-C or SIGTERM stopped the run."""
+    cannot be used, Interrupted when Ctrl-C or SIGTERM stopped the run. ``freeze``: a process that makes clips once
+    and ends keeps the collector off what the run loaded (a long-lived one, watch or mcp, must not: every run
+    would leave its garbage frozen for good)."""
     from clipper.run.pool import Runner
 
     client = None
@@ -94,7 +97,8 @@ def make_clips(jobs: Sequence[ClipJob], config: Config, reporter: Reporter, *, f
         client = connect(config.broker)
     elif any(not job.source_is_local for job in jobs):
         import yt_dlp  # noqa: F401  (every URL's fetch needs it: loaded before the freeze, like the rest)
-    gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
+    if freeze:
+        gc.freeze()  # the runner's modules and yt-dlp's are long-lived too
     runner: Runner
     if client is not None and config.broker:
         from clipper.queue.submit import QueueRunner

@@ -3,7 +3,6 @@ into the notes with --link), until Ctrl-C."""
 
 from __future__ import annotations
 
-import gc
 import signal
 import sys
 import time
@@ -64,7 +63,9 @@ def make_changed(ctx: click.Context, ready: Sequence[Path], watch_state: NoteWat
             watch_state.remember(path, digest)
         return 0
 
-    return run_jobs(ctx, jobs, config, False, False, gallery=gallery, after=link if config.link_notes else None)
+    return run_jobs(
+        ctx, jobs, config, False, False, gallery=gallery, after=link if config.link_notes else None, once=False
+    )
 
 
 @click.command()
@@ -119,8 +120,6 @@ def watch(
                     status = 0
                 if status == EXIT_INTERRUPTED:
                     sys.exit(EXIT_INTERRUPTED)
-                gc.unfreeze()  # a run freezes what it loaded: let the collector have this run's leftovers
-                gc.collect()
             time.sleep(interval)
     except KeyboardInterrupt:
         show_error("watch stopped")

@@ -5,6 +5,7 @@ the batch was cancelled (all under ``clipper:run:RUN:``, kept a week at most).""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections.abc import Iterable
@@ -28,8 +29,6 @@ class BrokerError(ClipperError):
 
 def worker_name() -> str:
     """HOST:PID: what a clip's manifest entry says made it."""
-    import os
-
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

@@ -23,7 +23,7 @@ from clipper.media import ffmpeg
 from clipper.plan.config import Config
 from clipper.plan.jobs import ClipJob
 from clipper.plan.queue_keys import limit_for
-from clipper.queue.broker import RetryLater, RunStore
+from clipper.queue.broker import QUEUE, RetryLater, RunStore
 from clipper.queue.limits import HostGuard
 from clipper.queue.messages import MessageError, read_message, result_data
 from clipper.run.clipping import Clipper
@@ -240,8 +240,6 @@ class Heartbeat(threading.Thread):
         self.broker, self.guard, self.every, self.stopping = broker, guard, every, stopping
 
     def run(self) -> None:
-        from clipper.queue.broker import QUEUE
-
         while not self.stopping.wait(self.every):
             with contextlib.suppress(Exception):  # the broker away for a while: the next beat tries again
                 self.broker.do_qsize(QUEUE)
